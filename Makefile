@@ -1,0 +1,38 @@
+# Spotline: `make run` to try it, `make test` to run the whole suite.
+# Both bootstrap their own virtual environment in .venv on a fresh machine.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint test-sqlite test-postgres clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/spotline demo --if-empty
+	$(BIN)/spotline run --host 127.0.0.1 --port 8000
+
+lint: install
+	$(BIN)/ruff check spotline
+	$(BIN)/mypy spotline
+	$(BIN)/spotline makemigrations --check --dry-run
+
+test: install
+	bash scripts/test.sh
+
+test-sqlite: install
+	bash scripts/test.sh sqlite
+
+test-postgres: install
+	bash scripts/test.sh postgres
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

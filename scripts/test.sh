@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole suite: lint and types, migrations check, then pytest on SQLite and on
+# PostgreSQL (started from Debian's packages by ensure-postgres.sh if needed).
+# Usage: scripts/test.sh [sqlite|postgres] [pytest args...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+which="${1:-all}"; shift || true
+
+# Tests get a data directory of their own, never the one `make run` uses.
+export SPOTLINE_DATA_DIR="${SPOTLINE_TEST_DATA_DIR:-$PWD/var/test}"
+unset DATABASE_URL
+
+if [ "$which" = all ]; then
+  echo "== ruff"; $BIN/ruff check spotline
+  echo "== mypy"; $BIN/mypy spotline
+  echo "== migrations"; $BIN/spotline makemigrations --check --dry-run
+fi
+
+if [ "$which" = all ] || [ "$which" = sqlite ]; then
+  echo "== pytest on SQLite"
+  $BIN/pytest "$@"
+fi
+
+if [ "$which" = all ] || [ "$which" = postgres ]; then
+  url="${TEST_DATABASE_URL:-$(bash scripts/ensure-postgres.sh | tail -n1)}"
+  echo "== pytest on PostgreSQL"
+  DATABASE_URL="$url" $BIN/pytest "$@"
+fi

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from spotline.accounts.actions import user_create
+from spotline.accounts.models import Role
+from spotline.core.geo import Mode, Point
+from spotline.responders.actions import shift_set
+from spotline.responders.models import Responder
+
+DEMO_PASSWORD = "spotline-demo"  # noqa: S105 - printed on purpose: demo data only
+
+# Central Helsinki, the city of the OpenStreetMap extract in shared/data/osm.
+CITY = "Helsinki"
+CENTRE = Point(60.1699, 24.9384)
+# name, skills, mode, offset north (m), offset east (m), on shift
+RESPONDERS: list[tuple[str, list[str], Mode, float, float, bool]] = [
+    ("sam", ["naloxone", "first_aid"], Mode.BIKE, 300, -200, True),
+    ("alex", ["naloxone", "de_escalation"], Mode.WALK, -150, 250, True),
+    ("jo", ["naloxone", "crisis_intervention"], Mode.WALK, 600, 500, True),
+    ("riley", ["crisis_intervention", "de_escalation"], Mode.CAR, -900, -700, True),
+    ("kai", ["naloxone", "first_aid", "crisis_intervention"], Mode.CAR, 1500, 1200, True),
+    ("noor", ["crisis_team", "crisis_intervention", "de_escalation"], Mode.CAR, -1200, 900,
+     True),
+    ("lee", ["naloxone"], Mode.WALK, 200, 1800, False),
+]
+
+
+def offset(p: Point, north_m: float, east_m: float) -> Point:
+    import math
+
+    return Point(p.lat + north_m / 111_320,
+                 p.lon + east_m / (111_320 * math.cos(math.radians(p.lat))))
+
+
+class Command(BaseCommand):
+    help = "Seed a demo organization (responders around central Helsinki) and print logins."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--if-empty", action="store_true",
+                            help="seed only if the database has no users yet")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        User = get_user_model()
+        if User.objects.exists():
+            if not User.objects.filter(username="dispatcher").exists():
+                self.stdout.write("The database already has users: no demo data added.")
+                return
+            self.stdout.write("Demo data is already there.")
+        else:
+            now = timezone.now()
+            with transaction.atomic():
+                user_create(name="dispatcher", role=Role.DISPATCHER, password=DEMO_PASSWORD)
+                user_create(name="coordinator", role=Role.COORDINATOR, password=DEMO_PASSWORD)
+                for name, skills, mode, north, east, on in RESPONDERS:
+                    user = user_create(name=name, role=Role.RESPONDER, password=DEMO_PASSWORD,
+                                       skills=skills, alias=name.capitalize(), mode=mode)
+                    if on:
+                        shift_set(responder=Responder.objects.get(user=user), on_shift=True,
+                                  location=offset(CENTRE, north, east), now=now)
+            self.stdout.write(f"Seeded a demo organization around central {CITY}.")
+        self.stdout.write(
+            "Demo logins (password for all: {pw}):\n"
+            "  dispatcher   -> /console/\n"
+            "  coordinator  -> /console/\n"
+            "  {names} -> /responder/  (lee is off shift)".format(
+                pw=DEMO_PASSWORD, names=", ".join(r[0] for r in RESPONDERS))
+        )

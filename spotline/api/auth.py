@@ -1,0 +1,60 @@
+"""API authentication: a bearer token or the staff session, and role checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.errors import HttpError
+from ninja.security import HttpBearer, SessionAuth
+
+from spotline.accounts.models import ApiToken, Role, token_digest
+from spotline.responders.models import Responder
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        row = (
+            ApiToken.objects.select_related("user")
+            .filter(digest=token_digest(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        now = timezone.now()
+        # Touch at most once a minute: a responder polling offers must not turn every
+        # read into a write.
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+AUTH = [BearerToken(), SessionAuth()]
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:
+    profile = getattr(user, "profile", None)
+    return profile.role if profile is not None else None
+
+
+def user_id(request: HttpRequest) -> int:
+    pk = request.user.pk
+    if pk is None:
+        raise HttpError(401, "sign in first")
+    return int(pk)
+
+
+def require_responder(request: HttpRequest) -> Responder:
+    responder = Responder.objects.filter(user_id=user_id(request)).first()
+    if responder is None:
+        raise HttpError(403, "this endpoint is for responders")
+    return responder
+
+
+def require_dispatcher(request: HttpRequest) -> int:
+    if role_of(request.user) not in (Role.DISPATCHER, Role.COORDINATOR):
+        raise HttpError(403, "this endpoint is for dispatchers and coordinators")
+    return user_id(request)

@@ -1,0 +1,224 @@
+"""Request and response bodies of the JSON API (the contract in issue 2 is fixed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from spotline.core.policy import EscalationTarget
+from spotline.core.triage import Answer, Kind
+
+# strict=True: a coordinate must be a JSON number, not a string or a boolean.
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
+Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
+Short = Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{4,30}$")
+]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")]
+
+
+class LocationIn(Schema):
+    lat: Lat | None = None
+    lon: Lon | None = None
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    description: Short | None = None
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> LocationIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        if self.lat is None and not (self.description or "").strip():
+            raise ValueError("a location needs lat and lon, or a description of the place")
+        return self
+
+
+class IncidentIn(Schema):
+    kind: Kind
+    location: LocationIn
+    details: Text | None = None
+    breathing: Answer = Answer.UNKNOWN
+    conscious: Answer = Answer.UNKNOWN
+    danger: Answer = Answer.UNKNOWN
+    callback_phone: Phone | None = None
+    language: Language | None = None
+
+
+class IncidentCreated(Schema):
+    id: int
+    tracking_token: str
+    status: str
+    status_url: str
+    track_url: str
+    priority: str
+
+
+class TrackOut(Schema):
+    status: str
+    message: str
+    eta_minutes: int | None
+    updated_at: datetime
+    kind: str
+    priority: str
+    responder: str | None = Field(description="first name or alias only")
+    nobody_on_shift: bool
+    closed: bool
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+class ShiftIn(Schema):
+    on_shift: bool = Field(strict=True)
+    lat: Lat | None = None
+    lon: Lon | None = None
+
+    @model_validator(mode="after")
+    def _pair(self) -> ShiftIn:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class LocationUpdateIn(Schema):
+    lat: Lat
+    lon: Lon
+
+
+class MeOut(Schema):
+    id: int
+    alias: str
+    on_shift: bool
+    on_shift_since: datetime | None
+    skills: list[str]
+    mode: str
+    location_shared: bool
+
+
+class OfferOut(Schema):
+    id: int
+    incident_id: int
+    kind: str
+    priority: str
+    distance_m: int | None
+    eta_minutes: int | None
+    area: str
+    expires_at: datetime
+    status: str
+
+
+class ExactLocation(Schema):
+    lat: float | None
+    lon: float | None
+    accuracy_m: float | None
+    description: str
+
+
+class AcceptedOut(Schema):
+    offer_id: int
+    incident_id: int
+    status: str
+    kind: str
+    priority: str
+    location: ExactLocation
+    details: str
+    breathing: str
+    conscious: str
+    danger: str
+
+
+class DeclinedOut(Schema):
+    offer_id: int
+    status: str
+
+
+class ReportIn(Schema):
+    type: Literal["en_route", "on_scene", "need_backup", "unable_to_locate", "resolved",
+                  "release"]
+
+
+class IncidentStateOut(Schema):
+    incident_id: int
+    status: str
+
+
+class OutcomeIn(Schema):
+    model_config = ConfigDict(extra="ignore")
+
+    naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True)]
+    responsive_after: Answer
+    ems: Literal["not_needed", "requested", "declined"]
+    referrals: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=60)]],
+        Field(max_length=20),
+    ] = []
+    notes: Text | None = None
+
+
+class OutcomeOut(Schema):
+    incident_id: int
+    naloxone_doses: int
+    responsive_after: str
+    ems: str
+    referrals: list[str]
+    recorded_at: datetime
+
+
+class IncidentSummary(Schema):
+    id: int
+    kind: str
+    priority: str
+    status: str
+    opened_at: datetime
+    updated_at: datetime
+    area: str
+    attention: str
+    unanswered: bool
+    ems_requested: bool
+    responder_id: int | None
+    responder: str | None
+
+
+class EventOut(Schema):
+    at: datetime
+    type: str
+    actor: str
+    data: dict[str, object]
+
+
+class IncidentDetail(IncidentSummary):
+    location: ExactLocation
+    details: str
+    breathing: str
+    conscious: str
+    danger: str
+    required_skills: list[str]
+    unserved_reason: str
+    closed_at: datetime | None
+    timeline: list[EventOut]
+    offers: list[OfferOut]
+
+
+class AssignIn(Schema):
+    responder_id: Annotated[int, Field(ge=1, strict=True)]
+
+
+class EscalateIn(Schema):
+    to: EscalationTarget
+
+
+class ResponderOut(Schema):
+    id: int
+    alias: str
+    on_shift: bool
+    skills: list[str]
+    mode: str
+    lat: float | None
+    lon: float | None
+    located_at: datetime | None
+    incident_id: int | None

@@ -1,0 +1,96 @@
+"""The standing cast for tests: a dispatcher, responders around a point, an outsider.
+
+Tests talk HTTP through Django's test client (or a live server where a real socket
+matters) and call actions directly for setup.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from spotline.accounts.actions import token_create, user_create
+from spotline.accounts.models import Role
+from spotline.core.geo import Mode, Point
+from spotline.responders.actions import shift_set
+from spotline.responders.models import Responder
+
+CENTRE = Point(60.1699, 24.9384)  # central Helsinki
+T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)  # 3 a.m.
+
+
+def offset(p: Point, north_m: float, east_m: float = 0.0) -> Point:
+    return Point(p.lat + north_m / 111_320,
+                 p.lon + east_m / (111_320 * math.cos(math.radians(p.lat))))
+
+
+class Api:
+    """A JSON client for one identity (anonymous, or a bearer token)."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _call(self, method: str, path: str, body: Any = None, **headers: str) -> Any:
+        fn = getattr(self.client, method)
+        kwargs: dict[str, Any] = {"headers": {**self.headers, **headers}}
+        if body is not None:
+            kwargs["data"] = body
+            kwargs["content_type"] = "application/json"
+        return fn(path, **kwargs)
+
+    def get(self, path: str, **headers: str) -> Any:
+        return self._call("get", path, **headers)
+
+    def post(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self._call("post", path, body if body is not None else {}, **headers)
+
+    def put(self, path: str, body: Any = None, **headers: str) -> Any:
+        return self._call("put", path, body if body is not None else {}, **headers)
+
+
+@pytest.fixture
+def make_responder(db: Any) -> Callable[..., Responder]:
+    counter = {"n": 0}
+
+    def make(
+        name: str | None = None,
+        *,
+        skills: tuple[str, ...] = ("naloxone",),
+        mode: Mode = Mode.WALK,
+        at: Point | None = None,
+        north_m: float = 0.0,
+        on_shift: bool = True,
+        now: datetime = T0,
+    ) -> Responder:
+        counter["n"] += 1
+        name = name or f"responder{counter['n']}"
+        user = user_create(name=name, role=Role.RESPONDER, password=None, skills=skills,
+                           alias=name.capitalize(), mode=mode)
+        responder = Responder.objects.get(user=user)
+        if on_shift:
+            location = at if at is not None else offset(CENTRE, north_m)
+            responder = shift_set(responder=responder, on_shift=True, location=location, now=now)
+        return responder
+
+    return make
+
+
+@pytest.fixture
+def dispatcher_api(db: Any) -> Api:
+    user_create(name="dispatcher", role=Role.DISPATCHER, password=None)
+    return Api(token_create(name="dispatcher", now=T0))
+
+
+def api_for(responder: Responder) -> Api:
+    return Api(token_create(name=responder.user.username, now=T0))
+
+
+@pytest.fixture
+def public_api() -> Api:
+    return Api()

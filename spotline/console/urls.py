@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from spotline.console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("incidents/<int:incident_id>/", views.detail, name="detail"),
+    path("incidents/<int:incident_id>/assign/", views.assign, name="assign"),
+    path("incidents/<int:incident_id>/escalate/", views.escalate, name="escalate"),
+    path("incidents/<int:incident_id>/cancel/", views.cancel, name="cancel"),
+]

@@ -1,0 +1,675 @@
+"""The one write path for incidents and offers.
+
+Every state change of an incident or offer is one of these functions. Each runs in a
+transaction, locks the incident row first (always the incident before its offers, so
+two actions can never deadlock), asks ``core.lifecycle`` for the transition, persists
+it with a compare-and-set on the row's version, and writes the timeline event.
+Functions are keyword-only and take ``now``; repeating a call that already happened
+(a double-tapped accept) returns the same result instead of doing it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from spotline.core import lifecycle
+from spotline.core.geo import Mode, Point, StraightLineEstimator, area_cell
+from spotline.core.lifecycle import HELD, Effect, Event, IllegalTransition, State
+from spotline.core.policy import (
+    Actor,
+    Candidate,
+    EscalationTarget,
+    OfferStatus,
+    PastOffer,
+    PriorityPolicy,
+    Shortfall,
+    on_deadline,
+    plan_round,
+    should_widen,
+    unserved_reason,
+)
+from spotline.core.triage import Answer, Kind, Priority, Skill, triage
+from spotline.dispatch.errors import Conflict, IncidentTaken, Invalid, NotFound
+from spotline.dispatch.models import (
+    EmsOutcome,
+    Incident,
+    IncidentEvent,
+    Offer,
+    Outcome,
+    Source,
+    Timer,
+    TimerKind,
+    tracking_digest,
+)
+from spotline.responders.models import Responder
+
+log = logging.getLogger(__name__)
+
+
+def estimator() -> StraightLineEstimator:
+    return StraightLineEstimator(detour_factor=settings.SPOTLINE_DETOUR_FACTOR)
+
+
+def policy_for(incident: Incident) -> PriorityPolicy:
+    return settings.SPOTLINE_POLICY[Priority(incident.priority)]
+
+
+def incident_point(incident: Incident) -> Point | None:
+    if incident.lat is None or incident.lon is None:
+        return None
+    return Point(incident.lat, incident.lon)
+
+
+# -- small helpers ------------------------------------------------------------------
+
+
+def _event(
+    incident: Incident,
+    type: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    user_id: int | None = None,
+    **data: Any,
+) -> None:
+    IncidentEvent.objects.create(
+        incident=incident, at=now, type=type, actor=actor.value, actor_user_id=user_id, data=data
+    )
+
+
+def _attention(incident: Incident, reason: str, *, now: datetime) -> None:
+    """Flag the incident for the dispatcher (the console sorts flagged ones first)."""
+    incident.attention = reason
+    incident.attention_at = now
+    Incident.objects.filter(pk=incident.pk).update(attention=reason, attention_at=now)
+
+
+def _lock(incident_id: int) -> Incident:
+    try:
+        return Incident.objects.select_for_update().get(pk=incident_id)
+    except Incident.DoesNotExist:
+        raise NotFound("no such incident") from None
+
+
+def _arm(incident: Incident, kind: TimerKind, *, round: int, due_at: datetime) -> None:
+    Timer.objects.get_or_create(
+        incident=incident, kind=kind.value, round=round, defaults={"due_at": due_at}
+    )
+
+
+_STAMPS: dict[State, str] = {
+    State.DISPATCHING: "dispatched_at",
+    State.ASSIGNED: "assigned_at",
+    State.EN_ROUTE: "en_route_at",
+    State.ON_SCENE: "on_scene_at",
+}
+
+
+def _apply(
+    incident: Incident,
+    event: Event,
+    *,
+    now: datetime,
+    actor: Actor,
+    user_id: int | None = None,
+    **data: Any,
+) -> lifecycle.Transition:
+    """Move the (locked) incident through the lifecycle and carry out the effects."""
+    try:
+        t = lifecycle.transition(incident.state_enum, event, now=now)
+    except IllegalTransition as exc:
+        raise Conflict(str(exc)) from None
+    changes: dict[str, Any] = {"state": t.new.value, "updated_at": now}
+    stamp = _STAMPS.get(t.new)
+    if stamp and (getattr(incident, stamp) is None or t.new is not State.DISPATCHING):
+        changes[stamp] = now
+    updated = Incident.objects.filter(pk=incident.pk, version=incident.version).update(
+        version=F("version") + 1, **changes
+    )
+    if updated != 1:
+        # Only possible if a writer skipped the row lock; never apply a stale decision.
+        raise Conflict("the incident changed meanwhile; reload and try again")
+    for field, value in changes.items():
+        setattr(incident, field, value)
+    incident.version += 1
+    _event(incident, event.value, actor=actor, now=now, user_id=user_id,
+           **{"from": t.old.value, "to": t.new.value}, **data)
+    for effect in t.effects:
+        if effect is Effect.WITHDRAW_OFFERS:
+            Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).update(
+                status=OfferStatus.WITHDRAWN, answered_at=now
+            )
+        elif effect is Effect.START_OFFERS:
+            _start_round(incident, now=now)
+            _arm(incident, TimerKind.DEADLINE, round=incident.current_round,
+                 due_at=now + policy_for(incident).deadline)
+        elif effect is Effect.CLOSE:
+            _close(incident, now=now, actor=actor)
+    return t
+
+
+def _candidates(required: frozenset[Skill]) -> list[Candidate]:
+    """Everyone on shift, with whether they are busy; the policy filters and ranks."""
+    busy = set(
+        Incident.objects.filter(
+            state__in=[s.value for s in HELD], assigned_responder__isnull=False
+        ).values_list("assigned_responder_id", flat=True)
+    )
+    rows = Responder.objects.filter(on_shift_since__isnull=False).values_list(
+        "id", "lat", "lon", "mode", "skills"
+    )
+    known = Skill._value2member_map_
+    return [
+        Candidate(
+            responder_id=rid,
+            location=Point(lat, lon) if lat is not None and lon is not None else None,
+            mode=Mode(mode),
+            skills=frozenset(Skill(s) for s in skills if s in known),
+            on_shift=True,
+            busy=rid in busy,
+        )
+        for rid, lat, lon, mode, skills in rows
+    ]
+
+
+def _past_offers(incident: Incident) -> list[PastOffer]:
+    return [
+        PastOffer(rid, OfferStatus(status))
+        for rid, status in Offer.objects.filter(incident=incident).values_list(
+            "responder_id", "status"
+        )
+    ]
+
+
+def _start_round(
+    incident: Incident, *, now: datetime, required: frozenset[Skill] | None = None
+) -> int:
+    """Offer the incident to the next K responders and arm the round's expiry timer.
+
+    Always arms the timer, even when nobody could be offered: the next round then
+    looks again, so a responder who comes on shift in the meantime gets the offer.
+    Returns the number of offers made.
+    """
+    policy = policy_for(incident)
+    skills = required if required is not None else frozenset(
+        Skill(s) for s in incident.required_skills
+    )
+    plan = plan_round(
+        location=incident_point(incident),
+        required=skills,
+        candidates=_candidates(skills),
+        past_offers=_past_offers(incident),
+        policy=policy,
+        estimator=estimator(),
+        now=now,
+    )
+    incident.current_round += 1
+    Offer.objects.bulk_create(
+        Offer(
+            incident=incident,
+            responder_id=r.responder_id,
+            round=incident.current_round,
+            status=OfferStatus.PENDING,
+            eta_seconds=r.eta_seconds,
+            distance_m=r.distance_m,
+            created_at=now,
+            expires_at=plan.expires_at,
+        )
+        for r in plan.offers
+    )
+    shortfall = plan.shortfall.value if plan.shortfall else ""
+    previous = incident.round_shortfall
+    incident.round_shortfall = shortfall
+    Incident.objects.filter(pk=incident.pk).update(
+        current_round=incident.current_round, round_shortfall=shortfall
+    )
+    _arm(incident, TimerKind.ROUND_EXPIRY, round=incident.current_round, due_at=plan.expires_at)
+    if plan.offers:
+        _event(incident, "offers_made", actor=Actor.SYSTEM, now=now,
+               round=incident.current_round,
+               responder_ids=[r.responder_id for r in plan.offers])
+    elif shortfall != previous:
+        # Say so once per change, not every round: a quiet night must not bury the
+        # timeline under identical "still nobody" lines.
+        _event(incident, "no_offers", actor=Actor.SYSTEM, now=now,
+               round=incident.current_round, shortfall=shortfall)
+        if shortfall:
+            _attention(incident, shortfall, now=now)
+    return len(plan.offers)
+
+
+def _close(incident: Incident, *, now: datetime, actor: Actor) -> None:
+    reason = unserved_reason(
+        final_state=incident.state_enum,
+        reached_scene=incident.on_scene_at is not None,
+        ever_assigned=incident.assigned_at is not None,
+        round_shortfall=Shortfall(incident.round_shortfall) if incident.round_shortfall else None,
+        past_offers=_past_offers(incident),
+        closed_by=actor,
+    )
+    incident.closed_at = now
+    incident.closed_by = actor.value
+    incident.unserved_reason = reason.value if reason else ""
+    Incident.objects.filter(pk=incident.pk).update(
+        closed_at=now, closed_by=actor.value, unserved_reason=incident.unserved_reason
+    )
+    if reason:
+        _event(incident, "unserved", actor=Actor.SYSTEM, now=now, reason=reason.value)
+    _arm(incident, TimerKind.PURGE, round=0,
+         due_at=now + timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))
+
+
+# -- opening ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Opened:
+    incident: Incident
+    tracking_token: str
+
+
+def incident_open(
+    *,
+    kind: Kind,
+    location: Point | None,
+    now: datetime,
+    accuracy_m: float | None = None,
+    description: str = "",
+    details: str = "",
+    breathing: Answer = Answer.UNKNOWN,
+    conscious: Answer = Answer.UNKNOWN,
+    danger: Answer = Answer.UNKNOWN,
+    callback_phone: str = "",
+    language: str = "en",
+    source: Source = Source.WEB,
+    opened_by_user_id: int | None = None,
+) -> Opened:
+    """Turn a request for help into an incident and make the first round of offers.
+
+    Everything happens in one transaction: once it commits (and only then does the
+    caller answer 201), the incident, its offers and its timers all exist, so a crash
+    right after the answer loses nothing.
+    """
+    if location is None and not description.strip():
+        raise Invalid("a location needs lat and lon, or a description of the place")
+    t = triage(kind, breathing=breathing, conscious=conscious, danger=danger)
+    token = secrets.token_urlsafe(18)
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            kind=kind.value,
+            priority=t.priority.value,
+            required_skills=sorted(s.value for s in t.skills),
+            source=source.value,
+            breathing=breathing.value,
+            conscious=conscious.value,
+            danger=danger.value,
+            language=language,
+            lat=location.lat if location else None,
+            lon=location.lon if location else None,
+            accuracy_m=accuracy_m,
+            location_description=description.strip(),
+            details=details.strip(),
+            callback_phone=callback_phone.strip(),
+            area=area_cell(location) if location else "",
+            tracking_digest=tracking_digest(token),
+            opened_at=now,
+            updated_at=now,
+        )
+        actor = Actor.DISPATCHER if opened_by_user_id else Actor.PERSON
+        _event(incident, "opened", actor=actor, now=now, user_id=opened_by_user_id,
+               kind=kind.value, priority=t.priority.value, source=source.value)
+        _apply(incident, Event.DISPATCH, now=now, actor=Actor.SYSTEM)
+    log.info("incident opened id=%s kind=%s priority=%s", incident.pk, kind.value,
+             t.priority.value)
+    return Opened(incident=incident, tracking_token=token)
+
+
+def incident_by_token(token: str) -> Incident:
+    try:
+        return Incident.objects.get(tracking_digest=tracking_digest(token))
+    except Incident.DoesNotExist:
+        raise NotFound("no such request") from None
+
+
+# -- offers -------------------------------------------------------------------------
+
+
+def _offer_incident_id(offer_id: int, responder: Responder) -> int:
+    incident_id = (
+        Offer.objects.filter(pk=offer_id, responder=responder)
+        .values_list("incident_id", flat=True)
+        .first()
+    )
+    if incident_id is None:
+        raise NotFound("no such offer")
+    return incident_id
+
+
+def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer:
+    """First accept wins; the other offers are withdrawn. Safe to repeat.
+
+    An offer that merely expired can still be accepted while nobody else holds the
+    incident: a responder who answers ten seconds late is still the fastest help.
+    """
+    incident_id = _offer_incident_id(offer_id, responder)
+    try:
+        with transaction.atomic():
+            incident = _lock(incident_id)
+            offer = Offer.objects.select_for_update().get(pk=offer_id)
+            if offer.status == OfferStatus.ACCEPTED:
+                return offer
+            if offer.status == OfferStatus.DECLINED:
+                raise Conflict("you declined this offer")
+            if incident.state != State.DISPATCHING:
+                raise IncidentTaken("this incident is already taken or closed")
+            from spotline.responders.actions import holds_open_incident
+
+            if holds_open_incident(responder):
+                raise Conflict("you already hold an open incident: finish or release it first")
+            offer.status = OfferStatus.ACCEPTED
+            offer.answered_at = now
+            offer.save(update_fields=["status", "answered_at"])
+            incident.assigned_responder = responder
+            incident.save(update_fields=["assigned_responder"])
+            _apply(incident, Event.ACCEPT, now=now, actor=Actor.RESPONDER,
+                   user_id=responder.user_id, responder_id=responder.pk, offer_id=offer.pk)
+            # One incident at a time: this responder's other pending offers go back.
+            Offer.objects.filter(responder=responder, status=OfferStatus.PENDING).update(
+                status=OfferStatus.WITHDRAWN, answered_at=now
+            )
+    except IntegrityError:
+        # The partial unique index "one accepted offer per incident" is the backstop.
+        raise IncidentTaken("this incident is already taken") from None
+    log.info("offer accepted offer=%s incident=%s", offer.pk, incident.pk)
+    return offer
+
+
+def offer_decline(*, offer_id: int, responder: Responder, now: datetime) -> Offer:
+    """Decline; if that leaves no pending offer, widen at once rather than wait."""
+    incident_id = _offer_incident_id(offer_id, responder)
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        offer = Offer.objects.select_for_update().get(pk=offer_id)
+        if offer.status == OfferStatus.DECLINED:
+            return offer
+        if offer.status == OfferStatus.ACCEPTED:
+            raise Conflict("you accepted this offer: release the incident instead")
+        offer.status = OfferStatus.DECLINED
+        offer.answered_at = now
+        offer.save(update_fields=["status", "answered_at"])
+        _event(incident, "offer_declined", actor=Actor.RESPONDER, now=now,
+               user_id=responder.user_id, responder_id=responder.pk, offer_id=offer.pk)
+        pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
+        if should_widen(incident.state_enum) and not pending:
+            _widen(incident, now=now, why="all_declined")
+    return offer
+
+
+def offers_withdraw_for(*, responder: Responder, now: datetime) -> None:
+    """A responder leaving shift gives back their pending offers."""
+    for incident_id in list(
+        Offer.objects.filter(responder=responder, status=OfferStatus.PENDING).values_list(
+            "incident_id", flat=True
+        )
+    ):
+        incident = _lock(incident_id)
+        Offer.objects.filter(
+            incident=incident, responder=responder, status=OfferStatus.PENDING
+        ).update(status=OfferStatus.WITHDRAWN, answered_at=now)
+        _event(incident, "offer_withdrawn", actor=Actor.RESPONDER, now=now,
+               user_id=responder.user_id, responder_id=responder.pk, why="off_shift")
+        pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
+        if should_widen(incident.state_enum) and not pending:
+            _widen(incident, now=now, why="responder_left")
+
+
+def _widen(incident: Incident, *, now: datetime, why: str) -> None:
+    made = _start_round(incident, now=now)
+    _event(incident, "widened", actor=Actor.SYSTEM, now=now, round=incident.current_round,
+           offers=made, why=why)
+    _attention(incident, "widened", now=now)
+
+
+# -- timers ---------------------------------------------------------------------------
+
+
+def round_expire(*, timer: Timer, now: datetime) -> None:
+    """A round's offers ran out: expire them and, if still nobody holds it, widen."""
+    incident = _lock(timer.incident_id)
+    expired = Offer.objects.filter(
+        incident=incident, round=timer.round, status=OfferStatus.PENDING
+    ).update(status=OfferStatus.EXPIRED, answered_at=now)
+    if expired:
+        _event(incident, "offers_expired", actor=Actor.SYSTEM, now=now,
+               round=timer.round, count=expired)
+    # A later round (an escalation, a decline) has its own timer; only the newest
+    # round's expiry widens.
+    if timer.round == incident.current_round and should_widen(incident.state_enum):
+        if expired:
+            _widen(incident, now=now, why="no_answer")
+        else:
+            _start_round(incident, now=now)
+
+
+def deadline_reach(*, timer: Timer, now: datetime) -> None:
+    """Nobody accepted in time: mark unanswered, propose an ambulance, maybe request it."""
+    incident = _lock(timer.incident_id)
+    decision = on_deadline(state=incident.state_enum, policy=policy_for(incident))
+    if not decision.mark_unanswered:
+        return
+    incident.unanswered_at = incident.ems_proposed_at = now
+    Incident.objects.filter(pk=incident.pk).update(unanswered_at=now, ems_proposed_at=now)
+    _event(incident, "unanswered", actor=Actor.POLICY, now=now, round=incident.current_round)
+    _event(incident, "ems_proposed", actor=Actor.POLICY, now=now)
+    _attention(incident, "unanswered", now=now)
+    if decision.request_ems:
+        _request_ems(incident, actor=Actor.POLICY, user_id=None, now=now)
+
+
+def incident_purge(*, timer: Timer, now: datetime) -> None:
+    """Destroy the personal data of a closed incident; keep the coarse record."""
+    incident = _lock(timer.incident_id)
+    if incident.closed_at is None or incident.purged_at is not None:
+        return
+    Incident.objects.filter(pk=incident.pk).update(
+        lat=None, lon=None, accuracy_m=None, location_description="", details="",
+        callback_phone="", purged_at=now,
+    )
+    Outcome.objects.filter(incident=incident).update(notes="")
+    _event(incident, "purged", actor=Actor.SYSTEM, now=now)
+
+
+TIMER_HANDLERS = {
+    TimerKind.ROUND_EXPIRY.value: round_expire,
+    TimerKind.DEADLINE.value: deadline_reach,
+    TimerKind.PURGE.value: incident_purge,
+}
+
+
+# -- dispatcher actions -----------------------------------------------------------------
+
+
+def _request_ems(incident: Incident, *, actor: Actor, user_id: int | None,
+                 now: datetime) -> bool:
+    if incident.ems_requested_at is not None:
+        return False
+    incident.ems_requested_at = now
+    incident.ems_requested_by = actor.value
+    Incident.objects.filter(pk=incident.pk).update(ems_requested_at=now,
+                                                   ems_requested_by=actor.value)
+    _event(incident, "escalated", actor=actor, now=now, user_id=user_id,
+           to=EscalationTarget.EMS.value)
+    # Spotline does not place the call itself: the console shows "call an ambulance"
+    # until a dispatcher confirms it. Nothing here can reach the police.
+    _attention(incident, "ems_requested", now=now)
+    return True
+
+
+def incident_escalate(
+    *, incident_id: int, to: EscalationTarget, user_id: int | None, now: datetime,
+    actor: Actor = Actor.DISPATCHER,
+) -> Incident:
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if not incident.is_open:
+            raise Conflict("this incident is closed")
+        if to is EscalationTarget.EMS:
+            _request_ems(incident, actor=actor, user_id=user_id, now=now)
+            return incident
+        if incident.state_enum is not State.DISPATCHING:
+            raise Conflict(
+                f"only an incident still looking for a responder can get {to.value}; "
+                "this one is held: reassign it instead"
+            )
+        required = (
+            frozenset({Skill.CRISIS_TEAM}) if to is EscalationTarget.CRISIS_TEAM else None
+        )
+        made = _start_round(incident, now=now, required=required)
+        _event(incident, "escalated", actor=actor, now=now, user_id=user_id, to=to.value,
+               round=incident.current_round, offers=made)
+    return incident
+
+
+def incident_assign(
+    *, incident_id: int, responder_id: int, user_id: int | None, now: datetime
+) -> Incident:
+    """A dispatcher assigns (or reassigns) a responder directly."""
+    from spotline.responders.actions import holds_open_incident
+
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        try:
+            responder = Responder.objects.get(pk=responder_id)
+        except Responder.DoesNotExist:
+            raise NotFound("no such responder") from None
+        if incident.assigned_responder_id == responder.pk and incident.state_enum in HELD:
+            return incident
+        if holds_open_incident(responder):
+            raise Conflict(f"{responder.alias} already holds an open incident")
+        if (incident.state_enum, Event.ASSIGN) not in lifecycle.TRANSITIONS:
+            raise Conflict(f"cannot assign an incident that is {incident.state}")
+        Offer.objects.filter(incident=incident, status=OfferStatus.ACCEPTED).update(
+            status=OfferStatus.WITHDRAWN, answered_at=now
+        )
+        offer, created = Offer.objects.get_or_create(
+            incident=incident, responder=responder,
+            defaults={"round": 0, "status": OfferStatus.ACCEPTED, "created_at": now,
+                      "expires_at": now, "answered_at": now},
+        )
+        if not created:
+            Offer.objects.filter(pk=offer.pk).update(status=OfferStatus.ACCEPTED,
+                                                     answered_at=now)
+        previous = incident.assigned_responder_id
+        incident.assigned_responder = responder
+        incident.save(update_fields=["assigned_responder"])
+        _apply(incident, Event.ASSIGN, now=now, actor=Actor.DISPATCHER, user_id=user_id,
+               responder_id=responder.pk, previous_responder_id=previous)
+    return incident
+
+
+def incident_cancel(
+    *, incident_id: int, actor: Actor, user_id: int | None, now: datetime
+) -> Incident:
+    """Cancel: by the person ("they are OK now") or by a dispatcher. Safe to repeat."""
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if incident.state_enum is State.CANCELLED:
+            return incident
+        _apply(incident, Event.CANCEL, now=now, actor=actor, user_id=user_id)
+    return incident
+
+
+# -- responder reports ----------------------------------------------------------------
+
+REPORTS: dict[str, Event] = {
+    "en_route": Event.EN_ROUTE,
+    "on_scene": Event.ON_SCENE,
+    "unable_to_locate": Event.UNABLE_TO_LOCATE,
+    "resolved": Event.RESOLVE,
+    "release": Event.RELEASE,
+}
+
+_REPORTED_STATE: dict[Event, State] = {
+    Event.EN_ROUTE: State.EN_ROUTE,
+    Event.ON_SCENE: State.ON_SCENE,
+    Event.RESOLVE: State.RESOLVED,
+    Event.UNABLE_TO_LOCATE: State.UNABLE_TO_LOCATE,
+}
+
+
+def _held_by(incident_id: int, responder: Responder | None) -> Incident:
+    incident = _lock(incident_id)
+    if responder is not None and incident.assigned_responder_id != responder.pk:
+        raise NotFound("no such incident")
+    return incident
+
+
+def incident_report(
+    *, incident_id: int, type: str, now: datetime, responder: Responder | None,
+    user_id: int | None,
+) -> Incident:
+    """A status report from the assigned responder (or a dispatcher on their behalf).
+
+    Reporting the state the incident is already in is a no-op, so a retried request
+    on a bad connection does no harm.
+    """
+    actor = Actor.RESPONDER if responder is not None else Actor.DISPATCHER
+    with transaction.atomic():
+        incident = _held_by(incident_id, responder)
+        if type == "need_backup":
+            if not incident.is_open:
+                raise Conflict("this incident is closed")
+            if incident.backup_requested_at is None:
+                incident.backup_requested_at = now
+                Incident.objects.filter(pk=incident.pk).update(backup_requested_at=now)
+                _event(incident, "need_backup", actor=actor, now=now, user_id=user_id)
+                _attention(incident, "need_backup", now=now)
+            return incident
+        event = REPORTS.get(type)
+        if event is None:
+            raise Invalid(f"unknown event type {type!r}")
+        if incident.state_enum is _REPORTED_STATE.get(event):
+            return incident
+        if event is Event.RELEASE:
+            Offer.objects.filter(incident=incident, status=OfferStatus.ACCEPTED).update(
+                status=OfferStatus.WITHDRAWN, answered_at=now
+            )
+            incident.assigned_responder = None
+            incident.save(update_fields=["assigned_responder"])
+            _attention(incident, "released", now=now)
+        _apply(incident, event, now=now, actor=actor, user_id=user_id)
+    return incident
+
+
+def incident_outcome(
+    *, incident_id: int, responder: Responder | None, user_id: int | None, now: datetime,
+    naloxone_doses: int, responsive_after: Answer, ems: EmsOutcome,
+    referrals: Iterable[str], notes: str = "",
+) -> Outcome:
+    """Record (or correct) the outcome, from on scene until the purge."""
+    with transaction.atomic():
+        incident = _held_by(incident_id, responder)
+        if incident.on_scene_at is None:
+            raise Conflict("an outcome is recorded once a responder is on scene")
+        if incident.purged_at is not None:
+            raise Conflict("this incident's details were already destroyed")
+        outcome, _ = Outcome.objects.update_or_create(
+            incident=incident,
+            defaults={
+                "recorded_at": now, "recorded_by_user_id": user_id,
+                "naloxone_doses": naloxone_doses, "responsive_after": responsive_after.value,
+                "ems": ems.value, "referrals": sorted(set(referrals)), "notes": notes.strip(),
+            },
+        )
+        _event(incident, "outcome", actor=Actor.RESPONDER if responder else Actor.DISPATCHER,
+               now=now, user_id=user_id, naloxone_doses=naloxone_doses, ems=ems.value)
+    return outcome

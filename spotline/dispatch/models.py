@@ -1,0 +1,211 @@
+"""Incidents, offers, their timeline and the timers that drive them.
+
+Invariants live in the database, not only in code: one accepted offer per incident,
+one offer per responder per incident (so widening can never re-offer), one timer per
+incident, kind and round. Nullable timestamps record when things happened.
+
+Personal data (precise location, description, details, callback phone, outcome notes)
+is blanked by the purge timer when the retention window after closing ends
+(``SPOTLINE_RETENTION_HOURS``); what stays is kind, priority, times, outcome counts and
+the coarse area cell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models
+
+from spotline.core.lifecycle import State
+from spotline.core.policy import Actor, OfferStatus, Shortfall
+from spotline.core.triage import Answer, Kind, Priority
+from spotline.responders.models import Responder
+
+
+def _choices(enum: type) -> list[tuple[str, str]]:
+    return [(m.value, m.value) for m in enum]  # type: ignore[attr-defined]
+
+
+def tracking_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Source(models.TextChoices):
+    WEB = "web"
+    API = "api"
+    SMS = "sms"
+    OPERATOR = "operator"
+
+
+class Incident(models.Model):
+    kind = models.CharField(max_length=20, choices=_choices(Kind))
+    priority = models.CharField(max_length=2, choices=_choices(Priority))
+    required_skills = models.JSONField(default=list)
+    state = models.CharField(max_length=20, choices=_choices(State), default=State.NEW.value)
+    # Bumped on every state change: the compare-and-set guard.
+    version = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    breathing = models.CharField(max_length=8, choices=_choices(Answer), default="unknown")
+    conscious = models.CharField(max_length=8, choices=_choices(Answer), default="unknown")
+    danger = models.CharField(max_length=8, choices=_choices(Answer), default="unknown")
+    language = models.CharField(max_length=8, default="en")
+
+    # -- personal data: blanked by the purge --------------------------------------
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    accuracy_m = models.FloatField(null=True, blank=True)
+    location_description = models.TextField(blank=True)
+    details = models.TextField(blank=True)
+    callback_phone = models.CharField(max_length=32, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
+    # -- coarse, kept -----------------------------------------------------------------
+    area = models.CharField(max_length=16, blank=True)
+
+    tracking_digest = models.CharField(max_length=64, unique=True)
+    assigned_responder = models.ForeignKey(
+        Responder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    current_round = models.PositiveIntegerField(default=0)
+
+    opened_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    on_scene_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.CharField(max_length=12, choices=_choices(Actor), blank=True)
+
+    # Escalation and alarm state, shown in the console.
+    unanswered_at = models.DateTimeField(null=True, blank=True)
+    ems_proposed_at = models.DateTimeField(null=True, blank=True)
+    ems_requested_at = models.DateTimeField(null=True, blank=True)
+    ems_requested_by = models.CharField(max_length=12, choices=_choices(Actor), blank=True)
+    backup_requested_at = models.DateTimeField(null=True, blank=True)
+    attention = models.CharField(max_length=40, blank=True)  # why a dispatcher should look
+    attention_at = models.DateTimeField(null=True, blank=True)
+
+    # Why the last round could make no offer, and why the incident went unserved.
+    round_shortfall = models.CharField(max_length=24, choices=_choices(Shortfall), blank=True)
+    unserved_reason = models.CharField(max_length=24, choices=_choices(Shortfall), blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["priority", "opened_at"],
+                name="incident_open_queue",
+                condition=models.Q(closed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk}"
+
+    @property
+    def state_enum(self) -> State:
+        return State(self.state)
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class Offer(models.Model):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="offers")
+    responder = models.ForeignKey(Responder, on_delete=models.CASCADE, related_name="offers")
+    round = models.PositiveIntegerField()  # 0: assigned directly by a dispatcher
+    status = models.CharField(max_length=10, choices=_choices(OfferStatus))
+    eta_seconds = models.FloatField(null=True, blank=True)
+    distance_m = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"],
+                condition=models.Q(status="accepted"),
+                name="one_accepted_offer_per_incident",
+            ),
+            models.UniqueConstraint(
+                fields=["incident", "responder"], name="one_offer_per_responder_per_incident"
+            ),
+        ]
+        indexes = [models.Index(fields=["responder", "status"], name="offer_inbox")]
+
+    def __str__(self) -> str:
+        return f"offer {self.pk} ({self.status})"
+
+
+class IncidentEvent(models.Model):
+    """The incident's timeline. Data holds IDs and codes only, never personal data."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    type = models.CharField(max_length=32)
+    actor = models.CharField(max_length=12, choices=_choices(Actor))
+    actor_user_id = models.IntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "at"], name="event_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id}:{self.type}"
+
+
+class TimerKind(models.TextChoices):
+    ROUND_EXPIRY = "round_expiry"  # a round of offers ran out: widen
+    DEADLINE = "deadline"  # nobody accepted in time: raise the alarm
+    PURGE = "purge"  # retention window ended: destroy the personal data
+
+
+class Timer(models.Model):
+    """A durable timer. The worker fires it once, in the transaction that acts on it."""
+
+    kind = models.CharField(max_length=16, choices=TimerKind.choices)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timers")
+    round = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="timer_due", condition=models.Q(fired_at__isnull=True)
+            )
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "kind", "round"], name="one_timer_per_incident_kind_round"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} timer {self.pk}"
+
+
+class EmsOutcome(models.TextChoices):
+    NOT_NEEDED = "not_needed"
+    REQUESTED = "requested"
+    DECLINED = "declined"  # the person declined an ambulance
+
+
+class Outcome(models.Model):
+    """What happened, recorded by the responder. Counts stay; notes are purged."""
+
+    incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="outcome")
+    recorded_at = models.DateTimeField()
+    recorded_by_user_id = models.IntegerField(null=True, blank=True)
+    naloxone_doses = models.PositiveSmallIntegerField(default=0)
+    responsive_after = models.CharField(max_length=8, choices=_choices(Answer))
+    ems = models.CharField(max_length=12, choices=EmsOutcome.choices)
+    referrals = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)  # personal: blanked by the purge
+
+    def __str__(self) -> str:
+        return f"outcome of incident {self.incident_id}"

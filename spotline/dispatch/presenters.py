@@ -1,0 +1,105 @@
+"""Read-side views of incidents shared by the API and the pages."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.translation import gettext as _
+
+from spotline.core.lifecycle import State
+from spotline.dispatch.actions import estimator, incident_point
+from spotline.dispatch.models import Incident, Offer
+from spotline.responders.models import Responder
+
+
+def eta_minutes(seconds: float | None) -> int | None:
+    if seconds is None:
+        return None
+    return max(1, math.ceil(seconds / 60))
+
+
+@dataclass(frozen=True)
+class Tracking:
+    status: str
+    message: str
+    eta_minutes: int | None
+    updated_at: datetime
+    kind: str
+    priority: str
+    responder: str | None
+    nobody_on_shift: bool
+    closed: bool
+
+
+def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
+    """Time for the assigned responder to arrive, from where they are now if we know."""
+    responder = incident.assigned_responder
+    if responder is None or incident.state not in (State.ASSIGNED, State.EN_ROUTE):
+        return None
+    target = incident_point(incident)
+    if target is not None and responder.point is not None:
+        from spotline.core.geo import Mode
+
+        return estimator().eta_seconds(responder.point, target, Mode(responder.mode))
+    offer = Offer.objects.filter(incident=incident, responder=responder).first()
+    if offer is None or offer.eta_seconds is None:
+        return None
+    elapsed = (now - (offer.answered_at or offer.created_at)).total_seconds()
+    return max(60.0, offer.eta_seconds - elapsed)
+
+
+def tracking(incident: Incident, *, now: datetime) -> Tracking:
+    """What the person who asked for help sees: plain words, a first name at most."""
+    state = incident.state_enum
+    alias = incident.assigned_responder.alias if incident.assigned_responder else None
+    eta = eta_minutes(responder_eta_seconds(incident, now=now))
+    nobody = incident.round_shortfall == "nobody_on_shift" and state is State.DISPATCHING
+    if state is State.DISPATCHING:
+        if nobody:
+            message = _("No responder is on shift right now. We are still trying.")
+        else:
+            message = _("Finding a responder.")
+    elif state is State.ASSIGNED:
+        message = _("%(name)s accepted and is coming.") % {"name": alias}
+    elif state is State.EN_ROUTE:
+        message = _("%(name)s is on the way.") % {"name": alias}
+    elif state is State.ON_SCENE:
+        message = _("%(name)s is with you.") % {"name": alias}
+    elif state is State.RESOLVED:
+        message = _("This request is closed. Take care.")
+    elif state is State.CANCELLED:
+        message = _("This request was cancelled.")
+    elif state is State.UNABLE_TO_LOCATE:
+        message = _("The responder could not find the place. Ask again if you still need help.")
+    else:
+        message = _("Your request was received.")
+    if eta is not None and state in (State.ASSIGNED, State.EN_ROUTE):
+        message += " " + _("About %(n)d minutes away.") % {"n": eta}
+    return Tracking(
+        status=incident.state,
+        message=message,
+        eta_minutes=eta,
+        updated_at=incident.updated_at,
+        kind=incident.kind,
+        priority=incident.priority,
+        responder=alias,
+        nobody_on_shift=nobody,
+        closed=incident.closed_at is not None,
+    )
+
+
+def responder_busy_map() -> dict[int, int]:
+    """Responder id -> the open incident they hold."""
+    from spotline.core.lifecycle import HELD
+
+    return dict(
+        Incident.objects.filter(
+            state__in=[s.value for s in HELD], assigned_responder__isnull=False
+        ).values_list("assigned_responder_id", "id")
+    )
+
+
+def responders_roster() -> list[Responder]:
+    return list(Responder.objects.order_by("on_shift_since", "alias"))

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from spotline.core.triage import Answer, Kind
+
+KIND_LABELS = [
+    (Kind.OVERDOSE.value, _("Overdose: someone took something and is not OK")),
+    (Kind.MENTAL_HEALTH.value, _("Mental health crisis")),
+    (Kind.MEDICAL.value, _("Hurt or sick")),
+    (Kind.WELFARE_CHECK.value, _("Check on someone")),
+    (Kind.CONFLICT.value, _("A conflict that needs calming down")),
+    (Kind.OTHER.value, _("Something else")),
+]
+ANSWERS = [
+    (Answer.YES.value, _("Yes")),
+    (Answer.NO.value, _("No")),
+    (Answer.UNKNOWN.value, _("Don't know")),
+]
+
+
+class HelpForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What is happening?"), choices=KIND_LABELS,
+                             widget=forms.RadioSelect)
+    breathing = forms.ChoiceField(label=_("Are they breathing?"), choices=ANSWERS,
+                                  initial=Answer.UNKNOWN.value, widget=forms.RadioSelect)
+    conscious = forms.ChoiceField(label=_("Are they awake and answering?"), choices=ANSWERS,
+                                  initial=Answer.UNKNOWN.value, widget=forms.RadioSelect)
+    where = forms.CharField(
+        label=_("Where are you? An address, cross streets or a place people know"),
+        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90,
+                           widget=forms.HiddenInput)
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180,
+                           widget=forms.HiddenInput)
+    details = forms.CharField(label=_("Anything else the responder should know (optional)"),
+                              max_length=2000, required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    callback_phone = forms.RegexField(
+        label=_("A phone number to reach you (optional)"), required=False, max_length=32,
+        regex=r"^\+?[0-9][0-9 ()./-]{4,30}$",
+        error_messages={"invalid": _("Use digits only, like +1 555 010 0100.")},
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        lat, lon = data.get("lat"), data.get("lon")
+        for value in (lat, lon):
+            if value is not None and not math.isfinite(value):
+                raise forms.ValidationError(_("The location from your phone was not usable."))
+        if (lat is None) != (lon is None):
+            data["lat"] = data["lon"] = None
+            lat = None
+        if lat is None and not (data.get("where") or "").strip():
+            raise forms.ValidationError(
+                _("Tell us where you are, so a responder can find you.")
+            )
+        return data

@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from spotline.intake import views
+
+app_name = "intake"
+urlpatterns = [
+    path("", views.help_form, name="help"),
+    path("t/<str:token>/", views.status, name="status"),
+    path("t/<str:token>/cancel/", views.cancel, name="cancel"),
+]

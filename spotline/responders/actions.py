@@ -1,0 +1,58 @@
+"""The one write path for a responder's shift and location."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from spotline.core.geo import Point
+from spotline.core.lifecycle import HELD
+from spotline.dispatch.errors import Conflict
+from spotline.responders.models import Responder
+
+
+def holds_open_incident(responder: Responder) -> bool:
+    from spotline.dispatch.models import Incident
+
+    return Incident.objects.filter(
+        assigned_responder=responder, state__in=[s.value for s in HELD]
+    ).exists()
+
+
+def shift_set(
+    *, responder: Responder, on_shift: bool, location: Point | None, now: datetime
+) -> Responder:
+    """Go on or off shift. Off shift forgets the location at once."""
+    with transaction.atomic():
+        r = Responder.objects.select_for_update().get(pk=responder.pk)
+        if on_shift:
+            if r.on_shift_since is None:
+                r.on_shift_since = now
+            if location is not None:
+                r.lat, r.lon, r.located_at = location.lat, location.lon, now
+        else:
+            if holds_open_incident(r):
+                raise Conflict(
+                    "you hold an open incident: finish it, or release it so it can be "
+                    "offered to someone else, before going off shift"
+                )
+            from spotline.dispatch.actions import offers_withdraw_for
+
+            offers_withdraw_for(responder=r, now=now)
+            r.on_shift_since = None
+            r.lat = r.lon = None
+            r.located_at = None
+        r.save(update_fields=["on_shift_since", "lat", "lon", "located_at"])
+    return r
+
+
+def location_update(*, responder: Responder, location: Point, now: datetime) -> Responder:
+    """Overwrite the last known location (no history is kept). Only while on shift."""
+    updated = Responder.objects.filter(pk=responder.pk, on_shift_since__isnull=False).update(
+        lat=location.lat, lon=location.lon, located_at=now
+    )
+    if updated != 1:
+        raise Conflict("your location is shared only while you are on shift: go on shift first")
+    responder.refresh_from_db()
+    return responder

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from spotline.core.geo import Mode, Point
+from spotline.core.triage import Skill
+
+
+class Responder(models.Model):
+    """A community responder: a peer with naloxone, an outreach worker, crisis team.
+
+    Location is personal data and is kept only while on shift: going off shift blanks
+    it, and each update overwrites the last, so no location history exists.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="responder"
+    )
+    # What the person in need sees: a first name or alias, never more.
+    alias = models.CharField(max_length=40)
+    skills = models.JSONField(default=list, blank=True)
+    mode = models.CharField(max_length=8, choices=[(m.value, m.value) for m in Mode],
+                            default=Mode.WALK.value)
+    on_shift_since = models.DateTimeField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    located_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["on_shift_since"],
+                name="responder_on_shift",
+                condition=models.Q(on_shift_since__isnull=False),
+            )
+        ]
+        constraints = [
+            # Location only while on shift (ARCHITECTURE.md, non-negotiable 2).
+            models.CheckConstraint(
+                condition=models.Q(on_shift_since__isnull=False)
+                | models.Q(lat__isnull=True, lon__isnull=True),
+                name="responder_location_only_on_shift",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.alias
+
+    @property
+    def on_shift(self) -> bool:
+        return self.on_shift_since is not None
+
+    @property
+    def point(self) -> Point | None:
+        if self.lat is None or self.lon is None:
+            return None
+        return Point(self.lat, self.lon)
+
+    @property
+    def skill_set(self) -> frozenset[Skill]:
+        return frozenset(Skill(s) for s in self.skills if s in Skill._value2member_map_)

@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from spotline.responders import views
+
+app_name = "responder"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("shift/", views.shift, name="shift"),
+    path("offers/<int:offer_id>/<str:answer>/", views.answer, name="answer"),
+    path("incidents/<int:incident_id>/report/", views.report, name="report"),
+    path("incidents/<int:incident_id>/outcome/", views.outcome, name="outcome"),
+]

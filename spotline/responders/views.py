@@ -1,0 +1,129 @@
+"""The minimal responder page: shift, offers, accept, status buttons, outcome."""
+
+from __future__ import annotations
+
+import math
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from spotline.core.geo import Point
+from spotline.core.lifecycle import HELD
+from spotline.core.policy import OfferStatus
+from spotline.core.triage import Answer
+from spotline.dispatch import actions
+from spotline.dispatch.errors import ActionError
+from spotline.dispatch.models import EmsOutcome, Incident, Offer
+from spotline.responders import actions as responder_actions
+from spotline.responders.models import Responder
+
+
+def _responder(request: HttpRequest) -> Responder:
+    responder = Responder.objects.filter(user_id=request.user.pk or 0).first()
+    if responder is None:
+        raise Http404("not a responder")
+    return responder
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    responder = _responder(request)
+    offers = (Offer.objects.filter(responder=responder, status=OfferStatus.PENDING)
+              .select_related("incident").order_by("incident__priority", "created_at"))
+    current = (Incident.objects.filter(assigned_responder=responder)
+               .filter(state__in=[s.value for s in HELD]).first())
+    recent = (Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,
+                                      purged_at__isnull=True, on_scene_at__isnull=False)
+              .order_by("-closed_at")[:3])
+    return render(request, "responders/index.html", {
+        "responder": responder, "offers": offers, "current": current, "recent": recent,
+        "answers": [a.value for a in Answer], "ems_choices": [e.value for e in EmsOutcome],
+    })
+
+
+def _point(request: HttpRequest) -> Point | None:
+    try:
+        lat, lon = float(request.POST["lat"]), float(request.POST["lon"])
+    except (KeyError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    try:
+        return Point(lat, lon)
+    except ValueError:
+        return None
+
+
+@require_POST
+@login_required
+def shift(request: HttpRequest) -> HttpResponse:
+    responder = _responder(request)
+    on = request.POST.get("on_shift") == "1"
+    try:
+        responder_actions.shift_set(responder=responder, on_shift=on, location=_point(request),
+                                    now=timezone.now())
+        messages.success(request, "You are on shift." if on else "You are off shift.")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("responder:index")
+
+
+@require_POST
+@login_required
+def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
+    responder = _responder(request)
+    now = timezone.now()
+    try:
+        if answer == "accept":
+            actions.offer_accept(offer_id=offer_id, responder=responder, now=now)
+            messages.success(request, "Accepted. Go now: the location is below.")
+        elif answer == "decline":
+            actions.offer_decline(offer_id=offer_id, responder=responder, now=now)
+            messages.success(request, "Declined.")
+        else:
+            raise Http404("no such answer")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("responder:index")
+
+
+@require_POST
+@login_required
+def report(request: HttpRequest, incident_id: int) -> HttpResponse:
+    responder = _responder(request)
+    try:
+        actions.incident_report(incident_id=incident_id, type=request.POST.get("type", ""),
+                                responder=responder, user_id=request.user.pk,
+                                now=timezone.now())
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("responder:index")
+
+
+@require_POST
+@login_required
+def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
+    responder = _responder(request)
+    try:
+        doses = int(request.POST.get("naloxone_doses", "0"))
+        if not 0 <= doses <= 20:
+            raise ValueError
+        actions.incident_outcome(
+            incident_id=incident_id, responder=responder, user_id=request.user.pk,
+            now=timezone.now(), naloxone_doses=doses,
+            responsive_after=Answer(request.POST.get("responsive_after", "unknown")),
+            ems=EmsOutcome(request.POST.get("ems", "not_needed")),
+            referrals=[r.strip()[:60] for r in request.POST.get("referrals", "").split(",")
+                       if r.strip()][:20],
+            notes=request.POST.get("notes", "")[:2000],
+        )
+        messages.success(request, "Outcome recorded. Thank you.")
+    except ValueError:
+        messages.error(request, "Check the outcome form: doses must be 0 to 20.")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("responder:index")

@@ -1,0 +1,218 @@
+"""Django settings, all from the environment (see the configuration table in README.md).
+
+With no configuration at all Spotline runs on SQLite in ./var/ with a development
+secret key: the embedded default that ``make run`` starts.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from spotline.core.policy import DEFAULT_POLICY, DispatchPolicy, PriorityPolicy
+from spotline.core.triage import Priority
+from spotline.envconf import (
+    ConfigError,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(env_str("SPOTLINE_DATA_DIR", "var")).resolve()
+
+DEBUG = env_bool("SPOTLINE_DEBUG", False)
+SITE_URL = env_str("SPOTLINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+
+def _secret_key() -> str:
+    key = env_secret("SPOTLINE_SECRET_KEY")
+    if key:
+        return key
+    # Development default: a random key kept in the data directory, so sessions survive
+    # a restart without anyone having to invent a secret.
+    path = DATA_DIR / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(50)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("SPOTLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("SPOTLINE_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "spotline.accounts",
+    "spotline.responders",
+    "spotline.dispatch",
+    "spotline.intake",
+    "spotline.console",
+    "spotline.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "spotline.api.middleware.BodySizeLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "spotline.urls"
+ASGI_APPLICATION = "spotline.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Databases ----------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        raise ConfigError("DATABASE_URL is for PostgreSQL; leave it unset to use SQLite")
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"]["TEST"] = {"NAME": env_str("SPOTLINE_TEST_DB_NAME", "test_spotline")}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "spotline.sqlite3"),
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock when a transaction starts, so two
+                # writers queue instead of one failing with "database is locked" when
+                # it tries to upgrade a read lock. WAL lets readers run beside the
+                # writer; synchronous=FULL makes every acknowledged commit survive a
+                # power cut, not only a process crash.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;"
+                    "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
+                ),
+            },
+            # Tests use a file too (not the default in-memory database), so that
+            # concurrency tests run real connections against a real WAL file.
+            "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Auth ---------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/accounts/home/"
+LOGOUT_REDIRECT_URL = "/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SPOTLINE_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Internationalization -------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("es", "Español")]
+TIME_ZONE = env_str("SPOTLINE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# Static files ---------------------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Request limits: a help request is a few hundred bytes. Anything far bigger is abuse
+# or a broken client, and gets a clear 413 before it is parsed.
+SPOTLINE_MAX_BODY_BYTES = env_int("SPOTLINE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = SPOTLINE_MAX_BODY_BYTES
+
+# Dispatch policy --------------------------------------------------------------------------
+
+
+def _priority_policy(priority: Priority) -> PriorityPolicy:
+    default = DEFAULT_POLICY[priority]
+    prefix = f"SPOTLINE_{priority.value}"
+    return PriorityPolicy(
+        offers_per_round=env_int(f"{prefix}_OFFERS", default.offers_per_round, minimum=1),
+        offer_expiry=timedelta(
+            seconds=env_int(
+                f"{prefix}_OFFER_EXPIRY_SECONDS",
+                int(default.offer_expiry.total_seconds()),
+                minimum=5,
+            )
+        ),
+        deadline=timedelta(
+            seconds=env_int(
+                f"{prefix}_DEADLINE_SECONDS", int(default.deadline.total_seconds()), minimum=5
+            )
+        ),
+        auto_ems=priority.value in _AUTO_EMS,
+    )
+
+
+_AUTO_EMS = {p.upper() for p in env_list("SPOTLINE_AUTO_EMS")}
+if _AUTO_EMS - {p.value for p in Priority}:
+    raise ConfigError(f"SPOTLINE_AUTO_EMS takes P1, P2 or P3, not {sorted(_AUTO_EMS)}")
+
+SPOTLINE_POLICY = DispatchPolicy(by_priority={p: _priority_policy(p) for p in Priority})
+SPOTLINE_DETOUR_FACTOR = env_float("SPOTLINE_DETOUR_FACTOR", 1.4, minimum=1.0)
+SPOTLINE_RETENTION_HOURS = env_int("SPOTLINE_RETENTION_HOURS", 72, minimum=0)
+SPOTLINE_WORKER_POLL_SECONDS = env_float("SPOTLINE_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
+SPOTLINE_ORG_NAME = env_str("SPOTLINE_ORG_NAME", "Spotline")
+# A phone line people can call for a person, shown when nobody is on shift.
+SPOTLINE_HOTLINE = env_str("SPOTLINE_HOTLINE", "")
+
+# Logging: IDs and codes only. Never message bodies, phone numbers, names or
+# coordinates (ARCHITECTURE.md, "Data that must never leave").
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SPOTLINE_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from spotline.accounts import views as account_views
+from spotline.api.api import api
+
+urlpatterns = [
+    path("api/", api.urls),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/home/", account_views.home, name="home"),
+    path("console/", include("spotline.console.urls")),
+    path("responder/", include("spotline.responders.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("spotline.intake.urls")),
+]
