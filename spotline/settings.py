@@ -110,7 +110,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(DATA_DIR / "spotline.sqlite3"),
+            "NAME": env_str("SPOTLINE_SQLITE_PATH", str(DATA_DIR / "spotline.sqlite3")),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock when a transaction starts, so two
                 # writers queue instead of one failing with "database is locked" when

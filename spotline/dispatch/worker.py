@@ -20,18 +20,22 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
+import traceback
 from datetime import datetime, timedelta
 from types import FrameType
 
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from spotline.api.housekeeping import idempotency_expire
 from spotline.dispatch.actions import TIMER_HANDLERS
 from spotline.dispatch.models import Timer
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
+HOUSEKEEPING_EVERY_SECONDS = 60.0
 
 
 def due_timer_ids(*, now: datetime, limit: int = 200) -> list[int]:
@@ -72,7 +76,10 @@ def fire_timer(timer_id: int, *, now: datetime) -> bool:
 
 
 def _postpone(timer_id: int, exc: Exception, *, now: datetime) -> None:
-    log.exception("timer failed id=%s error=%s", timer_id, type(exc).__name__)
+    # The frames, not the message: a database error's message can quote a row, and a
+    # row can hold a phone number or coordinates.
+    log.error("timer failed id=%s error=%s\n%s", timer_id, type(exc).__name__,
+              "".join(traceback.format_tb(exc.__traceback__)))
     timer = Timer.objects.filter(pk=timer_id, fired_at__isnull=True).first()
     if timer is None:
         return
@@ -93,6 +100,7 @@ class Worker:
     def __init__(self, *, poll_seconds: float) -> None:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
+        self._housekeeping_due = 0.0
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -106,7 +114,9 @@ class Worker:
         close_old_connections()
         now = timezone.now()
         fired = fire_due(now=now)
-        # A full batch means more are due: go again at once.
+        if time.monotonic() >= self._housekeeping_due:
+            self._housekeeping_due = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
+            idempotency_expire(now=now)
         return fired
 
     def run(self) -> None:
@@ -114,10 +124,11 @@ class Worker:
         while not self.stopping.is_set():
             try:
                 fired = self.step()
-            except Exception:
+            except Exception as exc:
                 # The database went away (a restart, a network blip): keep trying.
-                log.exception("worker pass failed; retrying")
+                log.error("worker pass failed (%s); retrying", type(exc).__name__)
                 fired = 0
+            # Fired something: more may be due, go again at once. Otherwise sleep.
             if not fired:
                 self.stopping.wait(self.poll_seconds)
         log.info("worker stopped")
