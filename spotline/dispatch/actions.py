@@ -106,6 +106,10 @@ def _arm(incident: Incident, kind: TimerKind, *, round: int, due_at: datetime) -
     )
 
 
+# Alarms that a responder taking the incident answers. An ambulance request or a call
+# for backup stays flagged until a dispatcher deals with it.
+_CLEARED_BY_ASSIGNMENT = frozenset({"widened", "unanswered", "released", *Shortfall})
+
 _STAMPS: dict[State, str] = {
     State.DISPATCHING: "dispatched_at",
     State.ASSIGNED: "assigned_at",
@@ -141,6 +145,8 @@ def _apply(
     for field, value in changes.items():
         setattr(incident, field, value)
     incident.version += 1
+    if t.new is State.ASSIGNED and incident.attention in _CLEARED_BY_ASSIGNMENT:
+        _attention(incident, "", now=now)
     _event(incident, event.value, actor=actor, now=now, user_id=user_id,
            **{"from": t.old.value, "to": t.new.value}, **data)
     for effect in t.effects:

@@ -110,20 +110,27 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
     responder = _responder(request)
     try:
         doses = int(request.POST.get("naloxone_doses", "0"))
-        if not 0 <= doses <= 20:
-            raise ValueError
+    except ValueError:
+        doses = -1
+    if not 0 <= doses <= 20:
+        messages.error(request, "Naloxone doses must be a number from 0 to 20.")
+        return redirect("responder:index")
+    try:
+        responsive_after = Answer(request.POST.get("responsive_after", "unknown"))
+        ems = EmsOutcome(request.POST.get("ems", "not_needed"))
+    except ValueError:
+        messages.error(request, "Choose an answer for 'responsive afterwards' and 'ambulance'.")
+        return redirect("responder:index")
+    try:
         actions.incident_outcome(
             incident_id=incident_id, responder=responder, user_id=request.user.pk,
             now=timezone.now(), naloxone_doses=doses,
-            responsive_after=Answer(request.POST.get("responsive_after", "unknown")),
-            ems=EmsOutcome(request.POST.get("ems", "not_needed")),
+            responsive_after=responsive_after, ems=ems,
             referrals=[r.strip()[:60] for r in request.POST.get("referrals", "").split(",")
                        if r.strip()][:20],
             notes=request.POST.get("notes", "")[:2000],
         )
         messages.success(request, "Outcome recorded. Thank you.")
-    except ValueError:
-        messages.error(request, "Check the outcome form: doses must be 0 to 20.")
     except ActionError as exc:
         messages.error(request, exc.message)
     return redirect("responder:index")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from typing import Any
 
@@ -41,6 +42,15 @@ class Command(BaseCommand):
 
             thread = threading.Thread(target=run_worker, name="spotline-worker", daemon=True)
             thread.start()
+
+            # uvicorn handles SIGTERM/SIGINT itself, then restores the handlers it found
+            # and raises the signal again. With these in place that second delivery
+            # stops the worker between passes instead of killing the process mid-loop.
+            def stop(signum: int, frame: object) -> None:
+                worker.stopping.set()
+
+            signal.signal(signal.SIGTERM, stop)
+            signal.signal(signal.SIGINT, stop)
         host, port = options["host"], options["port"]
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(f"Spotline is serving on http://{host}:{port}/ (database: {engine})")
