@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "spotline.intake",
     "spotline.console",
     "spotline.api",
+    "spotline.live",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,21 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SPOTLINE_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# Live updates ---------------------------------------------------------------------------
+
+# In-memory in the embedded default (one process); Redis when several processes must
+# reach each other's WebSocket clients.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # Internationalization -------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ from spotline.dispatch.models import (
     TimerKind,
     tracking_digest,
 )
+from spotline.live.publish import incident_changed
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ def _event(
     IncidentEvent.objects.create(
         incident=incident, at=now, type=type, actor=actor.value, actor_user_id=user_id, data=data
     )
+    # Every change writes an event, so this is the one place that tells live pages.
+    incident_changed(incident.pk)
 
 
 def _attention(incident: Incident, reason: str, *, now: datetime) -> None:

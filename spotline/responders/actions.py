@@ -9,6 +9,7 @@ from django.db import transaction
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
 from spotline.dispatch.errors import Conflict
+from spotline.live.publish import responder_changed
 from spotline.responders.models import Responder
 
 
@@ -44,6 +45,7 @@ def shift_set(
             r.lat = r.lon = None
             r.located_at = None
         r.save(update_fields=["on_shift_since", "lat", "lon", "located_at"])
+        responder_changed(r.pk)
     return r
 
 
@@ -54,5 +56,6 @@ def location_update(*, responder: Responder, location: Point, now: datetime) -> 
     )
     if updated != 1:
         raise Conflict("your location is shared only while you are on shift: go on shift first")
+    responder_changed(responder.pk)
     responder.refresh_from_db()
     return responder

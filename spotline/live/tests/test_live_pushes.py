@@ -1,0 +1,192 @@
+"""Live pushes reach the right WebSocket clients, only after commit, carrying IDs only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import transaction
+from django.test import Client
+
+from spotline.accounts.actions import user_create
+from spotline.accounts.models import Role
+from spotline.asgi import application
+from spotline.conftest import CENTRE, T0
+from spotline.core.geo import Point
+from spotline.core.triage import Kind
+from spotline.dispatch import actions
+from spotline.dispatch.models import Offer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer() -> Any:
+    # The in-memory layer is process-wide: start each test with an empty one, so no
+    # group keeps channels from an earlier test's (closed) event loop.
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+ORIGIN = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+
+
+def run(coro_fn: Any) -> Any:
+    return async_to_sync(coro_fn)()
+
+
+def session_headers(username: str) -> list[tuple[bytes, bytes]]:
+    from django.contrib.auth import get_user_model
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return [*ORIGIN, (b"cookie", cookie.encode())]
+
+
+async def connect(path: str, headers: list[tuple[bytes, bytes]] | None = None
+                  ) -> tuple[WebsocketCommunicator, bool, Any]:
+    comm = WebsocketCommunicator(application, path, headers=headers or ORIGIN)
+    connected, code = await comm.connect(timeout=5)
+    return comm, connected, code
+
+
+def open_incident() -> actions.Opened:
+    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+
+
+def test_it_tells_the_status_page_when_a_responder_accepts(make_responder: Any) -> None:
+    responder = make_responder("sam", north_m=100)
+    opened = open_incident()
+
+    async def story() -> dict[str, Any]:
+        comm, connected, _ = await connect(f"/ws/track/{opened.tracking_token}/")
+        assert connected
+        assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
+        offer = await database_sync_to_async(
+            lambda: Offer.objects.get(incident=opened.incident, responder=responder))()
+        await database_sync_to_async(actions.offer_accept)(
+            offer_id=offer.pk, responder=responder, now=T0)
+        message = await comm.receive_json_from(timeout=5)
+        # One push per commit, however many events the action wrote.
+        assert await comm.receive_nothing(timeout=0.3)
+        await comm.disconnect()
+        return message
+
+    message = run(story)
+    assert message == {"type": "changed", "what": "incident", "id": opened.incident.pk}
+
+
+def test_it_pushes_nothing_for_a_rolled_back_transaction(make_responder: Any) -> None:
+    make_responder("sam", north_m=100)
+    user_create(name="disp", role=Role.DISPATCHER, password=None)
+    headers = session_headers("disp")
+
+    def open_then_roll_back() -> None:
+        with transaction.atomic():
+            open_incident()
+            transaction.set_rollback(True)
+
+    async def story() -> bool:
+        comm, connected, _ = await connect("/ws/console/", headers)
+        assert connected
+        await comm.receive_json_from(timeout=5)
+        await database_sync_to_async(open_then_roll_back)()
+        silent = await comm.receive_nothing(timeout=0.5)
+        # The rolled-back push must not suppress later ones (same ids may be reused).
+        opened = await database_sync_to_async(open_incident)()
+        later = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return silent and later["id"] == opened.incident.pk
+
+    assert run(story)
+
+
+def test_it_tells_the_console_and_the_offered_responder_about_a_new_incident(
+    make_responder: Any,
+) -> None:
+    responder = make_responder("sam", north_m=100)
+    far = make_responder("far", at=Point(CENTRE.lat + 1, CENTRE.lon), skills=("first_aid",))
+    user_create(name="disp", role=Role.DISPATCHER, password=None)
+    headers = {name: session_headers(name) for name in ("disp", "sam", "far")}
+
+    async def story() -> tuple[Any, Any, bool]:
+        console, ok1, _ = await connect("/ws/console/", headers["disp"])
+        mine, ok2, _ = await connect("/ws/responder/", headers["sam"])
+        other, ok3, _ = await connect("/ws/responder/", headers["far"])
+        assert ok1 and ok2 and ok3
+        for c in (console, mine, other):
+            await c.receive_json_from(timeout=5)
+        opened = await database_sync_to_async(open_incident)()
+        got_console = await console.receive_json_from(timeout=5)
+        got_mine = await mine.receive_json_from(timeout=5)
+        # The unqualified responder got no offer, so hears nothing about it.
+        other_silent = await other.receive_nothing(timeout=0.5)
+        for c in (console, mine, other):
+            await c.disconnect()
+        assert got_console["id"] == got_mine["id"] == opened.incident.pk
+        return got_console, got_mine, other_silent
+
+    _, _, other_silent = run(story)
+    assert other_silent
+    assert far.pk != responder.pk
+
+
+@pytest.mark.parametrize("path,who", [
+    ("/ws/console/", None),
+    ("/ws/console/", "sam"),  # a responder is not a dispatcher
+    ("/ws/responder/", None),
+    ("/ws/responder/", "disp"),  # a dispatcher has no responder inbox
+    ("/ws/track/not-a-token/", None),
+])
+def test_it_refuses_sockets_to_those_who_may_not_listen(
+    make_responder: Any, path: str, who: str | None
+) -> None:
+    make_responder("sam")
+    user_create(name="disp", role=Role.DISPATCHER, password=None)
+    headers = session_headers(who) if who else ORIGIN
+
+    async def story() -> tuple[bool, Any]:
+        comm, connected, code = await connect(path, headers)
+        await comm.disconnect()
+        return connected, code
+
+    connected, code = run(story)
+    assert not connected
+    assert code == 4403
+
+
+def test_it_refuses_a_socket_from_a_foreign_origin(make_responder: Any) -> None:
+    opened = open_incident()
+
+    async def story() -> bool:
+        comm, connected, _ = await connect(
+            f"/ws/track/{opened.tracking_token}/",
+            [(b"origin", b"http://evil.example"), (b"host", b"testserver")])
+        await comm.disconnect()
+        return connected
+
+    assert run(story) is False
+
+
+def test_it_keeps_serving_when_the_channel_layer_fails(make_responder: Any,
+                                                       settings: Any) -> None:
+    # A broken layer (Redis down) loses the push, never the request.
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
+    }}
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    try:
+        make_responder("sam", north_m=100)
+        opened = open_incident()
+        assert Offer.objects.filter(incident=opened.incident).count() == 1
+    finally:
+        channel_layers.backends.clear()
