@@ -118,6 +118,8 @@ def incident_create(request: HttpRequest, payload: s.IncidentIn) -> Status[dict[
     key = request.headers.get("Idempotency-Key", "").strip()
     if len(key) > 200:
         raise HttpError(400, "Idempotency-Key is longer than 200 characters")
+    if not key.isprintable():
+        raise HttpError(400, "Idempotency-Key must be printable text")
     loc = payload.location
     point = Point(loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
     now = timezone.now()

@@ -32,7 +32,20 @@ class BearerToken(HttpBearer):
         return row.user
 
 
-AUTH = [BearerToken(), SessionAuth()]
+class Session(SessionAuth):
+    """The staff session, CSRF-checked; no session at all is a plain 401.
+
+    Without this, ninja runs the CSRF check before noticing there is no session, and a
+    client with a revoked token would hear "CSRF check failed" instead of "sign in".
+    """
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
+AUTH = [BearerToken(), Session()]
 
 
 def role_of(user: AbstractBaseUser | AnonymousUser) -> str | None:

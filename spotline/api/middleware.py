@@ -3,11 +3,22 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 class BodySizeLimitMiddleware:
-    """Refuse oversized bodies with a clear 413 before anything reads them."""
+    """Refuse oversized or mistyped API bodies with a clear answer before parsing.
+
+    1. A declared Content-Length over the limit: 413 at once, nothing read.
+    2. An API body that is not declared as JSON: 415. A ``text/plain`` POST is a
+       "simple" cross-site request a browser sends without asking, so accepting it
+       would let any web page file help requests from its visitors' browsers.
+    3. A chunked body (no Content-Length) is read here, bounded by the limit, so an
+       oversized one is a 413 too rather than a generic error page.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -19,9 +30,20 @@ class BodySizeLimitMiddleware:
             length = int(raw)
         except ValueError:
             return JsonResponse({"detail": "Content-Length is not a number"}, status=400)
+        too_big = JsonResponse(
+            {"detail": f"request body too large: the limit is {limit} bytes"}, status=413
+        )
         if length > limit:
-            return JsonResponse(
-                {"detail": f"request body too large: {length} bytes, the limit is {limit}"},
-                status=413,
-            )
+            return too_big
+        if request.path.startswith("/api/") and request.method in BODY_METHODS:
+            try:
+                body = request.body
+            except RequestDataTooBig:
+                return too_big
+            content_type = request.content_type or ""
+            if body and content_type != "application/json":
+                return JsonResponse(
+                    {"detail": "send the body as JSON, with Content-Type: application/json"},
+                    status=415,
+                )
         return self.get_response(request)

@@ -6,16 +6,29 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
 from spotline.core.policy import EscalationTarget
 from spotline.core.triage import Answer, Kind
 
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL cannot store NUL in text; no human writes one. Refuse it up front so
+    # both databases answer the same clear 422.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
 # strict=True: a coordinate must be a JSON number, not a string or a boolean.
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
-Short = Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)]
+Short = Annotated[
+    str, StringConstraints(max_length=500, strip_whitespace=True), AfterValidator(_no_nul)
+]
+Text = Annotated[
+    str, StringConstraints(max_length=2000, strip_whitespace=True), AfterValidator(_no_nul)
+]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{4,30}$")
 ]
@@ -154,7 +167,8 @@ class OutcomeIn(Schema):
     responsive_after: Answer
     ems: Literal["not_needed", "requested", "declined"]
     referrals: Annotated[
-        list[Annotated[str, StringConstraints(min_length=1, max_length=60)]],
+        list[Annotated[str, StringConstraints(min_length=1, max_length=60),
+                       AfterValidator(_no_nul)]],
         Field(max_length=20),
     ] = []
     notes: Text | None = None

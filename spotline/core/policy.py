@@ -66,7 +66,10 @@ class OfferStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     EXPIRED = "expired"
-    WITHDRAWN = "withdrawn"  # the incident was taken, assigned or closed
+    # The incident was taken, assigned or closed before this responder answered. They
+    # never said no, so they may be offered it again (after a release, say).
+    WITHDRAWN = "withdrawn"
+    RELEASED = "released"  # accepted, then given back or reassigned away
 
 
 class Shortfall(StrEnum):
@@ -145,15 +148,17 @@ def plan_round(
 ) -> Round:
     """The next K responders to offer this incident to, nearest (by travel time) first.
 
-    Anyone who already had an offer for this incident, whatever became of it, is left
-    out: widening never re-offers a declined responder, and a responder who let an
-    offer expire is not nagged again (a dispatcher can still assign them directly).
+    Anyone who already answered or ignored an offer for this incident is left out:
+    widening never re-offers a declined responder, one who let an offer expire is not
+    nagged again (a dispatcher can still assign them directly), and one who released
+    it does not get it back. Only an offer withdrawn before its responder could answer
+    (someone else took the incident, then gave it back) can be made again.
     Responders with no known location rank after all who have one; when the incident
     itself has no coordinates (a description only), qualified responders are offered
     in a stable order and the dispatcher sees the description.
     """
     past = list(past_offers)
-    offered = {o.responder_id for o in past}
+    offered = {o.responder_id for o in past if o.status is not OfferStatus.WITHDRAWN}
     candidates = list(candidates)
     on_shift = [c for c in candidates if c.on_shift]
     qualified = [c for c in on_shift if qualifies(c, required)]
@@ -199,7 +204,8 @@ def offers_shortfall(past_offers: Iterable[PastOffer]) -> Shortfall | None:
         s in (OfferStatus.PENDING, OfferStatus.ACCEPTED) for s in statuses
     ):
         return None
-    if all(s is OfferStatus.DECLINED for s in statuses if s is not OfferStatus.WITHDRAWN):
+    answered = [s for s in statuses if s not in (OfferStatus.WITHDRAWN, OfferStatus.RELEASED)]
+    if answered and all(s is OfferStatus.DECLINED for s in answered):
         return Shortfall.ALL_DECLINED
     return Shortfall.NO_ANSWER
 

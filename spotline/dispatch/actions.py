@@ -222,19 +222,26 @@ def _start_round(
         now=now,
     )
     incident.current_round += 1
-    Offer.objects.bulk_create(
-        Offer(
-            incident=incident,
-            responder_id=r.responder_id,
-            round=incident.current_round,
-            status=OfferStatus.PENDING,
-            eta_seconds=r.eta_seconds,
-            distance_m=r.distance_m,
-            created_at=now,
-            expires_at=plan.expires_at,
-        )
-        for r in plan.offers
+    # A responder whose earlier offer was withdrawn before they could answer keeps
+    # their row (one offer row per responder per incident): it is reopened.
+    existing = dict(
+        Offer.objects.filter(
+            incident=incident, responder_id__in=[r.responder_id for r in plan.offers]
+        ).values_list("responder_id", "id")
     )
+    fresh = []
+    for r in plan.offers:
+        fields = {
+            "round": incident.current_round, "status": OfferStatus.PENDING,
+            "eta_seconds": r.eta_seconds, "distance_m": r.distance_m,
+            "created_at": now, "expires_at": plan.expires_at,
+        }
+        if r.responder_id in existing:
+            Offer.objects.filter(pk=existing[r.responder_id],
+                                 status=OfferStatus.WITHDRAWN).update(answered_at=None, **fields)
+        else:
+            fresh.append(Offer(incident=incident, responder_id=r.responder_id, **fields))
+    Offer.objects.bulk_create(fresh)
     shortfall = plan.shortfall.value if plan.shortfall else ""
     previous = incident.round_shortfall
     incident.round_shortfall = shortfall
@@ -380,6 +387,9 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
                 raise Conflict("you declined this offer")
             if incident.state != State.DISPATCHING:
                 raise IncidentTaken("this incident is already taken or closed")
+            responder.refresh_from_db(fields=["on_shift_since"])
+            if responder.on_shift_since is None:
+                raise Conflict("go on shift before accepting an offer")
             from spotline.responders.actions import holds_open_incident
 
             if holds_open_incident(responder):
@@ -408,10 +418,12 @@ def offer_decline(*, offer_id: int, responder: Responder, now: datetime) -> Offe
     with transaction.atomic():
         incident = _lock(incident_id)
         offer = Offer.objects.select_for_update().get(pk=offer_id)
-        if offer.status == OfferStatus.DECLINED:
-            return offer
         if offer.status == OfferStatus.ACCEPTED:
             raise Conflict("you accepted this offer: release the incident instead")
+        if offer.status != OfferStatus.PENDING:
+            # Already declined, expired or withdrawn: what became of it feeds the
+            # reports, so a late tap changes nothing.
+            return offer
         offer.status = OfferStatus.DECLINED
         offer.answered_at = now
         offer.save(update_fields=["status", "answered_at"])
@@ -567,7 +579,7 @@ def incident_assign(
         if (incident.state_enum, Event.ASSIGN) not in lifecycle.TRANSITIONS:
             raise Conflict(f"cannot assign an incident that is {incident.state}")
         Offer.objects.filter(incident=incident, status=OfferStatus.ACCEPTED).update(
-            status=OfferStatus.WITHDRAWN, answered_at=now
+            status=OfferStatus.RELEASED, answered_at=now
         )
         offer, created = Offer.objects.get_or_create(
             incident=incident, responder=responder,
@@ -580,6 +592,9 @@ def incident_assign(
         previous = incident.assigned_responder_id
         incident.assigned_responder = responder
         incident.save(update_fields=["assigned_responder"])
+        # One incident at a time: the assignee's other pending offers go back.
+        Offer.objects.filter(responder=responder, status=OfferStatus.PENDING).exclude(
+            incident=incident).update(status=OfferStatus.WITHDRAWN, answered_at=now)
         _apply(incident, Event.ASSIGN, now=now, actor=Actor.DISPATCHER, user_id=user_id,
                responder_id=responder.pk, previous_responder_id=previous)
     return incident
@@ -650,7 +665,7 @@ def incident_report(
             return incident
         if event is Event.RELEASE:
             Offer.objects.filter(incident=incident, status=OfferStatus.ACCEPTED).update(
-                status=OfferStatus.WITHDRAWN, answered_at=now
+                status=OfferStatus.RELEASED, answered_at=now
             )
             incident.assigned_responder = None
             incident.save(update_fields=["assigned_responder"])

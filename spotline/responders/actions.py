@@ -38,13 +38,15 @@ def shift_set(
                     "you hold an open incident: finish it, or release it so it can be "
                     "offered to someone else, before going off shift"
                 )
-            from spotline.dispatch.actions import offers_withdraw_for
-
-            offers_withdraw_for(responder=r, now=now)
             r.on_shift_since = None
             r.lat = r.lon = None
             r.located_at = None
         r.save(update_fields=["on_shift_since", "lat", "lon", "located_at"])
+        if not on_shift:
+            # After the save: the widening this may cause must already see them off shift.
+            from spotline.dispatch.actions import offers_withdraw_for
+
+            offers_withdraw_for(responder=r, now=now)
         responder_changed(r.pk)
     return r
 
