@@ -163,9 +163,18 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Maps: any XYZ tile server. When tiles cannot load, markers and everything else still
+# work; set SPOTLINE_TILE_URL to your own server for privacy or offline use.
+SPOTLINE_TILE_URL = env_str("SPOTLINE_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+SPOTLINE_TILE_ATTRIBUTION = env_str(
+    "SPOTLINE_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+)
+SPOTLINE_MAP_CENTRE = env_str("SPOTLINE_MAP_CENTRE", "60.1699,24.9384")
+
 # Internationalization -------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [("en", "English"), ("es", "Español")]
 TIME_ZONE = env_str("SPOTLINE_TIME_ZONE", "UTC")
 USE_I18N = True

@@ -7,8 +7,12 @@ from spotline.console import views
 app_name = "console"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("new/", views.new_incident, name="new"),
+    path("setup/", views.setup, name="setup"),
     path("incidents/<int:incident_id>/", views.detail, name="detail"),
     path("incidents/<int:incident_id>/assign/", views.assign, name="assign"),
     path("incidents/<int:incident_id>/escalate/", views.escalate, name="escalate"),
     path("incidents/<int:incident_id>/cancel/", views.cancel, name="cancel"),
+    path("incidents/<int:incident_id>/note/", views.note, name="note"),
+    path("incidents/<int:incident_id>/report/", views.report, name="report"),
 ]

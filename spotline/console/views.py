@@ -1,4 +1,4 @@
-"""The minimal dispatcher console: the queue, an incident, and its actions."""
+"""The dispatcher console: the live queue, the map, an incident and its actions."""
 
 from __future__ import annotations
 
@@ -6,34 +6,57 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spotline.accounts.models import Role
+from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
+from spotline.core.geo import Point
 from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget
+from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
 from spotline.dispatch.errors import ActionError
-from spotline.dispatch.models import Incident
+from spotline.dispatch.models import Incident, Source
 from spotline.dispatch.presenters import responder_busy_map, responders_roster
+from spotline.intake.models import Guidance, Landmark
 
 View = Callable[..., HttpResponse]
 
 
-def dispatcher_required(view: View) -> View:
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        profile = getattr(request.user, "profile", None)
-        if profile is None or profile.role not in (Role.DISPATCHER, Role.COORDINATOR):
-            raise Http404("not found")
-        return view(request, *args, **kwargs)
+def _role_required(*roles: str) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            profile = getattr(request.user, "profile", None)
+            if profile is None or profile.role not in roles:
+                raise Http404("not found")
+            return view(request, *args, **kwargs)
 
-    return wrapped
+        return wrapped
+
+    return decorate
+
+
+dispatcher_required = _role_required(Role.DISPATCHER, Role.COORDINATOR)
+coordinator_required = _role_required(Role.COORDINATOR)
+
+
+def _map_settings() -> dict[str, str]:
+    return {"tiles": settings.SPOTLINE_TILE_URL,
+            "attribution": settings.SPOTLINE_TILE_ATTRIBUTION,
+            "centre": settings.SPOTLINE_MAP_CENTRE}
+
+
+def _is_coordinator(request: HttpRequest) -> bool:
+    profile = getattr(request.user, "profile", None)
+    return profile is not None and profile.role == Role.COORDINATOR
 
 
 @dispatcher_required
@@ -45,8 +68,11 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     busy = responder_busy_map()
     roster = [(r, busy.get(r.pk)) for r in responders_roster()]
-    return render(request, "console/index.html",
-                  {"incidents": incidents, "roster": roster, "now": timezone.now()})
+    return render(request, "console/index.html", {
+        "incidents": incidents, "roster": roster, "now": timezone.now(),
+        "caller_form": CallerIncidentForm(), "map": _map_settings(),
+        "coordinator": _is_coordinator(request),
+    })
 
 
 def _incident(incident_id: int) -> Incident:
@@ -63,19 +89,35 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     return render(request, "console/detail.html", {
         "incident": incident,
         "events": incident.events.all(),
+        "notes": incident.notes.all(),
         "offers": incident.offers.select_related("responder").order_by("round", "id"),
         "roster": [(r, busy.get(r.pk)) for r in responders_roster()],
         "targets": [t.value for t in EscalationTarget],
+        "map": _map_settings(),
     })
 
 
 def _act(request: HttpRequest, incident_id: int, fn: Callable[[], object], done: str
          ) -> HttpResponse:
+    """Run one action. Script-driven forms get JSON; plain forms get a redirect."""
+    is_fetch = request.headers.get("X-Requested-With") == "fetch"
     try:
         fn()
-        messages.success(request, done)
     except ActionError as exc:
+        if is_fetch:
+            return JsonResponse({"detail": exc.message}, status=exc.status)
         messages.error(request, exc.message)
+    else:
+        if is_fetch:
+            return JsonResponse({"detail": done})
+        messages.success(request, done)
+    return redirect("console:detail", incident_id=incident_id)
+
+
+def _bad(request: HttpRequest, incident_id: int, message: str) -> HttpResponse:
+    if request.headers.get("X-Requested-With") == "fetch":
+        return JsonResponse({"detail": message}, status=400)
+    messages.error(request, message)
     return redirect("console:detail", incident_id=incident_id)
 
 
@@ -85,8 +127,7 @@ def assign(request: HttpRequest, incident_id: int) -> HttpResponse:
     try:
         responder_id = int(request.POST.get("responder_id", ""))
     except ValueError:
-        messages.error(request, "Choose a responder.")
-        return redirect("console:detail", incident_id=incident_id)
+        return _bad(request, incident_id, "Choose a responder.")
     return _act(request, incident_id, lambda: actions.incident_assign(
         incident_id=incident_id, responder_id=responder_id, user_id=request.user.pk,
         now=timezone.now()), "Assigned.")
@@ -98,8 +139,7 @@ def escalate(request: HttpRequest, incident_id: int) -> HttpResponse:
     try:
         target = EscalationTarget(request.POST.get("to", ""))
     except ValueError:
-        messages.error(request, "Choose what to escalate to.")
-        return redirect("console:detail", incident_id=incident_id)
+        return _bad(request, incident_id, "Choose what to escalate to.")
     return _act(request, incident_id, lambda: actions.incident_escalate(
         incident_id=incident_id, to=target, user_id=request.user.pk, now=timezone.now()),
         f"Escalated: {target.value}.")
@@ -111,3 +151,66 @@ def cancel(request: HttpRequest, incident_id: int) -> HttpResponse:
     return _act(request, incident_id, lambda: actions.incident_cancel(
         incident_id=incident_id, actor=Actor.DISPATCHER, user_id=request.user.pk,
         now=timezone.now()), "Cancelled.")
+
+
+@require_POST
+@dispatcher_required
+def note(request: HttpRequest, incident_id: int) -> HttpResponse:
+    return _act(request, incident_id, lambda: actions.incident_note(
+        incident_id=incident_id, text=request.POST.get("text", ""), user_id=request.user.pk,
+        now=timezone.now()), "Note added.")
+
+
+@require_POST
+@dispatcher_required
+def report(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """A status change on the responder's behalf (they phoned it in)."""
+    return _act(request, incident_id, lambda: actions.incident_report(
+        incident_id=incident_id, type=request.POST.get("type", ""), responder=None,
+        user_id=request.user.pk, now=timezone.now()), "Updated.")
+
+
+@dispatcher_required
+def new_incident(request: HttpRequest) -> HttpResponse:
+    form = CallerIncidentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        point = Point(d["lat"], d["lon"]) if d.get("lat") is not None else None
+        opened = actions.incident_open(
+            kind=Kind(d["kind"]), location=point, description=d.get("where") or "",
+            details=d.get("details") or "", breathing=Answer(d["breathing"]),
+            conscious=Answer(d["conscious"]), callback_phone=d.get("callback_phone") or "",
+            source=Source.OPERATOR, opened_by_user_id=request.user.pk, now=timezone.now(),
+        )
+        messages.success(request, f"Incident {opened.incident.pk} opened for the caller.")
+        return redirect("console:detail", incident_id=opened.incident.pk)
+    return render(request, "console/new.html", {"form": form},
+                  status=400 if request.method == "POST" else 200)
+
+
+@coordinator_required
+def setup(request: HttpRequest) -> HttpResponse:
+    """Coordinator settings: first-aid guidance and named landmarks."""
+    guidance_form = GuidanceForm(prefix="g")
+    landmark_form = LandmarkForm(prefix="l")
+    if request.method == "POST":
+        if "g-kind" in request.POST:
+            existing = Guidance.objects.filter(
+                kind=request.POST.get("g-kind", ""),
+                language=request.POST.get("g-language", "")).first()
+            guidance_form = GuidanceForm(request.POST, prefix="g", instance=existing)
+            if guidance_form.is_valid():
+                guidance_form.save()
+                messages.success(request, "Guidance saved.")
+                return redirect("console:setup")
+        else:
+            landmark_form = LandmarkForm(request.POST, prefix="l")
+            if landmark_form.is_valid():
+                landmark_form.save()
+                messages.success(request, "Landmark added.")
+                return redirect("console:setup")
+    return render(request, "console/setup.html", {
+        "guidance": Guidance.objects.order_by("kind", "language"),
+        "landmarks": Landmark.objects.all(),
+        "guidance_form": guidance_form, "landmark_form": landmark_form,
+    }, status=400 if request.method == "POST" else 200)

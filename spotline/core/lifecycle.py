@@ -54,7 +54,9 @@ OPEN: frozenset[State] = frozenset(State) - TERMINAL
 # States in which a responder holds the incident.
 HELD: frozenset[State] = frozenset({State.ASSIGNED, State.EN_ROUTE, State.ON_SCENE})
 
-_CLOSE = (Effect.WITHDRAW_OFFERS, Effect.CLOSE)
+# Close first: the unserved reason is read from the offers' fate, which withdrawing
+# them would erase (a cancel while offers are pending is the canceller's, not "no answer").
+_CLOSE = (Effect.CLOSE, Effect.WITHDRAW_OFFERS)
 
 TRANSITIONS: dict[tuple[State, Event], tuple[State, tuple[Effect, ...]]] = {
     (State.NEW, Event.DISPATCH): (State.DISPATCHING, (Effect.START_OFFERS,)),

@@ -43,6 +43,7 @@ from spotline.dispatch.models import (
     EmsOutcome,
     Incident,
     IncidentEvent,
+    IncidentNote,
     Offer,
     Outcome,
     Source,
@@ -506,6 +507,7 @@ def incident_purge(*, timer: Timer, now: datetime) -> None:
         callback_phone="", purged_at=now,
     )
     Outcome.objects.filter(incident=incident).update(notes="")
+    IncidentNote.objects.filter(incident=incident).delete()
     _event(incident, "purged", actor=Actor.SYSTEM, now=now)
 
 
@@ -697,3 +699,19 @@ def incident_outcome(
         _event(incident, "outcome", actor=Actor.RESPONDER if responder else Actor.DISPATCHER,
                now=now, user_id=user_id, naloxone_doses=naloxone_doses, ems=ems.value)
     return outcome
+
+
+def incident_note(*, incident_id: int, text: str, user_id: int | None, now: datetime
+                  ) -> IncidentNote:
+    """A dispatcher's note. The timeline records that a note was added, not its text."""
+    text = text.strip()
+    if not text or len(text) > 2000 or "\x00" in text:
+        raise Invalid("a note is 1 to 2000 characters of text")
+    with transaction.atomic():
+        incident = _lock(incident_id)
+        if incident.purged_at is not None:
+            raise Conflict("this incident's details were already destroyed")
+        note = IncidentNote.objects.create(incident=incident, at=now, user_id=user_id, text=text)
+        _event(incident, "note", actor=Actor.DISPATCHER, now=now, user_id=user_id,
+               note_id=note.pk)
+    return note

@@ -209,3 +209,18 @@ class Outcome(models.Model):
 
     def __str__(self) -> str:
         return f"outcome of incident {self.incident_id}"
+
+
+class IncidentNote(models.Model):
+    """A dispatcher's free-text note. Personal: deleted by the purge."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    at = models.DateTimeField()
+    user_id = models.IntegerField(null=True, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on incident {self.incident_id}"

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from spotline.core.triage import Answer, Kind
+from spotline.intake.models import Landmark
 
 KIND_LABELS = [
     (Kind.OVERDOSE.value, _("Overdose: someone took something and is not OK")),
@@ -30,6 +31,10 @@ class HelpForm(forms.Form):
                                   initial=Answer.UNKNOWN.value, widget=forms.RadioSelect)
     conscious = forms.ChoiceField(label=_("Are they awake and answering?"), choices=ANSWERS,
                                   initial=Answer.UNKNOWN.value, widget=forms.RadioSelect)
+    landmark = forms.ModelChoiceField(
+        label=_("Or choose a place near you"), queryset=Landmark.objects.none(),
+        required=False, empty_label=_("— none —"),
+    )
     where = forms.CharField(
         label=_("Where are you? An address, cross streets or a place people know"),
         max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
@@ -48,6 +53,12 @@ class HelpForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["landmark"]
+        if isinstance(field, forms.ModelChoiceField):
+            field.queryset = Landmark.objects.filter(active=True)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         lat, lon = data.get("lat"), data.get("lon")
@@ -57,6 +68,13 @@ class HelpForm(forms.Form):
         if (lat is None) != (lon is None):
             data["lat"] = data["lon"] = None
             lat = None
+        landmark = data.get("landmark")
+        if lat is None and landmark is not None:
+            # No GPS: the landmark's point stands in, and its name joins the text.
+            data["lat"], data["lon"] = landmark.lat, landmark.lon
+            lat = landmark.lat
+            where = (data.get("where") or "").strip()
+            data["where"] = f"{landmark.name}. {where}" if where else landmark.name
         if lat is None and not (data.get("where") or "").strip():
             raise forms.ValidationError(
                 _("Tell us where you are, so a responder can find you.")

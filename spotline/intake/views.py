@@ -15,6 +15,7 @@ from spotline.dispatch.errors import ActionError, NotFound
 from spotline.dispatch.models import Source
 from spotline.dispatch.presenters import tracking
 from spotline.intake.forms import HelpForm
+from spotline.intake.guidance import steps_for
 
 
 # The public pages are exempt from CSRF on purpose: they act for no signed-in user, so
@@ -42,8 +43,11 @@ def help_form(request: HttpRequest) -> HttpResponse:
         )
         return redirect("intake:status", token=opened.tracking_token)
     status = 400 if request.method == "POST" else 200
-    return render(request, "intake/help.html",
-                  {"form": form, "org": settings.SPOTLINE_ORG_NAME}, status=status)
+    return render(request, "intake/help.html", {
+        "form": form, "org": settings.SPOTLINE_ORG_NAME,
+        "tiles": settings.SPOTLINE_TILE_URL, "attribution": settings.SPOTLINE_TILE_ATTRIBUTION,
+        "has_landmarks": form.fields["landmark"].queryset.exists(),  # type: ignore[attr-defined]
+    }, status=status)
 
 
 def status(request: HttpRequest, token: str) -> HttpResponse:
@@ -55,6 +59,7 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "intake/status.html", {
         "t": view, "token": token, "hotline": settings.SPOTLINE_HOTLINE,
         "org": settings.SPOTLINE_ORG_NAME,
+        "guidance": steps_for(incident.kind, request.LANGUAGE_CODE or "en"),
     })
 
 

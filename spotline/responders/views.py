@@ -6,7 +6,7 @@ import math
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -36,13 +36,44 @@ def index(request: HttpRequest) -> HttpResponse:
               .select_related("incident").order_by("incident__priority", "created_at"))
     current = (Incident.objects.filter(assigned_responder=responder)
                .filter(state__in=[s.value for s in HELD]).first())
-    recent = (Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,
+    recent = list(Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,
                                       purged_at__isnull=True, on_scene_at__isnull=False)
               .order_by("-closed_at")[:3])
     return render(request, "responders/index.html", {
         "responder": responder, "offers": offers, "current": current, "recent": recent,
         "answers": [a.value for a in Answer], "ems_choices": [e.value for e in EmsOutcome],
     })
+
+
+def manifest(request: HttpRequest) -> HttpResponse:
+    return render(request, "responders/manifest.webmanifest",
+                  content_type="application/manifest+json")
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    response = render(request, "responders/sw.js", content_type="text/javascript")
+    # Served from /responder/ so it controls exactly the responder app.
+    response["Service-Worker-Allowed"] = "/responder/"
+    response["Cache-Control"] = "no-cache"
+    return response
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    return render(request, "responders/offline.html")
+
+
+def _done(request: HttpRequest, *, ok: str | None = None, error: str | None = None,
+          status: int = 409) -> HttpResponse:
+    """Script-driven forms get JSON; plain forms get a message and a redirect."""
+    if request.headers.get("X-Requested-With") == "fetch":
+        if error is not None:
+            return JsonResponse({"detail": error}, status=status)
+        return JsonResponse({"detail": ok or "Done."})
+    if error is not None:
+        messages.error(request, error)
+    elif ok:
+        messages.success(request, ok)
+    return redirect("responder:index")
 
 
 def _point(request: HttpRequest) -> Point | None:
@@ -66,10 +97,9 @@ def shift(request: HttpRequest) -> HttpResponse:
     try:
         responder_actions.shift_set(responder=responder, on_shift=on, location=_point(request),
                                     now=timezone.now())
-        messages.success(request, "You are on shift." if on else "You are off shift.")
     except ActionError as exc:
-        messages.error(request, exc.message)
-    return redirect("responder:index")
+        return _done(request, error=exc.message, status=exc.status)
+    return _done(request, ok="You are on shift." if on else "You are off shift.")
 
 
 @require_POST
@@ -77,18 +107,17 @@ def shift(request: HttpRequest) -> HttpResponse:
 def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
     responder = _responder(request)
     now = timezone.now()
+    if answer not in ("accept", "decline"):
+        raise Http404("no such answer")
     try:
         if answer == "accept":
             actions.offer_accept(offer_id=offer_id, responder=responder, now=now)
-            messages.success(request, "Accepted. Go now: the location is below.")
-        elif answer == "decline":
-            actions.offer_decline(offer_id=offer_id, responder=responder, now=now)
-            messages.success(request, "Declined.")
         else:
-            raise Http404("no such answer")
+            actions.offer_decline(offer_id=offer_id, responder=responder, now=now)
     except ActionError as exc:
-        messages.error(request, exc.message)
-    return redirect("responder:index")
+        return _done(request, error=exc.message, status=exc.status)
+    return _done(request, ok="Accepted. Go now: the location is below." if answer == "accept"
+                 else "Declined.")
 
 
 @require_POST
@@ -100,8 +129,9 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
                                 responder=responder, user_id=request.user.pk,
                                 now=timezone.now())
     except ActionError as exc:
-        messages.error(request, exc.message)
-    return redirect("responder:index")
+        return _done(request, error=exc.message, status=exc.status)
+    # The page itself shows the new status; a message would only repeat it.
+    return _done(request)
 
 
 @require_POST
@@ -113,14 +143,13 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
     except ValueError:
         doses = -1
     if not 0 <= doses <= 20:
-        messages.error(request, "Naloxone doses must be a number from 0 to 20.")
-        return redirect("responder:index")
+        return _done(request, error="Naloxone doses must be a number from 0 to 20.", status=400)
     try:
         responsive_after = Answer(request.POST.get("responsive_after", "unknown"))
         ems = EmsOutcome(request.POST.get("ems", "not_needed"))
     except ValueError:
-        messages.error(request, "Choose an answer for 'responsive afterwards' and 'ambulance'.")
-        return redirect("responder:index")
+        return _done(request, error="Choose an answer for 'responsive afterwards' and "
+                     "'ambulance'.", status=400)
     try:
         actions.incident_outcome(
             incident_id=incident_id, responder=responder, user_id=request.user.pk,
@@ -130,7 +159,6 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
                        if r.strip()][:20],
             notes=request.POST.get("notes", "")[:2000],
         )
-        messages.success(request, "Outcome recorded. Thank you.")
     except ActionError as exc:
-        messages.error(request, exc.message)
-    return redirect("responder:index")
+        return _done(request, error=exc.message, status=exc.status)
+    return _done(request, ok="Outcome recorded. Thank you.")

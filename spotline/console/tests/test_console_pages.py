@@ -135,9 +135,9 @@ def test_it_flags_an_unanswered_incident(dispatcher: Client) -> None:
     loud.refresh_from_db()
     assert loud.unanswered_at is not None
     html = dispatcher.get("/console/").content.decode()
-    row = re.search(rf'<tr data-incident="{loud.pk}">.*?</tr>', html, re.S)
+    row = re.search(rf'<tr data-incident="{loud.pk}"[^>]*>.*?</tr>', html, re.S)
     assert row and "UNANSWERED" in row.group(0)
-    other = re.search(rf'<tr data-incident="{quiet.pk}">.*?</tr>', html, re.S)
+    other = re.search(rf'<tr data-incident="{quiet.pk}"[^>]*>.*?</tr>', html, re.S)
     assert other and "UNANSWERED" not in other.group(0)
     detail = dispatcher.get(f"/console/incidents/{loud.pk}/").content.decode()
     assert "UNANSWERED since" in detail

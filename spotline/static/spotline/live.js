@@ -1,0 +1,76 @@
+/* Live regions: a WebSocket says "something changed", the page re-fetches its regions.
+ *
+ * The push carries IDs only, and the page asks the server for what it may see, so a
+ * missed or duplicated push can never leave the page wrong for long:
+ *  - on (re)connect the regions are re-fetched (resynchronise after a drop);
+ *  - while the socket is down, regions are polled every few seconds;
+ *  - without WebSocket support, polling is all there is.
+ * A region is any element with data-live; it is re-rendered from the same URL with the
+ * header X-Live: 1, which the server answers with that region's HTML only.
+ */
+(function () {
+  "use strict";
+  var body = document.body;
+  var wsPath = body.getAttribute("data-live-ws");
+  if (!wsPath) return;
+  var pollMs = parseInt(body.getAttribute("data-live-poll") || "5000", 10);
+  var stateEl = document.getElementById("live-state");
+  var backoff = 1000, pollTimer = null, pending = null, socket = null;
+
+  function say(text) { if (stateEl) stateEl.textContent = text; }
+
+  function refresh() {
+    pending = null;
+    var regions = document.querySelectorAll("[data-live]");
+    if (!regions.length) return;
+    fetch(location.href, {headers: {"X-Live": "1"}, credentials: "same-origin", cache: "no-store"})
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        regions.forEach(function (region) {
+          var fresh = doc.getElementById(region.id);
+          if (!fresh || fresh.innerHTML === region.innerHTML) return;
+          // Never yank a control out from under someone typing in it.
+          if (region.contains(document.activeElement) && document.activeElement.matches("input,textarea,select")) return;
+          region.innerHTML = fresh.innerHTML;
+          region.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
+        });
+      })
+      .catch(function () { say("Connection problem: retrying…"); });
+  }
+
+  // Several pushes in a burst cost one fetch.
+  function soon() { if (!pending) pending = setTimeout(refresh, 150); }
+  window.spotlineRefresh = soon;
+
+  function startPolling() {
+    if (!pollTimer) pollTimer = setInterval(refresh, pollMs);
+  }
+  function stopPolling() {
+    if (pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+  }
+
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
+    try { socket = new WebSocket(url); } catch (e) { startPolling(); return; }
+    socket.onopen = function () {
+      backoff = 1000; stopPolling(); say("Live"); body.setAttribute("data-live-connected", "1");
+      refresh();
+    };
+    socket.onmessage = function (e) {
+      var msg; try { msg = JSON.parse(e.data); } catch (err) { return; }
+      if (msg.type === "changed") soon();
+    };
+    socket.onclose = function () {
+      body.removeAttribute("data-live-connected");
+      say("Reconnecting… (updating every few seconds meanwhile)");
+      startPolling();
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 15000);
+    };
+  }
+
+  if ("WebSocket" in window) connect(); else startPolling();
+  // Keep idle sockets open through proxies.
+  setInterval(function () { if (socket && socket.readyState === 1) socket.send('{"type":"ping"}'); }, 25000);
+})();
