@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-sqlite test-postgres clean
+.PHONY: install run test lint test-sqlite test-postgres test-browser messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ test-sqlite: install
 
 test-postgres: install
 	bash scripts/test.sh postgres
+
+test-browser: install
+	bash scripts/test.sh browser
+
+# Re-extract and compile the translations (needs GNU gettext: apt-get install gettext).
+# Both django.po and django.mo are committed, so nothing else needs gettext.
+messages: install
+	$(BIN)/spotline makemessages -l es --ignore ".venv/*" --ignore "e2e/*"
+	cd spotline && ../$(BIN)/spotline compilemessages -l es
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

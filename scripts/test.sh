@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite: lint and types, migrations check, then pytest on SQLite and on
 # PostgreSQL (started from Debian's packages by ensure-postgres.sh if needed).
-# Usage: scripts/test.sh [sqlite|postgres] [pytest args...]
+# Then the browser tests (Playwright driving Debian's Chromium) against a real server.
+# Usage: scripts/test.sh [sqlite|postgres|browser] [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -20,6 +21,12 @@ fi
 if [ "$which" = all ] || [ "$which" = sqlite ]; then
   echo "== pytest on SQLite"
   $BIN/pytest "$@"
+fi
+
+if [ "$which" = all ] || [ "$which" = browser ]; then
+  bash scripts/ensure-chromium.sh
+  echo "== browser tests (Chromium)"
+  $BIN/pytest e2e "$@"
 fi
 
 if [ "$which" = all ] || [ "$which" = postgres ]; then

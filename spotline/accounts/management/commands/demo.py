@@ -11,6 +11,7 @@ from django.utils import timezone
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.core.geo import Mode, Point
+from spotline.intake.models import Landmark
 from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
@@ -29,6 +30,16 @@ RESPONDERS: list[tuple[str, list[str], Mode, float, float, bool]] = [
     ("noor", ["crisis_team", "crisis_intervention", "de_escalation"], Mode.CAR, -1200, 900,
      True),
     ("lee", ["naloxone"], Mode.WALK, 200, 1800, False),
+]
+
+
+# Public places people name when they cannot share GPS (coordinates from OpenStreetMap).
+LANDMARKS: list[tuple[str, float, float]] = [
+    ("Central Railway Station (Rautatientori)", 60.1710, 24.9414),
+    ("Kamppi Centre", 60.1688, 24.9320),
+    ("Kaisaniemi Park", 60.1747, 24.9466),
+    ("Esplanadi Park", 60.1676, 24.9482),
+    ("Hakaniemi Market Square", 60.1789, 24.9510),
 ]
 
 
@@ -59,6 +70,8 @@ class Command(BaseCommand):
             with transaction.atomic():
                 user_create(name="dispatcher", role=Role.DISPATCHER, password=DEMO_PASSWORD)
                 user_create(name="coordinator", role=Role.COORDINATOR, password=DEMO_PASSWORD)
+                for name, lat, lon in LANDMARKS:
+                    Landmark.objects.create(name=name, lat=lat, lon=lon)
                 for name, skills, mode, north, east, on in RESPONDERS:
                     user = user_create(name=name, role=Role.RESPONDER, password=DEMO_PASSWORD,
                                        skills=skills, alias=name.capitalize(), mode=mode)
