@@ -12,6 +12,9 @@ which="${1:-all}"; shift || true
 export SPOTLINE_DATA_DIR="${SPOTLINE_TEST_DATA_DIR:-$PWD/var/test}"
 unset DATABASE_URL
 
+# Redis for the live-update tests over a real Redis channel layer.
+export TEST_REDIS_URL="${TEST_REDIS_URL:-$(bash scripts/ensure-redis.sh | tail -n1)}"
+
 if [ "$which" = all ]; then
   echo "== ruff"; $BIN/ruff check spotline
   echo "== mypy"; $BIN/mypy spotline

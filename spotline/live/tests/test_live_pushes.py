@@ -16,6 +16,7 @@ from spotline.accounts.models import Role
 from spotline.asgi import application
 from spotline.conftest import CENTRE, T0
 from spotline.core.geo import Point
+from spotline.core.policy import Actor
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Offer
@@ -190,3 +191,39 @@ def test_it_keeps_serving_when_the_channel_layer_fails(make_responder: Any,
         assert Offer.objects.filter(incident=opened.incident).count() == 1
     finally:
         channel_layers.backends.clear()
+
+
+def test_it_pushes_through_a_real_redis_between_separate_layers(make_responder: Any,
+                                                                settings: Any) -> None:
+    """Production: a worker process's push reaches a web process's socket via Redis.
+
+    Two separate layer instances stand for the two processes: the socket listens on
+    one, the action publishes through another, and only Redis connects them.
+    """
+    import os
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        pytest.skip("TEST_REDIS_URL is not set (make test starts Redis and sets it)")
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}}
+    from channels.layers import channel_layers
+
+    make_responder("sam", north_m=100)
+    opened = open_incident()
+
+    def publish_from_another_process() -> None:
+        channel_layers.backends.clear()  # a fresh layer object, as in another process
+        actions.incident_cancel(incident_id=opened.incident.pk, actor=Actor.PERSON,
+                                user_id=None, now=T0)
+
+    async def story() -> dict[str, Any]:
+        comm, connected, _ = await connect(f"/ws/track/{opened.tracking_token}/")
+        assert connected
+        await comm.receive_json_from(timeout=5)
+        await database_sync_to_async(publish_from_another_process)()
+        message = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return message
+
+    assert run(story) == {"type": "changed", "what": "incident", "id": opened.incident.pk}
