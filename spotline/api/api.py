@@ -231,6 +231,19 @@ def me_location(request: HttpRequest, payload: s.LocationUpdateIn) -> Any:
         responder=responder, location=Point(payload.lat, payload.lon), now=timezone.now()))
 
 
+def _exact(incident: Incident) -> dict[str, Any]:
+    """What only the assigned responder and dispatchers see: where, and the answers."""
+    return {
+        "location": {"lat": incident.lat, "lon": incident.lon,
+                     "accuracy_m": incident.accuracy_m,
+                     "description": incident.location_description},
+        "details": incident.details,
+        "breathing": incident.breathing,
+        "conscious": incident.conscious,
+        "danger": incident.danger,
+    }
+
+
 def _offer_out(offer: Offer) -> dict[str, Any]:
     return {
         "id": offer.pk,
@@ -273,13 +286,7 @@ def offer_accept(request: HttpRequest, offer_id: int) -> Any:
         "status": incident.state,
         "kind": incident.kind,
         "priority": incident.priority,
-        "location": {"lat": incident.lat, "lon": incident.lon,
-                     "accuracy_m": incident.accuracy_m,
-                     "description": incident.location_description},
-        "details": incident.details,
-        "breathing": incident.breathing,
-        "conscious": incident.conscious,
-        "danger": incident.danger,
+        **_exact(incident),
     }
 
 
@@ -385,13 +392,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> Any:
     offers = incident.offers.select_related("incident").order_by("round", "id")
     return {
         **_summary(incident),
-        "location": {"lat": incident.lat, "lon": incident.lon,
-                     "accuracy_m": incident.accuracy_m,
-                     "description": incident.location_description},
-        "details": incident.details,
-        "breathing": incident.breathing,
-        "conscious": incident.conscious,
-        "danger": incident.danger,
+        **_exact(incident),
         "required_skills": incident.required_skills,
         "unserved_reason": incident.unserved_reason,
         "closed_at": incident.closed_at,
