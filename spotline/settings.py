@@ -28,7 +28,7 @@ BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("SPOTLINE_DATA_DIR", "var")).resolve()
 
 DEBUG = env_bool("SPOTLINE_DEBUG", False)
-SITE_URL = env_str("SPOTLINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+SPOTLINE_SITE_URL = env_str("SPOTLINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 
 def _secret_key() -> str:
@@ -49,6 +49,35 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _key_bytes(name: str, filename: str) -> bytes:
+    """A 32-byte key from NAME / NAME_FILE (base64), or one generated for development."""
+    import base64
+
+    raw = env_secret(name)
+    if not raw:
+        path = DATA_DIR / filename
+        try:
+            raw = path.read_text().strip()
+        except FileNotFoundError:
+            DATA_DIR.mkdir(parents=True, exist_ok=True)
+            raw = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+            path.write_text(raw)
+            path.chmod(0o600)
+    try:
+        key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+    except ValueError:
+        raise ConfigError(f"{name} must be 32 bytes in base64") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must be 32 bytes in base64, not {len(key)} bytes")
+    return key
+
+
+# Seals personal fields (AES-256-GCM) and keys the phone-number digests. In production
+# set both from a secret store; the generated development keys live in the data dir.
+SPOTLINE_KEK = _key_bytes("SPOTLINE_KEK", "kek")
+SPOTLINE_HASH_KEY = _key_bytes("SPOTLINE_HASH_KEY", "hash_key")
 ALLOWED_HOSTS = env_list("SPOTLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("SPOTLINE_CSRF_TRUSTED_ORIGINS")
 
@@ -65,6 +94,7 @@ INSTALLED_APPS = [
     "spotline.console",
     "spotline.api",
     "spotline.live",
+    "spotline.notify",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +260,27 @@ SPOTLINE_DETOUR_FACTOR = env_float("SPOTLINE_DETOUR_FACTOR", 1.4, minimum=1.0)
 SPOTLINE_RETENTION_HOURS = env_int("SPOTLINE_RETENTION_HOURS", 72, minimum=0)
 SPOTLINE_WORKER_POLL_SECONDS = env_float("SPOTLINE_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
 SPOTLINE_ORG_NAME = env_str("SPOTLINE_ORG_NAME", "Spotline")
+
+# Messaging --------------------------------------------------------------------------------
+
+SPOTLINE_SMS_PROVIDER = env_str("SPOTLINE_SMS_PROVIDER", "console")
+if SPOTLINE_SMS_PROVIDER not in ("console", "twilio"):
+    raise ConfigError("SPOTLINE_SMS_PROVIDER is console or twilio")
+# Console (nothing leaves the machine) unless a real provider is configured.
+SPOTLINE_PROVIDERS = ["twilio"] if SPOTLINE_SMS_PROVIDER == "twilio" else ["console"]
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_secret("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_API_BASE = env_str("TWILIO_API_BASE", "https://api.twilio.com")
+if SPOTLINE_SMS_PROVIDER == "twilio" and not (
+    TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER
+):
+    raise ConfigError(
+        "SPOTLINE_SMS_PROVIDER=twilio needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN "
+        "and TWILIO_FROM_NUMBER"
+    )
+SPOTLINE_OUTBOX_LEASE_SECONDS = env_int("SPOTLINE_OUTBOX_LEASE_SECONDS", 15, minimum=1)
+DEFAULT_OFFER_CHANNELS = ["push", "sms", "voice"]
 # A phone line people can call for a person, shown when nobody is on shift.
 SPOTLINE_HOTLINE = env_str("SPOTLINE_HOTLINE", "")
 
@@ -241,5 +292,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("SPOTLINE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # The twilio library logs request URLs and parameters: numbers and bodies.
+    "loggers": {"django.request": {"level": "ERROR"}, "twilio": {"level": "WARNING"}},
 }

@@ -12,6 +12,7 @@ from django.db import transaction
 from spotline.accounts.models import ApiToken, Profile, Role, token_digest
 from spotline.core.geo import Mode
 from spotline.core.triage import Skill
+from spotline.privacy.crypto import normalize_phone, phone_digest, seal
 from spotline.responders.models import Responder
 
 
@@ -21,7 +22,7 @@ class AccountError(Exception):
 
 def user_create(
     *, name: str, role: Role, password: str | None, skills: Iterable[str] = (),
-    alias: str = "", mode: Mode = Mode.WALK,
+    alias: str = "", mode: Mode = Mode.WALK, phone: str = "",
 ) -> User:
     User = get_user_model()
     skill_values = sorted({s.strip() for s in skills if s.strip()})
@@ -41,8 +42,12 @@ def user_create(
             user.save(update_fields=["password"])
         Profile.objects.create(user=user, role=role.value)
         if role is Role.RESPONDER:
-            Responder.objects.create(user=user, alias=alias or name[:40], skills=skill_values,
-                                     mode=mode.value)
+            Responder.objects.create(
+                user=user, alias=alias or name[:40], skills=skill_values, mode=mode.value,
+                phone_digest=phone_digest(phone) if phone else "",
+                phone_sealed=seal(normalize_phone(phone), context="responder.phone")
+                if phone else "",
+            )
     return user
 
 

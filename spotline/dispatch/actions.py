@@ -243,6 +243,7 @@ def _start_round(
         else:
             fresh.append(Offer(incident=incident, responder_id=r.responder_id, **fields))
     Offer.objects.bulk_create(fresh)
+    _notify_offers(incident, plan.offers, now=now)
     shortfall = plan.shortfall.value if plan.shortfall else ""
     previous = incident.round_shortfall
     incident.round_shortfall = shortfall
@@ -262,6 +263,30 @@ def _start_round(
         if shortfall:
             _attention(incident, shortfall, now=now)
     return len(plan.offers)
+
+
+def _notify_offers(incident: Incident, ranked: Iterable[Any], *, now: datetime) -> None:
+    """Queue an offer message per responder, in this transaction (the outbox).
+
+    The text names the kind, priority and distance, never the place: the exact
+    location is for whoever accepts.
+    """
+    from spotline.notify.actions import message_queue
+
+    ranked = list(ranked)
+    responders = Responder.objects.in_bulk([r.responder_id for r in ranked])
+    offers = dict(Offer.objects.filter(
+        incident=incident, responder_id__in=list(responders)).values_list("responder_id", "id"))
+    for r in ranked:
+        responder = responders[r.responder_id]
+        eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
+        body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
+                f"Open {settings.SPOTLINE_SITE_URL}/responder/ to accept or decline.")
+        message_queue(
+            key=f"offer:{offers[r.responder_id]}:{incident.current_round}", purpose="offer",
+            body=body, channels=responder.channels or settings.DEFAULT_OFFER_CHANNELS,
+            responder=responder, incident=incident, now=now,
+        )
 
 
 def _close(incident: Incident, *, now: datetime, actor: Actor) -> None:

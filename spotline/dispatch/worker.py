@@ -31,6 +31,7 @@ from django.utils import timezone
 from spotline.api.housekeeping import idempotency_expire
 from spotline.dispatch.actions import TIMER_HANDLERS
 from spotline.dispatch.models import Timer
+from spotline.notify.sender import send_due
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,8 @@ class Worker:
         close_old_connections()
         now = timezone.now()
         fired = fire_due(now=now)
+        # Messages after timers: a timer's offers are sent in this same pass.
+        fired += send_due(now=timezone.now())
         if time.monotonic() >= self._housekeeping_due:
             self._housekeeping_due = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
             idempotency_expire(now=now)

@@ -26,6 +26,12 @@ class Responder(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     located_at = models.DateTimeField(null=True, blank=True)
+    # Contact for offers when the app is closed: a keyed digest to recognise replies,
+    # and the number itself sealed (privacy.crypto). Never stored in plain text.
+    phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_sealed = models.TextField(blank=True)
+    # The order to try channels in for an offer (fallback when one fails).
+    channels = models.JSONField(default=list, blank=True)
 
     class Meta:
         indexes = [

@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--mode", default="walk", choices=[m.value for m in Mode],
                             help="how a responder travels (ranks offers by travel time)")
         parser.add_argument("--alias", default="", help="the first name people see")
+        parser.add_argument("--phone", default="",
+                            help="a responder's phone for offers by SMS or call (stored "
+                                 "encrypted)")
         parser.add_argument("--password-stdin", action="store_true",
                             help="read the password from standard input")
 
@@ -39,7 +42,7 @@ class Command(BaseCommand):
         try:
             user_create(name=options["name"], role=Role(options["role"]), password=password,
                         skills=options["skills"].split(","), alias=options["alias"],
-                        mode=Mode(options["mode"]))
+                        mode=Mode(options["mode"]), phone=options["phone"])
         except AccountError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"created {options['role']} {options['name']}")

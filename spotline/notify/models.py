@@ -1,0 +1,85 @@
+"""The outbox: messages written in the same transaction as the state change that
+causes them, sent by the worker afterwards, every attempt recorded.
+
+Addresses and bodies are sealed (privacy.crypto) and blanked once the message is
+finally sent or has failed: the outbox never becomes a log of who was texted what.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from spotline.dispatch.models import Incident
+from spotline.responders.models import Responder
+
+
+class Channel(models.TextChoices):
+    CONSOLE = "console"
+    PUSH = "push"
+    SMS = "sms"
+    VOICE = "voice"
+    EMAIL = "email"
+
+
+class Message(models.Model):
+    # Same key, same message: queuing twice (a retried action) adds nothing, and the
+    # providers get "<key>:<channel>" so a resend after a crash is not a second text.
+    key = models.CharField(max_length=120, unique=True)
+    purpose = models.CharField(max_length=32)
+    responder = models.ForeignKey(Responder, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="messages")
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="messages")
+    to_sealed = models.TextField(blank=True)  # an explicit address (a person's phone)
+    body_sealed = models.TextField(blank=True)
+    channels = models.JSONField(default=list)  # fallback order
+    channel_index = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    leased_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], name="outbox_due",
+                condition=models.Q(sent_at__isnull=True, failed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"message {self.pk} ({self.purpose})"
+
+    @property
+    def channel(self) -> str | None:
+        if self.channel_index < len(self.channels):
+            return str(self.channels[self.channel_index])
+        return None
+
+
+class DeliveryStatus(models.TextChoices):
+    SENDING = "sending"  # recorded before the provider is called
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider's status callback confirmed it
+    FAILED = "failed"
+    UNDELIVERED = "undelivered"
+
+
+class Delivery(models.Model):
+    """One attempt to send a message on one channel."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    provider = models.CharField(max_length=20)
+    attempt = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=DeliveryStatus.choices)
+    provider_ref = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    error = models.CharField(max_length=120, blank=True)
+    at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} of message {self.message_id} ({self.status})"

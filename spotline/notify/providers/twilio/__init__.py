@@ -1,0 +1,86 @@
+"""Twilio: SMS and voice out, with the official library.
+
+Settings: ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN``, ``TWILIO_FROM_NUMBER``;
+``TWILIO_API_BASE`` points the client elsewhere (the tests' local stub). Every request
+carries ``I-Twilio-Idempotency-Token: <message key>:<channel>``, so a resend after a
+worker crash is recognised as the same message. The library's own request logging is
+replaced: it would log the To number and, for some calls, the body.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from spotline.notify.providers import PermanentError, Sent, TransientError, Transport
+
+_local = threading.local()
+
+
+class _HttpClient(TwilioHttpClient):  # type: ignore[misc]
+    """Sends to TWILIO_API_BASE, adds the idempotency token, logs nothing personal."""
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        base = urlsplit(settings.TWILIO_API_BASE)
+        parts = urlsplit(url)
+        url = urlunsplit((base.scheme, base.netloc, parts.path, parts.query, parts.fragment))
+        headers = dict(kwargs.pop("headers", None) or {})
+        token = getattr(_local, "key", None)
+        if token:
+            headers["I-Twilio-Idempotency-Token"] = token
+        return super().request(method, url, *args, headers=headers, **kwargs)
+
+    def log_request(self, kwargs: dict[str, Any]) -> None:
+        pass
+
+    def log_response(self, status_code: int, response: Any) -> None:
+        pass
+
+
+def client() -> Client:
+    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN,
+                  http_client=_HttpClient(timeout=10))
+
+
+def say_twiml(text: str, *, language: str = "en") -> str:
+    voice_lang = "es-US" if language == "es" else "en-US"
+    return (f'<?xml version="1.0" encoding="UTF-8"?><Response><Say language="{voice_lang}">'
+            f"{escape(text)}</Say></Response>")
+
+
+class TwilioTransport(Transport):
+    name: ClassVar[str] = "twilio"
+    channels: ClassVar[frozenset[str]] = frozenset({"sms", "voice"})
+    redact: ClassVar[frozenset[str]] = frozenset(
+        {"To", "From", "Body", "Caller", "Called", "RecordingUrl", "TranscriptionText"}
+    )
+
+    def send(self, *, channel: str, to: str, body: str, key: str) -> Sent:
+        callback = settings.SPOTLINE_SITE_URL + "/hooks/twilio/status"
+        _local.key = key
+        try:
+            if channel == "sms":
+                msg = client().messages.create(to=to, from_=settings.TWILIO_FROM_NUMBER,
+                                               body=body, status_callback=callback)
+                return Sent(ref=str(msg.sid))
+            call = client().calls.create(to=to, from_=settings.TWILIO_FROM_NUMBER,
+                                         twiml=say_twiml(body), status_callback=callback)
+            return Sent(ref=str(call.sid))
+        except TwilioRestException as exc:
+            # 429 and 5xx pass; other 4xx (a bad number, a blocked one) will not.
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientError(f"twilio {exc.status}") from None
+            raise PermanentError(f"twilio {exc.status} code {exc.code}") from None
+        except OSError as exc:
+            raise TransientError(type(exc).__name__) from None
+        except Exception as exc:  # requests' connection errors and timeouts
+            raise TransientError(type(exc).__name__) from None
+        finally:
+            _local.key = None
