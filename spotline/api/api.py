@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -59,6 +59,18 @@ api = NinjaAPI(
 def _action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message, "code": exc.code},
                                status=exc.status)
+
+
+@api.exception_handler(OperationalError)
+def _database_unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    # A restarting database or a conflict that outlived its retries: nothing was
+    # written (the transaction rolled back), so the client can simply try again.
+    response = api.create_response(
+        request, {"detail": "the service is busy or restarting: try again in a moment"},
+        status=503,
+    )
+    response["Retry-After"] = "2"
+    return response
 
 
 @api.exception_handler(ValidationError)

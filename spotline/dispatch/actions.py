@@ -1,9 +1,12 @@
 """The one write path for incidents and offers.
 
 Every state change of an incident or offer is one of these functions. Each runs in a
-transaction, locks the incident row first (always the incident before its offers, so
-two actions can never deadlock), asks ``core.lifecycle`` for the transition, persists
-it with a compare-and-set on the row's version, and writes the timeline event.
+transaction and takes its row locks in one global order — the responder's row first
+(when the action is about a responder), then incident rows by ascending id, and an
+incident before its offers — so two actions cannot wait on each other in a circle.
+It asks ``core.lifecycle`` for the transition, persists it with a compare-and-set on
+the row's version, and writes the timeline event. A deadlock the database detects
+anyway is retried (``retry_on_deadlock``), and answers 503 if it persists.
 Functions are keyword-only and take ``now``; repeating a call that already happened
 (a double-tapped accept) returns the same result instead of doing it twice.
 """
@@ -102,6 +105,71 @@ def _lock(incident_id: int) -> Incident:
         return Incident.objects.select_for_update().get(pk=incident_id)
     except Incident.DoesNotExist:
         raise NotFound("no such incident") from None
+
+
+def _lock_many(ids: Iterable[int]) -> dict[int, Incident]:
+    """Lock several incidents in ascending id order (the global lock order)."""
+    return {
+        i.pk: i
+        for i in Incident.objects.select_for_update().filter(pk__in=set(ids)).order_by("pk")
+    }
+
+
+def _lock_responder(responder_id: int) -> Responder:
+    try:
+        return Responder.objects.select_for_update().get(pk=responder_id)
+    except Responder.DoesNotExist:
+        raise NotFound("no such responder") from None
+
+
+def _pending_offer_incidents(responder_id: int) -> set[int]:
+    return set(Offer.objects.filter(responder_id=responder_id, status=OfferStatus.PENDING)
+               .values_list("incident_id", flat=True))
+
+
+def _give_back_offers(responder: Responder, *, now: datetime, why: str,
+                      keep: int | None = None) -> None:
+    """A responder who took an incident (or left shift) gives back their other offers.
+
+    Each affected incident (already locked by the caller, in order) gets an event, a
+    live push, and at once a wider round if nothing is left pending, so no request
+    sits waiting on an offer its responder can no longer take.
+    """
+    for incident_id in sorted(_pending_offer_incidents(responder.pk) - {keep}):
+        incident = _lock(incident_id)  # already held: this only re-reads the row
+        Offer.objects.filter(incident=incident, responder=responder,
+                             status=OfferStatus.PENDING).update(
+            status=OfferStatus.WITHDRAWN, answered_at=now)
+        _event(incident, "offer_withdrawn", actor=Actor.SYSTEM, now=now,
+               responder_id=responder.pk, why=why)
+        pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
+        if should_widen(incident.state_enum) and not pending:
+            _widen(incident, now=now, why=why)
+
+
+def retry_on_deadlock(fn: Any) -> Any:
+    """Run a whole action again if the database broke a deadlock by failing it.
+
+    Actions are safe to repeat, and each attempt is its own transaction. If the
+    conflict persists the error propagates; the API answers it with 503.
+    """
+    import functools
+
+    from django.db import OperationalError, connection
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(3):
+            try:
+                return fn(*args, **kwargs)
+            except OperationalError as exc:
+                code = getattr(exc.__cause__, "sqlstate", None)
+                if code not in ("40P01", "40001") or attempt == 2 or connection.in_atomic_block:
+                    raise
+                log.warning("deadlock in %s; retrying", fn.__name__)
+        raise AssertionError("unreachable")
+
+    return wrapper
 
 
 def _arm(incident: Incident, kind: TimerKind, *, round: int, due_at: datetime) -> None:
@@ -396,6 +464,7 @@ def _offer_incident_id(offer_id: int, responder: Responder) -> int:
     return incident_id
 
 
+@retry_on_deadlock
 def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer:
     """First accept wins; the other offers are withdrawn. Safe to repeat.
 
@@ -405,7 +474,9 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
     incident_id = _offer_incident_id(offer_id, responder)
     try:
         with transaction.atomic():
-            incident = _lock(incident_id)
+            # Lock order: the responder, then every incident this touches, by id.
+            me = _lock_responder(responder.pk)
+            incident = _lock_many(_pending_offer_incidents(me.pk) | {incident_id})[incident_id]
             offer = Offer.objects.select_for_update().get(pk=offer_id)
             if offer.status == OfferStatus.ACCEPTED:
                 return offer
@@ -413,12 +484,11 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
                 raise Conflict("you declined this offer")
             if incident.state != State.DISPATCHING:
                 raise IncidentTaken("this incident is already taken or closed")
-            responder.refresh_from_db(fields=["on_shift_since"])
-            if responder.on_shift_since is None:
+            if me.on_shift_since is None:
                 raise Conflict("go on shift before accepting an offer")
             from spotline.responders.actions import holds_open_incident
 
-            if holds_open_incident(responder):
+            if holds_open_incident(me):
                 raise Conflict("you already hold an open incident: finish or release it first")
             offer.status = OfferStatus.ACCEPTED
             offer.answered_at = now
@@ -428,11 +498,10 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
             _apply(incident, Event.ACCEPT, now=now, actor=Actor.RESPONDER,
                    user_id=responder.user_id, responder_id=responder.pk, offer_id=offer.pk)
             # One incident at a time: this responder's other pending offers go back.
-            Offer.objects.filter(responder=responder, status=OfferStatus.PENDING).update(
-                status=OfferStatus.WITHDRAWN, answered_at=now
-            )
+            _give_back_offers(me, now=now, why="responder_busy", keep=incident_id)
     except IntegrityError:
-        # The partial unique index "one accepted offer per incident" is the backstop.
+        # The partial unique indexes ("one accepted offer per incident", "one held
+        # incident per responder") are the backstop.
         raise IncidentTaken("this incident is already taken") from None
     log.info("offer accepted offer=%s incident=%s", offer.pk, incident.pk)
     return offer
@@ -462,21 +531,9 @@ def offer_decline(*, offer_id: int, responder: Responder, now: datetime) -> Offe
 
 
 def offers_withdraw_for(*, responder: Responder, now: datetime) -> None:
-    """A responder leaving shift gives back their pending offers."""
-    for incident_id in list(
-        Offer.objects.filter(responder=responder, status=OfferStatus.PENDING).values_list(
-            "incident_id", flat=True
-        )
-    ):
-        incident = _lock(incident_id)
-        Offer.objects.filter(
-            incident=incident, responder=responder, status=OfferStatus.PENDING
-        ).update(status=OfferStatus.WITHDRAWN, answered_at=now)
-        _event(incident, "offer_withdrawn", actor=Actor.RESPONDER, now=now,
-               user_id=responder.user_id, responder_id=responder.pk, why="off_shift")
-        pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
-        if should_widen(incident.state_enum) and not pending:
-            _widen(incident, now=now, why="responder_left")
+    """A responder leaving shift gives back their pending offers (responder locked)."""
+    _lock_many(_pending_offer_incidents(responder.pk))
+    _give_back_offers(responder, now=now, why="responder_left")
 
 
 def _widen(incident: Incident, *, now: datetime, why: str) -> None:
@@ -510,6 +567,9 @@ def round_expire(*, timer: Timer, now: datetime) -> None:
 def deadline_reach(*, timer: Timer, now: datetime) -> None:
     """Nobody accepted in time: mark unanswered, propose an ambulance, maybe request it."""
     incident = _lock(timer.incident_id)
+    if Timer.objects.filter(incident=incident, kind=TimerKind.DEADLINE,
+                            round__gt=timer.round).exists():
+        return  # a release started a new search with a deadline of its own
     decision = on_deadline(state=incident.state_enum, policy=policy_for(incident))
     if not decision.mark_unanswered:
         return
@@ -587,6 +647,7 @@ def incident_escalate(
     return incident
 
 
+@retry_on_deadlock
 def incident_assign(
     *, incident_id: int, responder_id: int, user_id: int | None, now: datetime
 ) -> Incident:
@@ -594,15 +655,19 @@ def incident_assign(
     from spotline.responders.actions import holds_open_incident
 
     with transaction.atomic():
-        incident = _lock(incident_id)
-        try:
-            responder = Responder.objects.get(pk=responder_id)
-        except Responder.DoesNotExist:
-            raise NotFound("no such responder") from None
+        # Lock order: the responder, then every incident this touches, by id.
+        responder = _lock_responder(responder_id)
+        locked = _lock_many(_pending_offer_incidents(responder.pk) | {incident_id})
+        if incident_id not in locked:
+            raise NotFound("no such incident")
+        incident = locked[incident_id]
+        name = responder.alias or responder.user.get_username()
         if incident.assigned_responder_id == responder.pk and incident.state_enum in HELD:
             return incident
+        if responder.on_shift_since is None:
+            raise Conflict(f"{name} is off shift: ask them to go on shift first")
         if holds_open_incident(responder):
-            raise Conflict(f"{responder.alias} already holds an open incident")
+            raise Conflict(f"{name} already holds an open incident")
         if (incident.state_enum, Event.ASSIGN) not in lifecycle.TRANSITIONS:
             raise Conflict(f"cannot assign an incident that is {incident.state}")
         Offer.objects.filter(incident=incident, status=OfferStatus.ACCEPTED).update(
@@ -619,11 +684,10 @@ def incident_assign(
         previous = incident.assigned_responder_id
         incident.assigned_responder = responder
         incident.save(update_fields=["assigned_responder"])
-        # One incident at a time: the assignee's other pending offers go back.
-        Offer.objects.filter(responder=responder, status=OfferStatus.PENDING).exclude(
-            incident=incident).update(status=OfferStatus.WITHDRAWN, answered_at=now)
         _apply(incident, Event.ASSIGN, now=now, actor=Actor.DISPATCHER, user_id=user_id,
                responder_id=responder.pk, previous_responder_id=previous)
+        # One incident at a time: the assignee's other pending offers go back.
+        _give_back_offers(responder, now=now, why="responder_busy", keep=incident_id)
     return incident
 
 

@@ -97,6 +97,14 @@ class Incident(models.Model):
                 condition=models.Q(closed_at__isnull=True),
             ),
         ]
+        constraints = [
+            # One incident at a time per responder, whatever races the code misses.
+            models.UniqueConstraint(
+                fields=["assigned_responder"],
+                condition=models.Q(state__in=["assigned", "en_route", "on_scene"]),
+                name="one_held_incident_per_responder",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"incident {self.pk}"

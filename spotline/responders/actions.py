@@ -8,6 +8,7 @@ from django.db import transaction
 
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
+from spotline.dispatch.actions import retry_on_deadlock
 from spotline.dispatch.errors import Conflict
 from spotline.live.publish import responder_changed
 from spotline.responders.models import Responder
@@ -21,6 +22,7 @@ def holds_open_incident(responder: Responder) -> bool:
     ).exists()
 
 
+@retry_on_deadlock
 def shift_set(
     *, responder: Responder, on_shift: bool, location: Point | None, now: datetime
 ) -> Responder:
