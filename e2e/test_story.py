@@ -136,7 +136,7 @@ def test_it_plays_the_whole_story_live_in_three_browsers(server: Server,
         outcome.wait_for()
     outcome.locator("input[name=naloxone_doses]").fill("1")
     outcome.locator("select[name=responsive_after]").select_option("yes")
-    outcome.locator("input[name=referrals]").fill("housing")
+    outcome.locator("input[name=referrals][value=housing]").check()
     outcome.locator("button[type=submit]").click()
     expect(responder.locator("#toast")).not_to_be_empty(timeout=LIVE_MS)
 

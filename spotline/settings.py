@@ -290,7 +290,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"no_exception_text": {"()": "spotline.logs.DropExceptionText"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["no_exception_text"]}},
     "root": {"handlers": ["console"], "level": env_str("SPOTLINE_LOG_LEVEL", "INFO")},
     # The twilio library logs request URLs and parameters: numbers and bodies.
     "loggers": {"django.request": {"level": "ERROR"}, "twilio": {"level": "WARNING"}},

@@ -8,6 +8,7 @@ from spotline.api.api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("hooks/", include("spotline.notify.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/home/", account_views.home, name="home"),

@@ -43,7 +43,7 @@ def user_create(
         Profile.objects.create(user=user, role=role.value)
         if role is Role.RESPONDER:
             Responder.objects.create(
-                user=user, alias=alias or name[:40], skills=skill_values, mode=mode.value,
+                user=user, alias=alias[:40], skills=skill_values, mode=mode.value,
                 phone_digest=phone_digest(phone) if phone else "",
                 phone_sealed=seal(normalize_phone(phone), context="responder.phone")
                 if phone else "",

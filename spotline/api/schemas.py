@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from spotline.core.outcome import Referral
 from spotline.core.policy import EscalationTarget
 from spotline.core.triage import Answer, Kind
 
@@ -166,11 +167,8 @@ class OutcomeIn(Schema):
     naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True)]
     responsive_after: Answer
     ems: Literal["not_needed", "requested", "declined"]
-    referrals: Annotated[
-        list[Annotated[str, StringConstraints(min_length=1, max_length=60),
-                       AfterValidator(_no_nul)]],
-        Field(max_length=20),
-    ] = []
+    # A closed list: counts that can be kept after the purge, never free text.
+    referrals: Annotated[list[Referral], Field(max_length=20)] = []
     notes: Text | None = None
 
 

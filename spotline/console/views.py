@@ -63,7 +63,7 @@ def _is_coordinator(request: HttpRequest) -> bool:
 def index(request: HttpRequest) -> HttpResponse:
     incidents = (
         Incident.objects.filter(state__in=[s.value for s in OPEN])
-        .select_related("assigned_responder")
+        .select_related("assigned_responder__user")
         .order_by("priority", "opened_at")
     )
     busy = responder_busy_map()
@@ -76,7 +76,8 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _incident(incident_id: int) -> Incident:
-    incident = Incident.objects.select_related("assigned_responder").filter(pk=incident_id).first()
+    incident = (Incident.objects.select_related("assigned_responder__user")
+                .filter(pk=incident_id).first())
     if incident is None:
         raise Http404("no such incident")
     return incident
@@ -90,7 +91,7 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         "incident": incident,
         "events": incident.events.all(),
         "notes": incident.notes.all(),
-        "offers": incident.offers.select_related("responder").order_by("round", "id"),
+        "offers": incident.offers.select_related("responder__user").order_by("round", "id"),
         "roster": [(r, busy.get(r.pk)) for r in responders_roster()],
         "targets": [t.value for t in EscalationTarget],
         "map": _map_settings(),

@@ -55,6 +55,7 @@ from spotline.dispatch.models import (
     tracking_digest,
 )
 from spotline.live.publish import incident_changed
+from spotline.privacy.crypto import normalize_phone, seal
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
@@ -353,7 +354,7 @@ def _notify_offers(incident: Incident, ranked: Iterable[Any], *, now: datetime) 
         message_queue(
             key=f"offer:{offers[r.responder_id]}:{incident.current_round}", purpose="offer",
             body=body, channels=responder.channels or settings.DEFAULT_OFFER_CHANNELS,
-            responder=responder, incident=incident, now=now,
+            responder=responder, incident=incident, offer_id=offers[r.responder_id], now=now,
         )
 
 
@@ -428,7 +429,8 @@ def incident_open(
             accuracy_m=accuracy_m,
             location_description=description.strip(),
             details=details.strip(),
-            callback_phone=callback_phone.strip(),
+            callback_phone=seal(normalize_phone(callback_phone), context="incident.callback_phone")
+            if callback_phone.strip() else "",
             area=area_cell(location) if location else "",
             tracking_digest=tracking_digest(token),
             opened_at=now,
@@ -661,7 +663,7 @@ def incident_assign(
         if incident_id not in locked:
             raise NotFound("no such incident")
         incident = locked[incident_id]
-        name = responder.alias or responder.user.get_username()
+        name = responder.display_name
         if incident.assigned_responder_id == responder.pk and incident.state_enum in HELD:
             return incident
         if responder.on_shift_since is None:
@@ -782,7 +784,8 @@ def incident_outcome(
             defaults={
                 "recorded_at": now, "recorded_by_user_id": user_id,
                 "naloxone_doses": naloxone_doses, "responsive_after": responsive_after.value,
-                "ems": ems.value, "referrals": sorted(set(referrals)), "notes": notes.strip(),
+                "ems": ems.value, "referrals": sorted({str(r) for r in referrals}),
+                "notes": notes.strip(),
             },
         )
         _event(incident, "outcome", actor=Actor.RESPONDER if responder else Actor.DISPATCHER,

@@ -56,7 +56,7 @@ class Incident(models.Model):
     accuracy_m = models.FloatField(null=True, blank=True)
     location_description = models.TextField(blank=True)
     details = models.TextField(blank=True)
-    callback_phone = models.CharField(max_length=32, blank=True)
+    callback_phone = models.TextField(blank=True)  # sealed (privacy.crypto), never plain
     purged_at = models.DateTimeField(null=True, blank=True)
     # -- coarse, kept -----------------------------------------------------------------
     area = models.CharField(max_length=16, blank=True)
@@ -116,6 +116,12 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def callback_number(self) -> str:
+        from spotline.privacy.crypto import unseal
+
+        return unseal(self.callback_phone, context="incident.callback_phone")
 
 
 class Offer(models.Model):

@@ -53,7 +53,9 @@ def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
 def tracking(incident: Incident, *, now: datetime) -> Tracking:
     """What the person who asked for help sees: plain words, a first name at most."""
     state = incident.state_enum
-    alias = incident.assigned_responder.alias if incident.assigned_responder else None
+    alias = None
+    if incident.assigned_responder is not None:
+        alias = incident.assigned_responder.alias or _("A responder")
     eta = eta_minutes(responder_eta_seconds(incident, now=now))
     nobody = incident.round_shortfall == "nobody_on_shift" and state is State.DISPATCHING
     if state is State.DISPATCHING:
@@ -102,4 +104,4 @@ def responder_busy_map() -> dict[int, int]:
 
 
 def responders_roster() -> list[Responder]:
-    return list(Responder.objects.order_by("on_shift_since", "alias"))
+    return list(Responder.objects.select_related("user").order_by("on_shift_since", "alias"))

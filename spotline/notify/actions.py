@@ -16,12 +16,14 @@ from spotline.responders.models import Responder
 def message_queue(
     *, key: str, purpose: str, body: str, channels: Sequence[str], now: datetime,
     responder: Responder | None = None, to: str = "", incident: Incident | None = None,
+    offer_id: int | None = None,
 ) -> Message:
     """Queue a message in the caller's transaction. Same key: the existing message."""
     message, _ = Message.objects.get_or_create(
         key=key,
         defaults={
             "purpose": purpose, "responder": responder, "incident": incident,
+            "offer_id": offer_id,
             "to_sealed": seal(to, context="message.to"),
             "body_sealed": seal(body, context="message.body"),
             "channels": list(channels), "created_at": now, "next_attempt_at": now,

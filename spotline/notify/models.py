@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from spotline.dispatch.models import Incident
+from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
 
 
@@ -30,6 +30,9 @@ class Message(models.Model):
                                   related_name="messages")
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="messages")
+    # An offer message is only worth sending while its offer is still open.
+    offer = models.ForeignKey(Offer, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="messages")
     to_sealed = models.TextField(blank=True)  # an explicit address (a person's phone)
     body_sealed = models.TextField(blank=True)
     channels = models.JSONField(default=list)  # fallback order
@@ -40,13 +43,15 @@ class Message(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)  # no longer worth sending
     last_error = models.CharField(max_length=120, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
                 fields=["next_attempt_at"], name="outbox_due",
-                condition=models.Q(sent_at__isnull=True, failed_at__isnull=True),
+                condition=models.Q(sent_at__isnull=True, failed_at__isnull=True,
+                                   cancelled_at__isnull=True),
             )
         ]
 

@@ -1,15 +1,20 @@
 """The outbox sender, one step of the worker.
 
-1. Lease a due message with a compare-and-set on ``leased_until`` (an expired lease
-   means the last sender died: the message is due again).
-2. Record the attempt as a ``Delivery`` ("sending") and commit, before any I/O.
-3. Call the provider with no transaction open and no row locked, passing the key
+1. Lease a due message with a compare-and-set on ``leased_until``; an expired lease
+   means the last sender died, so the message is due again. Every later write is
+   conditional on still holding that same lease: a sender that stalled past its lease
+   cannot overwrite what the sender that took over did.
+2. Skip channels that have no enabled provider or no address, and drop an offer
+   message whose offer closed meanwhile (someone else took the incident).
+3. Record the attempt as a ``Delivery`` ("sending") and commit, before any I/O.
+4. Call the provider with no transaction open and no row locked, passing the key
    "<message key>:<channel>": a resend after a crash carries the same key, so the
    provider can drop the duplicate.
-4. Record the outcome: sent (and blank the sealed address and body), or a transient
-   failure (retry with backoff on the same channel, up to MAX_TRIES), or a permanent
-   one (fall back to the next channel in the message's order). With no channel left
-   the message is marked failed; nothing is dropped silently.
+5. Record the outcome: sent (and blank the sealed address and body); a transient
+   failure, or any unexpected error, retries with backoff on the same channel up to
+   MAX_TRIES_PER_CHANNEL; a permanent one falls back to the next channel in the
+   message's order. With no channel left the message is marked failed. Nothing is
+   dropped silently, and one bad message never stops the rest of the pass.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q
 
+from spotline.core.policy import OfferStatus
 from spotline.notify.models import Delivery, DeliveryStatus, Message
 from spotline.notify.providers import PermanentError, TransientError, Transport, registry
 from spotline.privacy.crypto import unseal
@@ -29,10 +35,13 @@ log = logging.getLogger(__name__)
 MAX_TRIES_PER_CHANNEL = 3
 
 
+def _open() -> Q:
+    return Q(sent_at__isnull=True, failed_at__isnull=True, cancelled_at__isnull=True)
+
+
 def due_message_ids(*, now: datetime, limit: int = 50) -> list[int]:
     return list(
-        Message.objects.filter(sent_at__isnull=True, failed_at__isnull=True,
-                               next_attempt_at__lte=now)
+        Message.objects.filter(_open(), next_attempt_at__lte=now)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
         .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
     )
@@ -51,72 +60,92 @@ def _address(message: Message, channel: str) -> str | None:
     return f"responder:{responder.pk}"  # push and console: the provider resolves it
 
 
-def _advance(message: Message, *, now: datetime, error: str) -> None:
-    """Fall back to the next channel, or give up if there is none."""
-    nxt = message.channel_index + 1
-    if nxt < len(message.channels):
-        Message.objects.filter(pk=message.pk).update(
-            channel_index=nxt, next_attempt_at=now, leased_until=None, last_error=error[:120])
-    else:
-        Message.objects.filter(pk=message.pk).update(
-            failed_at=now, leased_until=None, last_error=error[:120],
-            to_sealed="", body_sealed="")
-        log.warning("message failed on every channel id=%s purpose=%s", message.pk,
-                    message.purpose)
-
-
 def send_one(message_id: int, *, now: datetime,
              transports: dict[str, Transport] | None = None) -> bool:
-    lease = timedelta(seconds=settings.SPOTLINE_OUTBOX_LEASE_SECONDS)
-    leased = Message.objects.filter(
-        pk=message_id, sent_at__isnull=True, failed_at__isnull=True
-    ).filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now)).update(
-        leased_until=now + lease, attempts=F("attempts") + 1)
+    lease = now + timedelta(seconds=settings.SPOTLINE_OUTBOX_LEASE_SECONDS)
+    leased = Message.objects.filter(_open(), pk=message_id).filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    ).update(leased_until=lease, attempts=F("attempts") + 1)
     if leased != 1:
         return False
-    message = Message.objects.select_related("responder").get(pk=message_id)
+    mine = Message.objects.filter(pk=message_id, leased_until=lease)
+
+    def finish(**fields: object) -> None:
+        mine.update(**fields)
+
+    message = Message.objects.select_related("responder", "offer").get(pk=message_id)
+    if message.offer is not None and message.offer.status != OfferStatus.PENDING:
+        finish(cancelled_at=now, leased_until=None, to_sealed="", body_sealed="",
+               last_error="offer closed")
+        return False
     transports = transports if transports is not None else registry()
-    channel = message.channel
-    if channel is None:
-        _advance(message, now=now, error="no channel")
-        return False
-    transport = transports.get(channel)
-    address = _address(message, channel) if transport is not None else None
+    index, transport, address = message.channel_index, None, None
+    while index < len(message.channels):
+        channel = str(message.channels[index])
+        transport = transports.get(channel)
+        address = _address(message, channel) if transport is not None else None
+        if transport is not None and address is not None:
+            break
+        index += 1
     if transport is None or address is None:
-        _advance(message, now=now, error=f"{channel} unavailable")
+        finish(channel_index=index, failed_at=now, leased_until=None, to_sealed="",
+               body_sealed="", last_error="no usable channel")
+        log.warning("message failed: no usable channel id=%s", message.pk)
         return False
+    if index != message.channel_index:
+        finish(channel_index=index)
     tries = message.deliveries.filter(channel=channel).count() + 1
     delivery = Delivery.objects.create(
         message=message, channel=channel, provider=transport.name, attempt=tries,
         status=DeliveryStatus.SENDING, at=now, updated_at=now)
+    error: str | None = None
+    permanent = False
     try:
         sent = transport.send(channel=channel, to=address,
                               body=unseal(message.body_sealed, context="message.body"),
                               key=f"{message.key}:{channel}")
-    except TransientError as exc:
-        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED,
-                                                       error=str(exc)[:120])
-        if tries >= MAX_TRIES_PER_CHANNEL:
-            _advance(message, now=now, error=str(exc))
-        else:
-            Message.objects.filter(pk=message.pk).update(
-                next_attempt_at=now + timedelta(seconds=2 ** tries), leased_until=None,
-                last_error=str(exc)[:120])
-        return False
     except PermanentError as exc:
-        Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED,
-                                                       error=str(exc)[:120])
-        _advance(message, now=now, error=str(exc))
-        return False
-    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT,
-                                                   provider_ref=sent.ref, updated_at=now)
-    Message.objects.filter(pk=message.pk).update(sent_at=now, leased_until=None,
-                                                 to_sealed="", body_sealed="")
-    log.info("message sent id=%s channel=%s provider=%s", message.pk, channel, transport.name)
-    return True
+        error, permanent = str(exc), True
+    except TransientError as exc:
+        error = str(exc)
+    except Exception as exc:  # a provider bug: retried with backoff, never a crash loop
+        error = f"unexpected {type(exc).__name__}"
+        log.error("provider %s raised %s for message id=%s", transport.name,
+                  type(exc).__name__, message.pk)
+    if error is None:
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.SENT, provider_ref=sent.ref, updated_at=now)
+        finish(sent_at=now, leased_until=None, to_sealed="", body_sealed="")
+        log.info("message sent id=%s channel=%s provider=%s", message.pk, channel,
+                 transport.name)
+        return True
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED,
+                                                   error=error[:120], updated_at=now)
+    if permanent or tries >= MAX_TRIES_PER_CHANNEL:
+        if index + 1 < len(message.channels):
+            finish(channel_index=index + 1, next_attempt_at=now, leased_until=None,
+                   last_error=error[:120])
+        else:
+            finish(failed_at=now, leased_until=None, to_sealed="", body_sealed="",
+                   last_error=error[:120])
+            log.warning("message failed on every channel id=%s purpose=%s", message.pk,
+                        message.purpose)
+    else:
+        finish(next_attempt_at=now + timedelta(seconds=2 ** tries), leased_until=None,
+               last_error=error[:120])
+    return False
 
 
 def send_due(*, now: datetime, limit: int = 50) -> int:
     transports = registry()
-    return sum(send_one(mid, now=now, transports=transports)
-               for mid in due_message_ids(now=now, limit=limit))
+    sent = 0
+    for message_id in due_message_ids(now=now, limit=limit):
+        try:
+            sent += send_one(message_id, now=now, transports=transports)
+        except Exception as exc:  # e.g. a sealed value that no longer opens
+            log.error("message %s could not be processed (%s)", message_id,
+                      type(exc).__name__)
+            Message.objects.filter(pk=message_id).update(
+                next_attempt_at=now + timedelta(minutes=1), leased_until=None,
+                last_error=type(exc).__name__)
+    return sent

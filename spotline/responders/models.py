@@ -17,8 +17,9 @@ class Responder(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="responder"
     )
-    # What the person in need sees: a first name or alias, never more.
-    alias = models.CharField(max_length=40)
+    # What the person in need sees: a first name or alias, never more. Blank: they see
+    # "a responder" (never the login name).
+    alias = models.CharField(max_length=40, blank=True)
     skills = models.JSONField(default=list, blank=True)
     mode = models.CharField(max_length=8, choices=[(m.value, m.value) for m in Mode],
                             default=Mode.WALK.value)
@@ -51,7 +52,12 @@ class Responder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.alias
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """For staff pages: the alias, or the login name when there is none."""
+        return self.alias or self.user.get_username()
 
     @property
     def on_shift(self) -> bool:

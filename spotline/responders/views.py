@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
+from spotline.core.outcome import Referral, parse_referrals
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer
 from spotline.dispatch import actions
@@ -42,6 +43,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "responders/index.html", {
         "responder": responder, "offers": offers, "current": current, "recent": recent,
         "answers": [a.value for a in Answer], "ems_choices": [e.value for e in EmsOutcome],
+        "referral_choices": [(r.value, r.value.replace("_", " ")) for r in Referral],
     })
 
 
@@ -144,6 +146,13 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
         doses = -1
     if not 0 <= doses <= 20:
         return _done(request, error="Naloxone doses must be a number from 0 to 20.", status=400)
+    referrals, unknown = parse_referrals(request.POST.getlist("referrals"))
+    notes = request.POST.get("notes", "")
+    if unknown:
+        return _done(request, error="Unknown referral: " + ", ".join(unknown) + ". Choose "
+                     "from: " + ", ".join(r.value for r in Referral) + ".", status=400)
+    if "\x00" in notes or len(notes) > 2000:
+        return _done(request, error="Notes are up to 2000 characters of text.", status=400)
     try:
         responsive_after = Answer(request.POST.get("responsive_after", "unknown"))
         ems = EmsOutcome(request.POST.get("ems", "not_needed"))
@@ -154,10 +163,7 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
         actions.incident_outcome(
             incident_id=incident_id, responder=responder, user_id=request.user.pk,
             now=timezone.now(), naloxone_doses=doses,
-            responsive_after=responsive_after, ems=ems,
-            referrals=[r.strip()[:60] for r in request.POST.get("referrals", "").split(",")
-                       if r.strip()][:20],
-            notes=request.POST.get("notes", "")[:2000],
+            responsive_after=responsive_after, ems=ems, referrals=referrals, notes=notes,
         )
     except ActionError as exc:
         return _done(request, error=exc.message, status=exc.status)

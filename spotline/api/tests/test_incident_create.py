@@ -129,7 +129,8 @@ def test_it_accepts_every_optional_field(public_api):
     })
     assert r.status_code == 201, r.content
     incident = Incident.objects.get(pk=r.json()["id"])
-    assert incident.callback_phone == "+358 40 123 4567"
+    assert incident.callback_number == "+358401234567"
+    assert "123" not in incident.callback_phone  # stored sealed, never plain
     assert incident.language == "es"
     assert incident.details == "very anxious, wants to talk"
     assert incident.location_description == "2nd floor"

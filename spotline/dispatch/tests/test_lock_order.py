@@ -36,7 +36,7 @@ def race(*calls: Callable[[], Any]) -> list[BaseException | None]:
         try:
             barrier.wait(timeout=10)
             call()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+        except BaseException as exc:
             outcomes[i] = exc
         finally:
             connection.close()

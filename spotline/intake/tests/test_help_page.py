@@ -132,7 +132,9 @@ def test_it_opens_an_incident_from_a_plain_form_post_and_redirects_to_its_status
     assert incident.breathing == "no" and incident.conscious == "no"
     assert incident.location_description == OVERDOSE["where"]
     assert incident.details == OVERDOSE["details"]
-    assert incident.callback_phone == OVERDOSE["callback_phone"]
+    from spotline.privacy.crypto import normalize_phone
+
+    assert incident.callback_number == normalize_phone(OVERDOSE["callback_phone"])
     assert incident.lat is None and incident.lon is None
     assert incident.state == State.DISPATCHING
     status = client.get(r["Location"])

@@ -9,19 +9,21 @@ replaced: it would log the To number and, for some calls, the body.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from spotline.notify.providers import PermanentError, Sent, TransientError, Transport
 
 _local = threading.local()
+log = logging.getLogger(__name__)
 
 
 class _HttpClient(TwilioHttpClient):  # type: ignore[misc]
@@ -73,11 +75,16 @@ class TwilioTransport(Transport):
             call = client().calls.create(to=to, from_=settings.TWILIO_FROM_NUMBER,
                                          twiml=say_twiml(body), status_callback=callback)
             return Sent(ref=str(call.sid))
-        except TwilioRestException as exc:
-            # 429 and 5xx pass; other 4xx (a bad number, a blocked one) will not.
-            if exc.status == 429 or exc.status >= 500:
-                raise TransientError(f"twilio {exc.status}") from None
-            raise PermanentError(f"twilio {exc.status} code {exc.code}") from None
+        except (TwilioRestException, TwilioServiceException) as exc:
+            # 429 and 5xx pass. 401/403 are our configuration (a rotated token), not the
+            # recipient: retry, loudly. Other 4xx (a bad or blocked number) will not pass.
+            status = int(getattr(exc, "status", 0) or 0)
+            if status in (401, 403):
+                log.error("twilio rejected our credentials (%s): check TWILIO_*", status)
+                raise TransientError(f"twilio {status}") from None
+            if status == 429 or status >= 500:
+                raise TransientError(f"twilio {status}") from None
+            raise PermanentError(f"twilio {status} code {getattr(exc, 'code', '')}") from None
         except OSError as exc:
             raise TransientError(type(exc).__name__) from None
         except Exception as exc:  # requests' connection errors and timeouts

@@ -1,0 +1,59 @@
+"""Twilio's webhooks: inbound SMS, inbound calls, delivery status callbacks.
+
+Every request must carry a valid ``X-Twilio-Signature`` for our public URL and the
+account's auth token (twilio's own ``RequestValidator``): unsigned or wrongly signed
+requests get 403 and change nothing. Webhooks are exempt from CSRF because the
+signature is their proof of origin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from twilio.request_validator import RequestValidator
+
+from spotline.notify.actions import delivery_status_update
+
+View = Callable[..., HttpResponse]
+
+
+def signed_by_twilio(view: View) -> View:
+    @csrf_exempt
+    @require_POST
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.TWILIO_AUTH_TOKEN:
+            return HttpResponseForbidden("Twilio is not configured")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = settings.SPOTLINE_SITE_URL + request.get_full_path()
+        params = {k: request.POST.get(k, "") for k in request.POST}
+        if not signature or not RequestValidator(settings.TWILIO_AUTH_TOKEN).validate(
+            url, params, signature
+        ):
+            return HttpResponseForbidden("invalid Twilio signature")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def twiml(body: str) -> HttpResponse:
+    return HttpResponse(body, content_type="text/xml")
+
+
+@signed_by_twilio
+def status(request: HttpRequest) -> HttpResponse:
+    """Delivery status for a message or call we sent (StatusCallback)."""
+    ref = request.POST.get("MessageSid") or request.POST.get("CallSid") or ""
+    state = request.POST.get("MessageStatus") or request.POST.get("CallStatus") or ""
+    error = request.POST.get("ErrorCode", "")
+    if ref:
+        delivery_status_update(provider_ref=ref, status=state, error=error,
+                               now=timezone.now())
+    return HttpResponse(status=204)
