@@ -200,6 +200,12 @@ SPOTLINE_TILE_ATTRIBUTION = env_str(
     "SPOTLINE_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
 )
 SPOTLINE_MAP_CENTRE = env_str("SPOTLINE_MAP_CENTRE", "60.1699,24.9384")
+try:
+    _lat, _lon = (float(v) for v in SPOTLINE_MAP_CENTRE.split(","))
+    if not (-90 <= _lat <= 90 and -180 <= _lon <= 180):
+        raise ValueError
+except ValueError:
+    raise ConfigError(f"SPOTLINE_MAP_CENTRE must be 'lat,lon', not {SPOTLINE_MAP_CENTRE!r}") from None
 
 # Internationalization -------------------------------------------------------------------
 
@@ -258,6 +264,7 @@ if _AUTO_EMS - {p.value for p in Priority}:
 SPOTLINE_POLICY = DispatchPolicy(by_priority={p: _priority_policy(p) for p in Priority})
 SPOTLINE_DETOUR_FACTOR = env_float("SPOTLINE_DETOUR_FACTOR", 1.4, minimum=1.0)
 SPOTLINE_RETENTION_HOURS = env_int("SPOTLINE_RETENTION_HOURS", 72, minimum=0)
+SPOTLINE_MAX_OPEN_HOURS = env_int("SPOTLINE_MAX_OPEN_HOURS", 12, minimum=1)
 SPOTLINE_WORKER_POLL_SECONDS = env_float("SPOTLINE_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
 SPOTLINE_ORG_NAME = env_str("SPOTLINE_ORG_NAME", "Spotline")
 

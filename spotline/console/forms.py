@@ -16,6 +16,8 @@ class CallerIncidentForm(forms.Form):
     kind = forms.ChoiceField(choices=[(k.value, k.value.replace("_", " ")) for k in Kind])
     breathing = forms.ChoiceField(choices=ANSWERS, initial="unknown")
     conscious = forms.ChoiceField(choices=ANSWERS, initial="unknown")
+    danger = forms.ChoiceField(choices=ANSWERS, initial="unknown", label="Anyone in danger?",
+                               required=False)
     where = forms.CharField(max_length=500, required=False, label="Where (address, place)")
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude")
     lon = forms.FloatField(required=False, min_value=-180, max_value=180, label="Longitude")

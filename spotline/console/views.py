@@ -180,7 +180,8 @@ def new_incident(request: HttpRequest) -> HttpResponse:
         opened = actions.incident_open(
             kind=Kind(d["kind"]), location=point, description=d.get("where") or "",
             details=d.get("details") or "", breathing=Answer(d["breathing"]),
-            conscious=Answer(d["conscious"]), callback_phone=d.get("callback_phone") or "",
+            conscious=Answer(d["conscious"]), danger=Answer(d.get("danger") or "unknown"),
+            callback_phone=d.get("callback_phone") or "",
             source=Source.OPERATOR, opened_by_user_id=request.user.pk, now=timezone.now(),
         )
         messages.success(request, f"Incident {opened.incident.pk} opened for the caller.")

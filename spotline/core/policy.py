@@ -265,4 +265,7 @@ def unserved_reason(
             return from_offers
     if closed_by is Actor.PERSON:
         return Shortfall.CANCELLED_BY_PERSON
+    if closed_by is Actor.SYSTEM:
+        # Closed for age with nobody ever holding it: the search simply never succeeded.
+        return round_shortfall or offers_shortfall(past_offers) or Shortfall.NO_ANSWER
     return Shortfall.CANCELLED_BY_DISPATCHER

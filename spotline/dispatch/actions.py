@@ -557,6 +557,14 @@ def round_expire(*, timer: Timer, now: datetime) -> None:
     if expired:
         _event(incident, "offers_expired", actor=Actor.SYSTEM, now=now,
                round=timer.round, count=expired)
+    # A request nobody could answer for SPOTLINE_MAX_OPEN_HOURS is closed as unserved,
+    # so its personal data enters the retention window instead of living forever.
+    max_age = timedelta(hours=settings.SPOTLINE_MAX_OPEN_HOURS)
+    if incident.state_enum is State.DISPATCHING and now - incident.opened_at >= max_age:
+        _event(incident, "expired_unserved", actor=Actor.SYSTEM, now=now,
+               hours=settings.SPOTLINE_MAX_OPEN_HOURS)
+        _apply(incident, Event.CANCEL, now=now, actor=Actor.SYSTEM)
+        return
     # A later round (an escalation, a decline) has its own timer; only the newest
     # round's expiry widens.
     if timer.round == incident.current_round and should_widen(incident.state_enum):

@@ -35,6 +35,9 @@ class HelpForm(forms.Form):
         label=_("Or choose a place near you"), queryset=Landmark.objects.none(),
         required=False, empty_label=_("— none —"),
     )
+    danger = forms.ChoiceField(label=_("Is anyone in danger right now?"), choices=ANSWERS,
+                               initial=Answer.UNKNOWN.value, widget=forms.RadioSelect,
+                               required=False)
     where = forms.CharField(
         label=_("Where are you? An address, cross streets or a place people know"),
         max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),

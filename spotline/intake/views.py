@@ -36,6 +36,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
             details=d.get("details") or "",
             breathing=Answer(d["breathing"]),
             conscious=Answer(d["conscious"]),
+            danger=Answer(d.get("danger") or "unknown"),
             callback_phone=d.get("callback_phone") or "",
             language=request.LANGUAGE_CODE or "en",
             source=Source.WEB,
