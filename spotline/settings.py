@@ -205,7 +205,9 @@ try:
     if not (-90 <= _lat <= 90 and -180 <= _lon <= 180):
         raise ValueError
 except ValueError:
-    raise ConfigError(f"SPOTLINE_MAP_CENTRE must be 'lat,lon', not {SPOTLINE_MAP_CENTRE!r}") from None
+    raise ConfigError(
+        f"SPOTLINE_MAP_CENTRE must be 'lat,lon', not {SPOTLINE_MAP_CENTRE!r}"
+    ) from None
 
 # Internationalization -------------------------------------------------------------------
 
