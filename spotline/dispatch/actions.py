@@ -233,7 +233,39 @@ def _apply(
                  due_at=now + policy_for(incident).deadline)
         elif effect is Effect.CLOSE:
             _close(incident, now=now, actor=actor)
+    _text_the_person(incident, t.new, now=now)
     return t
+
+
+def _text_the_person(incident: Incident, state: State, *, now: datetime) -> None:
+    """Someone who asked by SMS hears by SMS how it is going (through the outbox).
+
+    Only a first name or alias, never more; only the states that change what the
+    person should do. Their status page says the same, live.
+    """
+    if incident.source != Source.SMS or not incident.callback_phone:
+        return
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from spotline.notify.actions import message_queue
+
+    with translation.override(incident.language or "en"):
+        name = (incident.assigned_responder.alias if incident.assigned_responder else "") \
+            or gettext("A responder")
+        texts = {
+            State.ASSIGNED: gettext("%(name)s is coming to help.") % {"name": name},
+            State.ON_SCENE: gettext("%(name)s has arrived.") % {"name": name},
+            State.UNABLE_TO_LOCATE: gettext(
+                "We could not find you. Text us where you are if you still need help."),
+        }
+        body = texts.get(state)
+    if body is None:
+        return
+    message_queue(
+        key=f"status:{incident.pk}:{incident.version}", purpose="status", body=body,
+        channels=["sms"], to=incident.callback_number, incident=incident, now=now,
+    )
 
 
 def _candidates(required: frozenset[Skill]) -> list[Candidate]:
