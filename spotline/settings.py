@@ -277,6 +277,16 @@ if SPOTLINE_SMS_PROVIDER not in ("console", "twilio"):
     raise ConfigError("SPOTLINE_SMS_PROVIDER is console or twilio")
 # Console (nothing leaves the machine) unless a real provider is configured.
 SPOTLINE_PROVIDERS = ["twilio"] if SPOTLINE_SMS_PROVIDER == "twilio" else ["console"]
+# Email: Django's SMTP settings. On when EMAIL_HOST is set.
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("SPOTLINE_FROM_EMAIL", "spotline@localhost")
+SPOTLINE_EMAIL_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+if EMAIL_HOST:
+    SPOTLINE_PROVIDERS.insert(0, "email")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_secret("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -57,6 +57,8 @@ def _address(message: Message, channel: str) -> str | None:
         if not responder.phone_sealed:
             return None
         return unseal(responder.phone_sealed, context="responder.phone")
+    if channel == "email":
+        return responder.user.email or None
     return f"responder:{responder.pk}"  # push and console: the provider resolves it
 
 
@@ -73,7 +75,7 @@ def send_one(message_id: int, *, now: datetime,
     def finish(**fields: object) -> None:
         mine.update(**fields)
 
-    message = Message.objects.select_related("responder", "offer").get(pk=message_id)
+    message = Message.objects.select_related("responder__user", "offer").get(pk=message_id)
     if message.offer is not None and message.offer.status != OfferStatus.PENDING:
         finish(cancelled_at=now, leased_until=None, to_sealed="", body_sealed="",
                last_error="offer closed")

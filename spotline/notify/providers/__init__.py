@@ -38,10 +38,12 @@ def registry() -> dict[str, Transport]:
     from django.conf import settings
 
     from spotline.notify.providers.console import ConsoleTransport
+    from spotline.notify.providers.email import EmailTransport
     from spotline.notify.providers.twilio import TwilioTransport
 
     known: dict[str, type[Transport]] = {
         ConsoleTransport.name: ConsoleTransport, TwilioTransport.name: TwilioTransport,
+        EmailTransport.name: EmailTransport,
     }
     by_channel: dict[str, Transport] = {}
     for name in settings.SPOTLINE_PROVIDERS:
