@@ -233,7 +233,8 @@ WHITENOISE_USE_FINDERS = True
 # Request limits: a help request is a few hundred bytes. Anything far bigger is abuse
 # or a broken client, and gets a clear 413 before it is parsed.
 SPOTLINE_MAX_BODY_BYTES = env_int("SPOTLINE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = SPOTLINE_MAX_BODY_BYTES
+SPOTLINE_MAX_HOOK_BODY_BYTES = 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(SPOTLINE_MAX_BODY_BYTES, SPOTLINE_MAX_HOOK_BODY_BYTES)
 
 # Dispatch policy --------------------------------------------------------------------------
 
@@ -300,6 +301,8 @@ if SPOTLINE_SMS_PROVIDER == "twilio" and not (
     )
 SPOTLINE_OUTBOX_LEASE_SECONDS = env_int("SPOTLINE_OUTBOX_LEASE_SECONDS", 15, minimum=1)
 DEFAULT_OFFER_CHANNELS = ["push", "sms", "voice"]
+# A P1 offer still unanswered after this long rings the responder's phone.
+SPOTLINE_OFFER_CALL_AFTER_SECONDS = env_int("SPOTLINE_OFFER_CALL_AFTER_SECONDS", 20, minimum=5)
 # A phone line people can call for a person, shown when nobody is on shift.
 SPOTLINE_HOTLINE = env_str("SPOTLINE_HOTLINE", "")
 

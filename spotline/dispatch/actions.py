@@ -383,11 +383,21 @@ def _notify_offers(incident: Incident, ranked: Iterable[Any], *, now: datetime) 
         eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
         body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
                 f"Open {settings.SPOTLINE_SITE_URL}/responder/ to accept or decline.")
+        offer_id = offers[r.responder_id]
         message_queue(
-            key=f"offer:{offers[r.responder_id]}:{incident.current_round}", purpose="offer",
+            key=f"offer:{offer_id}:{incident.current_round}", purpose="offer",
             body=body, channels=responder.channels or settings.DEFAULT_OFFER_CHANNELS,
-            responder=responder, incident=incident, offer_id=offers[r.responder_id], now=now,
+            responder=responder, incident=incident, offer_id=offer_id, now=now,
         )
+        if incident.priority == Priority.P1 and responder.phone_sealed:
+            # Still unanswered after a while: ring their phone ("press 1 to accept").
+            # The sender drops the call if the offer was answered or withdrawn by then.
+            message_queue(
+                key=f"offer-call:{offer_id}:{incident.current_round}", purpose="offer_call",
+                body=body, channels=["voice"], responder=responder, incident=incident,
+                offer_id=offer_id, now=now,
+                not_before=now + timedelta(seconds=settings.SPOTLINE_OFFER_CALL_AFTER_SECONDS),
+            )
 
 
 def _close(incident: Incident, *, now: datetime, actor: Actor) -> None:
@@ -635,6 +645,9 @@ def incident_purge(*, timer: Timer, now: datetime) -> None:
     )
     Outcome.objects.filter(incident=incident).update(notes="")
     IncidentNote.objects.filter(incident=incident).delete()
+    from spotline.intake.sms import conversations_purge
+
+    conversations_purge(incident.pk)
     _event(incident, "purged", actor=Actor.SYSTEM, now=now)
 
 

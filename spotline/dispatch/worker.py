@@ -31,6 +31,7 @@ from django.utils import timezone
 from spotline.api.housekeeping import idempotency_expire
 from spotline.dispatch.actions import TIMER_HANDLERS
 from spotline.dispatch.models import Timer
+from spotline.intake.sms import inbound_expire
 from spotline.notify.sender import send_due
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class Worker:
         if time.monotonic() >= self._housekeeping_due:
             self._housekeeping_due = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
             idempotency_expire(now=now)
+            inbound_expire(now=now)
         return fired
 
     def run(self) -> None:

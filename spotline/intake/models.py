@@ -38,3 +38,60 @@ class Guidance(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.language}"
+
+
+# -- SMS intake (spotline/intake/sms.py) -------------------------------------------------
+#
+# Phone numbers are a keyed digest for look-up plus a sealed value, never plain text; the
+# conversation's state (which holds what the person wrote about the place) is sealed as
+# a whole. See spotline/intake/sms.py for when each row is destroyed.
+
+
+class InboundSms(models.Model):
+    """One inbound text, by the provider's message id: a retried webhook gets the same
+    answer and changes nothing. Rows are deleted a day later (``inbound_expire``)."""
+
+    sid = models.CharField(max_length=64, unique=True)
+    received_at = models.DateTimeField(db_index=True)
+    # seal(json.dumps([reply, ...]), context="sms.reply"); "" when nothing was answered.
+    reply_sealed = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"inbound sms {self.pk}"
+
+
+class SmsConversation(models.Model):
+    """The conversation with one phone that turns texts into one incident."""
+
+    phone_digest = models.CharField(max_length=64, db_index=True)
+    phone_sealed = models.TextField()  # seal(number, context="sms.phone")
+    state_sealed = models.TextField()  # seal(json.dumps(SealedState), context="sms.state")
+    incident = models.ForeignKey(
+        "dispatch.Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    language = models.CharField(max_length=8, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phone_digest"],
+                condition=models.Q(closed_at__isnull=True),
+                name="one_open_sms_conversation_per_phone",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"sms conversation {self.pk}"
+
+
+class SmsOptOut(models.Model):
+    """A number that texted STOP. Kept until it texts START: carriers require it."""
+
+    phone_digest = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sms opt-out {self.pk}"

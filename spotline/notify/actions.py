@@ -16,7 +16,7 @@ from spotline.responders.models import Responder
 def message_queue(
     *, key: str, purpose: str, body: str, channels: Sequence[str], now: datetime,
     responder: Responder | None = None, to: str = "", incident: Incident | None = None,
-    offer_id: int | None = None,
+    offer_id: int | None = None, not_before: datetime | None = None,
 ) -> Message:
     """Queue a message in the caller's transaction. Same key: the existing message."""
     message, _ = Message.objects.get_or_create(
@@ -26,7 +26,8 @@ def message_queue(
             "offer_id": offer_id,
             "to_sealed": seal(to, context="message.to"),
             "body_sealed": seal(body, context="message.body"),
-            "channels": list(channels), "created_at": now, "next_attempt_at": now,
+            "channels": list(channels), "created_at": now,
+            "next_attempt_at": not_before or now,
         },
     )
     return message

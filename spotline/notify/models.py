@@ -88,3 +88,22 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery {self.pk} of message {self.message_id} ({self.status})"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription for a responder (the PWA asked for it).
+
+    The endpoint is a capability URL at the browser vendor's push service; p256dh and
+    auth are the browser's keys the payload is encrypted to. A push service answering
+    404 or 410 means the subscription is gone: the row is deleted.
+    """
+
+    responder = models.ForeignKey(Responder, on_delete=models.CASCADE,
+                                  related_name="push_subscriptions")
+    endpoint = models.URLField(max_length=500, unique=True)
+    p256dh = models.CharField(max_length=200)
+    auth = models.CharField(max_length=100)
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of responder {self.responder_id}"

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from spotline.notify.providers.twilio import webhooks
+from spotline.notify.providers.twilio import voice, webhooks
 
 app_name = "hooks"
 urlpatterns = [
+    path("twilio/sms", webhooks.sms, name="twilio-sms"),
     path("twilio/status", webhooks.status, name="twilio-status"),
+    path("twilio/offer-call/<int:offer_id>", voice.offer_call, name="twilio-offer-call"),
 ]

@@ -127,7 +127,8 @@ def test_it_uses_the_responders_own_channel_order(make_responder):
     responder = responder_with("sam", phone=PHONE, channels=["sms", "push"])
     incident = open_overdose()
 
-    assert Message.objects.get(incident=incident, responder=responder).channels == ["sms", "push"]
+    message = Message.objects.get(purpose="offer", incident=incident, responder=responder)
+    assert message.channels == ["sms", "push"]
 
 
 def test_it_leaves_no_message_when_the_opening_rolls_back(make_responder):
@@ -160,7 +161,7 @@ def test_it_names_kind_and_priority_but_never_the_place(make_responder):
     make_responder(north_m=100)
     incident = open_overdose()
 
-    body = body_of(Message.objects.get(incident=incident))
+    body = body_of(Message.objects.get(purpose="offer", incident=incident))
     assert "P1" in body
     assert "overdose" in body
     for secret in (PLACE, "7-11", DETAILS, str(CENTRE.lat), str(CENTRE.lon), "60.1", "24.9"):
@@ -169,7 +170,7 @@ def test_it_names_kind_and_priority_but_never_the_place(make_responder):
 
 def test_it_keeps_bodies_sealed_in_the_database(make_responder):
     make_responder(north_m=100)
-    message = Message.objects.get(incident=open_overdose())
+    message = Message.objects.get(purpose="offer", incident=open_overdose())
 
     row = raw_row(Message, message.pk)
     assert row["body_sealed"].startswith("v1.")
@@ -447,7 +448,7 @@ def test_it_does_not_send_an_offer_that_was_withdrawn_meanwhile(make_responder):
     taker = make_responder(north_m=100)
     other = responder_with("other", phone=PHONE, channels=["push", "sms"], north_m=200)
     incident = open_overdose()
-    message = Message.objects.get(incident=incident, responder=other)
+    message = Message.objects.get(purpose="offer", incident=incident, responder=other)
     push, sms = Scripted(TransientError("push service 503")), Scripted()
     transports: dict[str, Transport] = {"push": push, "sms": sms}
     assert send_one(message.pk, now=T0, transports=transports) is False  # retry later

@@ -152,7 +152,7 @@ def queue_an_offer_text() -> Message:
     # Opened now: its timers are 45 s and more away, so the workers only send.
     incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=now,
                                      breathing=Answer.NO).incident
-    return Message.objects.get(incident=incident)
+    return Message.objects.get(purpose="offer", incident=incident)
 
 
 @pytest.mark.django_db(transaction=True)

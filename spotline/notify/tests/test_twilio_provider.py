@@ -67,11 +67,11 @@ def test_it_sends_an_sms_as_twilio_expects(stub):
 
 def test_it_calls_with_twiml_that_says_the_offer(stub):
     body = "Spotline: P1 overdose & <breathing> \"no\". Press 1 to accept."
-    sent = send("voice", body=body, key="offer:42:1:voice")
+    sent = send("voice", body=body, key="status:42:1:voice")
 
     [request] = stub.requests
     assert request.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
-    assert request.token == "offer:42:1:voice"
+    assert request.token == "status:42:1:voice"
     assert request.form["To"] == TO
     assert request.form["From"] == FROM
     assert request.form["StatusCallback"] == f"{SITE}/hooks/twilio/status"
@@ -180,7 +180,7 @@ def test_it_texts_an_offer_to_the_responders_phone_without_the_place(stub, setti
     incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
                                      breathing=Answer.NO, description=PLACE,
                                      details="blue door").incident
-    message = Message.objects.get(incident=incident)
+    message = Message.objects.get(purpose="offer", incident=incident)
 
     assert send_due(now=T0) == 1
 
@@ -213,10 +213,24 @@ def test_it_falls_back_from_push_to_sms_when_only_twilio_is_on(stub, settings):
                           location=offset(CENTRE, 100), now=T0)
     incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
                                      breathing=Answer.NO).incident
-    message = Message.objects.get(incident=incident, responder=responder)
+    message = Message.objects.get(purpose="offer", incident=incident, responder=responder)
     assert message.channels == ["push", "sms", "voice"]
 
     assert send_due(now=T0) == 1  # push has no provider: skipped at once, sent by SMS
 
     assert [r.form["To"] for r in stub.requests] == [TO]
     assert stub.requests[0].token == f"{message.key}:sms"
+
+
+def test_it_calls_an_offer_with_a_keypad_choice(stub):
+    body = "Spotline: P1 overdose about 3 min away. Open https://x/responder/ to accept."
+    send("voice", body=body, key="offer-call:42:1:voice")
+
+    [request] = stub.requests
+    root = ET.fromstring(request.form["Twiml"].encode())  # noqa: S314 - our own output
+    gather = root.find("Gather")
+    assert gather is not None and gather.get("numDigits") == "1"
+    assert gather.get("action") == f"{SITE}/hooks/twilio/offer-call/42"
+    spoken = " ".join(say.text or "" for say in gather.iter("Say"))
+    assert "P1 overdose about 3 min away" in spoken and "Press 1 to accept" in spoken
+    assert "https://" not in spoken  # a link means nothing on the phone

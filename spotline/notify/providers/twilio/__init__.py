@@ -72,8 +72,14 @@ class TwilioTransport(Transport):
                 msg = client().messages.create(to=to, from_=settings.TWILIO_FROM_NUMBER,
                                                body=body, status_callback=callback)
                 return Sent(ref=str(msg.sid))
+            twiml = say_twiml(body)
+            if key.startswith(("offer:", "offer-call:")):
+                # "offer[-call]:<offer id>:<round>:voice": a call that accepts by keypad.
+                from spotline.notify.providers.twilio.voice import offer_call_twiml
+
+                twiml = offer_call_twiml(offer_id=int(key.split(":")[1]), text=body)
             call = client().calls.create(to=to, from_=settings.TWILIO_FROM_NUMBER,
-                                         twiml=say_twiml(body), status_callback=callback)
+                                         twiml=twiml, status_callback=callback)
             return Sent(ref=str(call.sid))
         except (TwilioRestException, TwilioServiceException) as exc:
             # 429 and 5xx pass. 401/403 are our configuration (a rotated token), not the

@@ -8,7 +8,8 @@ signature is their proof of origin.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -18,8 +19,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
+from spotline.intake.sms import TRY_AGAIN, BadInbound, sms_receive
 from spotline.notify.actions import delivery_status_update
+
+log = logging.getLogger(__name__)
 
 View = Callable[..., HttpResponse]
 
@@ -45,6 +50,35 @@ def signed_by_twilio(view: View) -> View:
 
 def twiml(body: str) -> HttpResponse:
     return HttpResponse(body, content_type="text/xml")
+
+
+def messages(replies: Iterable[str]) -> HttpResponse:
+    """``<Response><Message>...</Message>...</Response>``; ``<Response/>`` for none."""
+    response = MessagingResponse()
+    for reply in replies:
+        response.message(reply)
+    return twiml(str(response))
+
+
+@signed_by_twilio
+def sms(request: HttpRequest) -> HttpResponse:
+    """An inbound text: one call to ``sms_receive``, its replies as TwiML.
+
+    Never a 500 and never silence on a text we could not handle: a request without a
+    sender or message id, or an unexpected error, is answered with "please send it
+    again". Logs carry the message id only, never the sender or the text.
+    """
+    sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
+    try:
+        replies = sms_receive(sid=sid, from_number=request.POST.get("From", ""),
+                              body=request.POST.get("Body", ""), now=timezone.now())
+    except BadInbound as exc:
+        log.warning("inbound sms refused sid=%s (%s)", sid[:64], exc)
+        replies = [TRY_AGAIN]
+    except Exception as exc:  # answer the person whatever went wrong; the log says what
+        log.error("inbound sms failed sid=%s (%s)", sid[:64], type(exc).__name__)
+        replies = [TRY_AGAIN]
+    return messages(replies)
 
 
 @signed_by_twilio

@@ -1,0 +1,319 @@
+"""Help requests by SMS: the shell around ``core.sms``.
+
+``core.sms`` decides what a text means and what to answer; this module keeps the
+conversation between texts and makes the one write that matters, ``incident_open``.
+The webhook (``notify/providers/twilio/webhooks.py``) translates Twilio's request and
+calls ``sms_receive`` once.
+
+``sms_receive`` runs in one transaction:
+
+1. Deduplicate by the provider's message id: a retried webhook gets the stored answer
+   and changes nothing.
+2. Compliance keywords first: STOP records the opt-out, START removes it, HELP says
+   who we are. HELP is answered even after STOP (carriers expect it); a repeated STOP
+   is not confirmed twice.
+3. A number that texted STOP gets no answer to anything else.
+4. Load (or start) the phone's open conversation, and start over if its incident has
+   closed. ``converse`` gives the replies and, once kind and place are known, the
+   incident to open: the reply then carries the tracking link. A detail sent later is
+   attached to the incident as a note.
+
+What is kept, and for how long:
+
+- ``InboundSms``: the message id and the sealed answer (it may hold the place and the
+  tracking link), deleted after ``INBOUND_KEEP`` by ``inbound_expire``.
+- ``SmsConversation``: the phone (digest + sealed) and the sealed state. Deleted with
+  its incident's personal data (``conversations_purge``), or after ``INBOUND_KEEP`` of
+  silence when no incident came of it (``inbound_expire``).
+- ``SmsOptOut``: only the phone's digest, until START.
+
+Nothing here logs a phone number or a message body: IDs and steps only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import TypedDict
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from spotline.core.sms import (
+    ConversationState,
+    Keyword,
+    OpenIncident,
+    Step,
+    classify_keyword,
+    converse,
+    keyword_language,
+    keyword_reply,
+)
+from spotline.core.triage import Answer, Kind
+from spotline.dispatch import actions
+from spotline.dispatch.errors import ActionError
+from spotline.dispatch.models import Incident, Source
+from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
+from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
+
+log = logging.getLogger(__name__)
+
+INBOUND_KEEP = timedelta(hours=24)  # retries come within minutes; a day is plenty
+MAX_SID = 64
+MAX_BODY = 4000  # carriers deliver at most 1600 characters; anything longer is cut
+MAX_DETAILS = 2000  # what the incident keeps of the texts that opened it
+
+# When the person gave nothing usable as a place (``OpenIncident.place`` is None):
+# incident_open needs a description, and the dispatcher needs to know to call back.
+NO_PLACE = "Location not given by SMS: text or call back"
+
+# Answered when a request cannot be read at all (no sender, no message id) or an
+# unexpected error happened: the person must never be left without an answer.
+TRY_AGAIN = ("Sorry, we could not read your text. Please send it again. / "
+             "Perdón, no pudimos leer tu mensaje. Envíalo de nuevo.")
+
+_TRACK = {"en": "Track your request: {link}", "es": "Sigue tu solicitud: {link}"}
+
+# Characters XML 1.0 cannot carry (TwiML is XML) and NUL, which PostgreSQL text cannot:
+# C0 controls other than tab, line feed and carriage return, lone surrogates, U+FFFE/F.
+_UNSENDABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+class BadInbound(ValueError):
+    """The webhook did not carry what every real inbound text has."""
+
+
+class SealedState(TypedDict):
+    """What ``SmsConversation.state_sealed`` holds, once opened."""
+
+    step: str
+    language: str | None
+    kind: str | None
+    place: str | None
+    breathing: str | None
+    conscious: str | None
+    attempts: int
+    texts: list[str]  # what was written until dispatch: the incident's details
+
+
+# -- small helpers -----------------------------------------------------------------------
+
+
+def _sendable(text: str) -> str:
+    return _UNSENDABLE.sub("", text)
+
+
+def _dump(state: ConversationState, texts: list[str]) -> str:
+    data: SealedState = {
+        "step": state.step.value,
+        "language": state.language,
+        "kind": state.kind.value if state.kind else None,
+        "place": state.place,
+        "breathing": state.breathing.value if state.breathing else None,
+        "conscious": state.conscious.value if state.conscious else None,
+        "attempts": state.attempts,
+        "texts": texts,
+    }
+    return seal(json.dumps(data), context="sms.state")
+
+
+def _load(conversation: SmsConversation) -> tuple[ConversationState, list[str]]:
+    data: SealedState = json.loads(unseal(conversation.state_sealed, context="sms.state"))
+    state = ConversationState(
+        step=Step(data["step"]),
+        language=data["language"],
+        kind=Kind(data["kind"]) if data["kind"] else None,
+        place=data["place"],
+        breathing=Answer(data["breathing"]) if data["breathing"] else None,
+        conscious=Answer(data["conscious"]) if data["conscious"] else None,
+        attempts=data["attempts"],
+    )
+    return state, list(data["texts"])
+
+
+def _replies(inbound: InboundSms) -> list[str]:
+    if not inbound.reply_sealed:
+        return []
+    return list(json.loads(unseal(inbound.reply_sealed, context="sms.reply")))
+
+
+def _digest(phone: str) -> str:
+    number = normalize_phone(phone)
+    if not number.lstrip("+"):
+        raise BadInbound("no sender number")
+    return phone_digest(number)
+
+
+def is_opted_out(phone: str) -> bool:
+    """True when this number texted STOP (and not START since): send it nothing."""
+    number = normalize_phone(phone)
+    if not number.lstrip("+"):
+        return False
+    return SmsOptOut.objects.filter(phone_digest=phone_digest(number)).exists()
+
+
+# -- the write path ----------------------------------------------------------------------
+
+
+def sms_receive(*, sid: str, from_number: str, body: str, now: datetime) -> list[str]:
+    """One inbound text; returns the SMS replies to send back, in order (maybe none).
+
+    Safe to repeat: the same ``sid`` returns the first answer and changes nothing.
+    Raises ``BadInbound`` when there is no message id or no sender.
+    """
+    sid = sid.strip()
+    if not sid or len(sid) > MAX_SID:
+        raise BadInbound("no usable message id")
+    digest = _digest(from_number)
+    body = _sendable(body[:MAX_BODY])
+    done = InboundSms.objects.filter(sid=sid).first()
+    if done is not None:
+        log.info("sms retried sid=%s", sid)
+        return _replies(done)
+    try:
+        with transaction.atomic():
+            # 1. The id first: a concurrent copy of this text waits here, then fails.
+            inbound = InboundSms.objects.create(sid=sid, received_at=now)
+            replies = _respond(digest=digest, phone=normalize_phone(from_number), body=body,
+                               sid=sid, now=now)
+            if replies:
+                inbound.reply_sealed = seal(json.dumps(replies), context="sms.reply")
+                inbound.save(update_fields=["reply_sealed"])
+    except IntegrityError:
+        done = InboundSms.objects.filter(sid=sid).first()
+        if done is None:
+            raise
+        return _replies(done)  # the copy that won answered; so do we
+    return replies
+
+
+def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> list[str]:
+    # 2. Compliance keywords.
+    keyword = classify_keyword(body)
+    org = settings.SPOTLINE_ORG_NAME
+    if keyword is not None:
+        language = keyword_language(body)
+        log.info("sms keyword sid=%s keyword=%s", sid, keyword.value)
+        if keyword is Keyword.STOP:
+            _, created = SmsOptOut.objects.get_or_create(phone_digest=digest,
+                                                         defaults={"at": now})
+            return [keyword_reply(keyword, language=language, org=org)] if created else []
+        if keyword is Keyword.START:
+            SmsOptOut.objects.filter(phone_digest=digest).delete()
+            return [keyword_reply(keyword, language=language, org=org)]
+        return [f"{keyword_reply(keyword, language=language, org=org)} "
+                f"{settings.SPOTLINE_SITE_URL}/"]
+    # 3. A stopped number gets nothing more.
+    if SmsOptOut.objects.filter(phone_digest=digest).exists():
+        log.info("sms from an opted-out number sid=%s", sid)
+        return []
+    # 4. The conversation.
+    conversation = _conversation(digest=digest, phone=phone, now=now)
+    state, texts = _load(conversation)
+    turn = converse(state, body, now=now)
+    if conversation.incident_id is None and turn.state.step is not Step.DISPATCHED:
+        texts.append(body)
+    replies = list(turn.replies)
+    if turn.action is not None and conversation.incident_id is None:
+        link = _open(conversation, turn.action, details=[*texts, body], now=now)
+        replies.insert(1, _TRACK[turn.action.language].format(link=link))
+        texts = []  # now the incident's details: the conversation need not keep them
+    elif turn.note and conversation.incident_id is not None:
+        _note(conversation.incident_id, turn.note, now=now)
+    conversation.state_sealed = _dump(turn.state, texts)
+    conversation.language = turn.state.language or ""
+    conversation.updated_at = now
+    conversation.save(update_fields=["state_sealed", "language", "updated_at", "incident"])
+    log.info("sms conversation=%s sid=%s step=%s incident=%s", conversation.pk, sid,
+             turn.state.step.value, conversation.incident_id)
+    return [_sendable(r) for r in replies]
+
+
+def _conversation(*, digest: str, phone: str, now: datetime) -> SmsConversation:
+    """The phone's open conversation, locked; a new one when the last is over."""
+    language: str | None = None
+    current = (SmsConversation.objects.select_for_update()
+               .filter(phone_digest=digest, closed_at__isnull=True).first())
+    if current is not None:
+        if not _is_over(current, now=now):
+            return current
+        state, _ = _load(current)
+        language = state.language
+        # 5. Its incident closed (or it went quiet): close it and start over.
+        current.state_sealed = _dump(replace(state, step=Step.CLOSED), [])
+        current.closed_at = current.updated_at = now
+        current.save(update_fields=["state_sealed", "closed_at", "updated_at"])
+    try:
+        with transaction.atomic():
+            return SmsConversation.objects.create(
+                phone_digest=digest, phone_sealed=seal(phone, context="sms.phone"),
+                state_sealed=_dump(ConversationState(language=language), []),
+                language=language or "", created_at=now, updated_at=now,
+            )
+    except IntegrityError:
+        # Another text from this phone started one at the same moment: use that one.
+        return SmsConversation.objects.select_for_update().get(
+            phone_digest=digest, closed_at__isnull=True)
+
+
+def _is_over(conversation: SmsConversation, *, now: datetime) -> bool:
+    if conversation.incident_id is not None:
+        closed = (Incident.objects.filter(pk=conversation.incident_id)
+                  .values_list("closed_at", flat=True).first())
+        return closed is not None
+    if now - conversation.updated_at >= INBOUND_KEEP:
+        return True  # a question left unanswered for a day: a new text is a new request
+    state, _ = _load(conversation)
+    return state.step is Step.DISPATCHED  # its incident was deleted
+
+
+def _open(conversation: SmsConversation, action: OpenIncident, *, details: list[str],
+          now: datetime) -> str:
+    """Open the incident; the tracking link to text back (the token is not kept)."""
+    opened = actions.incident_open(
+        kind=action.kind,
+        location=None,
+        description=action.place or NO_PLACE,
+        details="\n".join(t for t in details if t.strip())[-MAX_DETAILS:],
+        breathing=action.breathing,
+        conscious=action.conscious,
+        callback_phone=unseal(conversation.phone_sealed, context="sms.phone"),
+        language=action.language,
+        source=Source.SMS,
+        now=now,
+    )
+    conversation.incident = opened.incident
+    return f"{settings.SPOTLINE_SITE_URL}/t/{opened.tracking_token}/"
+
+
+def _note(incident_id: int, text: str, *, now: datetime) -> None:
+    try:
+        actions.incident_note(incident_id=incident_id, text=text, user_id=None, now=now)
+    except ActionError as exc:  # blank, or the incident was purged meanwhile
+        log.info("sms detail not attached incident=%s (%s)", incident_id, type(exc).__name__)
+
+
+# -- retention -----------------------------------------------------------------------------
+
+
+def conversations_purge(incident_id: int) -> int:
+    """Delete the conversations that led to this incident (its purge calls this)."""
+    deleted, _ = SmsConversation.objects.filter(incident_id=incident_id).delete()
+    return deleted
+
+
+def inbound_expire(now: datetime) -> int:
+    """Delete what SMS intake no longer needs (the worker calls this now and then):
+    message ids and their sealed answers after a day, conversations that led nowhere
+    after a day of silence, and any whose incident was purged. Returns rows deleted."""
+    cutoff = now - INBOUND_KEEP
+    n, _ = InboundSms.objects.filter(received_at__lt=cutoff).delete()
+    m, _ = SmsConversation.objects.filter(
+        Q(incident__isnull=True, updated_at__lt=cutoff) | Q(incident__purged_at__isnull=False)
+    ).delete()
+    return n + m
+
