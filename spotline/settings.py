@@ -288,6 +288,33 @@ DEFAULT_FROM_EMAIL = env_str("SPOTLINE_FROM_EMAIL", "spotline@localhost")
 SPOTLINE_EMAIL_DOMAIN = DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
 if EMAIL_HOST:
     SPOTLINE_PROVIDERS.insert(0, "email")
+# Web Push to the responder app (VAPID). On when both keys are set; generate them with
+# `vapid --gen` (py_vapid) and `vapid --applicationServerKey` for the public one.
+
+
+def _vapid_public_key() -> str:
+    import base64
+
+    key = env_str("SPOTLINE_VAPID_PUBLIC_KEY").strip().rstrip("=")
+    try:
+        point = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))
+    except ValueError:
+        point = b""
+    if key and (len(point) != 65 or point[0] != 4):
+        raise ConfigError("SPOTLINE_VAPID_PUBLIC_KEY is a base64url P-256 public key "
+                          "(65 bytes, uncompressed), as `vapid --applicationServerKey` prints")
+    return key
+
+
+SPOTLINE_VAPID_PUBLIC_KEY = _vapid_public_key()
+SPOTLINE_VAPID_PRIVATE_KEY = env_secret("SPOTLINE_VAPID_PRIVATE_KEY")
+SPOTLINE_VAPID_SUBJECT = env_str("SPOTLINE_VAPID_SUBJECT", "mailto:admin@localhost")
+if bool(SPOTLINE_VAPID_PUBLIC_KEY) != bool(SPOTLINE_VAPID_PRIVATE_KEY):
+    raise ConfigError("SPOTLINE_VAPID_PUBLIC_KEY and SPOTLINE_VAPID_PRIVATE_KEY go together")
+if SPOTLINE_VAPID_PUBLIC_KEY:
+    if not SPOTLINE_VAPID_SUBJECT.startswith(("mailto:", "https://")):
+        raise ConfigError("SPOTLINE_VAPID_SUBJECT is a mailto: or https:// address")
+    SPOTLINE_PROVIDERS.insert(0, "webpush")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_secret("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
@@ -317,5 +344,7 @@ LOGGING = {
                              "filters": ["no_exception_text"]}},
     "root": {"handlers": ["console"], "level": env_str("SPOTLINE_LOG_LEVEL", "INFO")},
     # The twilio library logs request URLs and parameters: numbers and bodies.
-    "loggers": {"django.request": {"level": "ERROR"}, "twilio": {"level": "WARNING"}},
+    # urllib3 logs request lines: a Web Push endpoint is a capability URL.
+    "loggers": {"django.request": {"level": "ERROR"}, "twilio": {"level": "WARNING"},
+                "urllib3": {"level": "WARNING"}},
 }

@@ -466,3 +466,6 @@ def responder_list(request: HttpRequest) -> Any:
     ]
 
 
+from spotline.api.push import router as push_router  # noqa: E402
+
+api.add_router("/v1/me/push", push_router)

@@ -40,10 +40,11 @@ def registry() -> dict[str, Transport]:
     from spotline.notify.providers.console import ConsoleTransport
     from spotline.notify.providers.email import EmailTransport
     from spotline.notify.providers.twilio import TwilioTransport
+    from spotline.notify.providers.webpush import WebPushTransport
 
     known: dict[str, type[Transport]] = {
         ConsoleTransport.name: ConsoleTransport, TwilioTransport.name: TwilioTransport,
-        EmailTransport.name: EmailTransport,
+        EmailTransport.name: EmailTransport, WebPushTransport.name: WebPushTransport,
     }
     by_channel: dict[str, Transport] = {}
     for name in settings.SPOTLINE_PROVIDERS:

@@ -144,6 +144,7 @@ def test_it_sends_again_with_the_same_token_and_twilio_dedupes_it(stub):
 def test_it_logs_no_number_and_no_body_even_with_twilio_at_debug(stub, caplog):
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="twilio")
+    caplog.set_level(logging.DEBUG, logger="urllib3")
     assert logging.getLogger("twilio.http_client").isEnabledFor(logging.DEBUG)
 
     send(key="offer:45:1:sms")

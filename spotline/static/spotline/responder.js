@@ -6,9 +6,64 @@
   function say(t) { if (toast) toast.textContent = t; }
   function csrf() { var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/); return m ? m[1] : ""; }
 
+  var swReady = null;
   if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/responder/sw.js", {scope: "/responder/"}).catch(function () {});
+    swReady = navigator.serviceWorker.register("/responder/sw.js", {scope: "/responder/"}).catch(function () { return null; });
   }
+
+  // -- offers by Web Push, with the app closed ------------------------------------------------
+  // Subscribes when notifications are allowed (asked on "Go on shift", a user gesture) and
+  // tells the server; any failure leaves SMS as the way offers arrive.
+  function b64(buf) {
+    var s = String.fromCharCode.apply(null, new Uint8Array(buf));
+    return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function unb64(t) {
+    var s = atob(t.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((t.length + 3) % 4));
+    var out = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+  function subscribePush() {
+    if (!swReady || !("PushManager" in window)) return;
+    var key;
+    fetch("/api/v1/me/push/key", {credentials: "same-origin"})
+      .then(function (r) { if (!r.ok) throw new Error("no push"); return r.json(); })
+      .then(function (b) { key = b.public_key; return swReady; })
+      .then(function (reg) {
+        if (!reg) throw new Error("no service worker");
+        return navigator.serviceWorker.ready.then(function (r) { return r.pushManager.getSubscription(); })
+          .then(function (sub) {
+            // A subscription made with another server key (rotated) would never deliver.
+            if (sub && sub.options && sub.options.applicationServerKey && b64(sub.options.applicationServerKey) !== key) {
+              return sub.unsubscribe().then(function () { return null; });
+            }
+            return sub;
+          })
+          .then(function (sub) {
+            return sub || reg.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: unb64(key)});
+          });
+      })
+      .then(function (sub) {
+        return fetch("/api/v1/me/push", {method: "PUT", credentials: "same-origin",
+          headers: {"Content-Type": "application/json", "X-CSRFToken": csrf()},
+          body: JSON.stringify(sub)});
+      })
+      .catch(function () {});
+  }
+  function enablePush(ask) {
+    if (!("Notification" in window)) return;
+    if (Notification.permission === "granted") { subscribePush(); return; }
+    if (ask && Notification.permission === "default") {
+      var answered = false;
+      var answer = function (p) { if (!answered && p === "granted") { answered = true; subscribePush(); } };
+      try {
+        var asked = Notification.requestPermission(answer);  // old Safari: callback only
+        if (asked && asked.then) asked.then(answer).catch(function () {});
+      } catch (e) { /* SMS still works */ }
+    }
+  }
+  enablePush(false);
 
   function post(form, extra) {
     var data = new FormData(form);
@@ -25,6 +80,7 @@
     var form = e.target;
     if (!form.hasAttribute("data-ajax")) return;
     e.preventDefault();
+    if (form.id === "shift-form" && form.querySelector("[name=on_shift]").value === "1") enablePush(true);
     // Going on shift: include where we are, if the phone will say.
     if (form.id === "shift-form" && form.querySelector("[name=on_shift]").value === "1" && "geolocation" in navigator) {
       navigator.geolocation.getCurrentPosition(

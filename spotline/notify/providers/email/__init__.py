@@ -7,6 +7,7 @@ same message; mail servers and clients drop the duplicate.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import smtplib
 from typing import ClassVar
 
@@ -36,4 +37,6 @@ class EmailTransport(Transport):
             raise PermanentError("recipient refused") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise TransientError(type(exc).__name__) from None
-        return Sent(ref=message_id)
+        # The Message-ID repeats on a resend (that is the point); the delivery's own
+        # reference must not, so it gets a random suffix.
+        return Sent(ref=f"{message_id}#{secrets.token_hex(4)}")

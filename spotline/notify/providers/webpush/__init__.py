@@ -164,11 +164,14 @@ class WebPushTransport(Transport):
         except WebPushException as exc:
             status = exc.status_code
             return int(status) if status else None
-        except Exception as exc:  # requests' connection errors and timeouts, bad keys
-            if isinstance(exc, ValueError | TypeError):
-                # The browser's keys do not decode: this subscription cannot work.
-                log.warning("push subscription id=%s has unusable keys", sub.pk)
-                return 400
+        except OSError as exc:  # requests' connection errors and timeouts
             log.info("push service unreachable (%s)", type(exc).__name__)
+            return None
+        except (ValueError, TypeError):
+            # The browser's keys do not decode: this subscription cannot work.
+            log.warning("push subscription id=%s has unusable keys", sub.pk)
+            return 400
+        except Exception as exc:  # http_ece, py_vapid: a bug or a setting; retried
+            log.error("push failed unexpectedly (%s)", type(exc).__name__)
             return None
         return int(getattr(response, "status_code", 201))

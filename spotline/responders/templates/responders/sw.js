@@ -18,3 +18,32 @@ self.addEventListener("fetch", (e) => {
     e.respondWith(caches.match(req).then((hit) => hit || fetch(req)));
   }
 });
+/* Web Push: an offer reaches the responder with the app closed. The payload is
+ * {title, body, url, tag}; the same tag replaces, and re-alerts, the notification. */
+self.addEventListener("push", (e) => {
+  let msg = {};
+  try { msg = e.data ? e.data.json() : {}; } catch (err) { msg = {body: e.data ? e.data.text() : ""}; }
+  const title = msg.title || "Spotline";
+  e.waitUntil(self.registration.showNotification(title, {
+    body: msg.body || "Something needs you: open Spotline.",
+    tag: msg.tag || "spotline",
+    renotify: true,
+    requireInteraction: true,
+    vibrate: [400, 200, 400, 200, 400],
+    icon: "{% static 'spotline/icon.svg' %}",
+    data: {url: msg.url || "/responder/"},
+  }));
+});
+self.addEventListener("notificationclick", (e) => {
+  e.notification.close();
+  let url = new URL((e.notification.data && e.notification.data.url) || "/responder/", self.location.origin);
+  if (url.origin !== self.location.origin) url = new URL("/responder/", self.location.origin);
+  e.waitUntil(self.clients.matchAll({type: "window", includeUncontrolled: true}).then((list) => {
+    for (const c of list) {
+      if (new URL(c.url).pathname.startsWith("/responder/") && "focus" in c) {
+        return c.focus();  // the open app shows the offer live
+      }
+    }
+    return self.clients.openWindow(url.href);
+  }));
+});
