@@ -381,9 +381,10 @@ def _notify_offers(incident: Incident, ranked: Iterable[Any], *, now: datetime) 
     for r in ranked:
         responder = responders[r.responder_id]
         eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
-        body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
-                f"Open {settings.SPOTLINE_SITE_URL}/responder/ to accept or decline.")
         offer_id = offers[r.responder_id]
+        body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
+                f"Reply YES {offer_id} to accept, NO {offer_id} to decline, or open "
+                f"{settings.SPOTLINE_SITE_URL}/responder/")
         message_queue(
             key=f"offer:{offer_id}:{incident.current_round}", purpose="offer",
             body=body, channels=responder.channels or settings.DEFAULT_OFFER_CHANNELS,

@@ -47,11 +47,13 @@ from spotline.core.sms import (
     ConversationState,
     Keyword,
     OpenIncident,
+    ResponderReply,
     Step,
     classify_keyword,
     converse,
     keyword_language,
     keyword_reply,
+    parse_responder_reply,
 )
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
@@ -59,6 +61,7 @@ from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import Incident, Source
 from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
+from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +214,14 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     if SmsOptOut.objects.filter(phone_digest=digest).exists():
         log.info("sms from an opted-out number sid=%s", sid)
         return []
-    # 4. The conversation.
+    # 4. A responder answering an offer ("Y", "YES 42"). Anything else from a
+    #    responder's phone is a request for help like anyone's.
+    reply = parse_responder_reply(body)
+    if reply is not None:
+        responder = Responder.objects.filter(phone_digest=digest).first()
+        if responder is not None:
+            return [_sendable(_answer_offer(responder, reply, sid=sid, now=now))]
+    # 5. The conversation.
     conversation = _conversation(digest=digest, phone=phone, now=now)
     state, texts = _load(conversation)
     turn = converse(state, body, now=now)
@@ -317,3 +327,38 @@ def inbound_expire(now: datetime) -> int:
     ).delete()
     return n + m
 
+
+
+def _answer_offer(responder: Responder, reply: ResponderReply, *, sid: str, now: datetime
+                  ) -> str:
+    """Accept or decline by text, through the same actions as the app."""
+    from spotline.core.policy import OfferStatus
+    from spotline.dispatch.models import Offer
+
+    pending = list(Offer.objects.filter(responder=responder, status=OfferStatus.PENDING)
+                   .order_by("id").values_list("id", flat=True))
+    if reply.offer_id is not None:
+        offer_id = reply.offer_id
+    elif len(pending) == 1:
+        offer_id = pending[0]
+    elif not pending:
+        return "You have no open offer right now."
+    else:
+        return "You have several offers: reply YES and the number, e.g. YES " + \
+            f"{pending[0]}. Open offers: {', '.join(str(p) for p in pending)}."
+    log.info("sms responder answer sid=%s offer=%s accept=%s", sid, offer_id, reply.accept)
+    try:
+        if not reply.accept:
+            actions.offer_decline(offer_id=offer_id, responder=responder, now=now)
+            return f"Declined offer {offer_id}. Thank you."
+        offer = actions.offer_accept(offer_id=offer_id, responder=responder, now=now)
+    except ActionError as exc:
+        return f"Offer {offer_id}: {exc.message}."
+    incident = offer.incident
+    incident.refresh_from_db()
+    where = incident.location_description
+    if incident.lat is not None and incident.lon is not None:
+        where = (f"{where} https://www.openstreetmap.org/directions?to="
+                 f"{incident.lat:.6f}%2C{incident.lon:.6f}").strip()
+    return (f"Accepted: {incident.priority} {incident.kind.replace('_', ' ')}. "
+            f"Go now: {where or 'see the app'}. Reply to the dispatcher through the app.")

@@ -8,6 +8,8 @@ offer named in the URL, and only if the number Twilio called is that responder's
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -24,7 +26,8 @@ def offer_call_twiml(*, offer_id: int, text: str) -> str:
     response = VoiceResponse()
     gather = Gather(num_digits=1, timeout=10,
                     action=f"{settings.SPOTLINE_SITE_URL}/hooks/twilio/offer-call/{offer_id}")
-    gather.say(text.split(" Open ")[0])  # the text's link means nothing spoken
+    # The text's reply instructions and link mean nothing spoken: say the offer only.
+    gather.say(re.split(r"\.? (?:Reply|Open) ", text)[0].rstrip(".") + ".")
     gather.say("Press 1 to accept. Press 2 to decline.")
     response.append(gather)
     response.say("No answer received. The offer stays open in the app.")
