@@ -216,3 +216,65 @@ def setup(request: HttpRequest) -> HttpResponse:
         "landmarks": Landmark.objects.all(),
         "guidance_form": guidance_form, "landmark_form": landmark_form,
     }, status=400 if request.method == "POST" else 200)
+
+
+# -- SMS conversations ------------------------------------------------------------------
+
+
+@dispatcher_required
+def sms_list(request: HttpRequest) -> HttpResponse:
+    from spotline.intake.models import SmsConversation
+
+    conversations = SmsConversation.objects.filter(closed_at__isnull=True).order_by(
+        "-updated_at")[:200]
+    return render(request, "console/sms_list.html", {"conversations": conversations})
+
+
+def _conversation(conversation_id: int) -> Any:
+    from spotline.intake.models import SmsConversation
+
+    conversation = SmsConversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise Http404("no such conversation")
+    return conversation
+
+
+@dispatcher_required
+def sms_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    from spotline.intake.sms import transcript
+    from spotline.privacy.crypto import unseal
+
+    conversation = _conversation(conversation_id)
+    return render(request, "console/sms_detail.html", {
+        "conversation": conversation, "transcript": transcript(conversation),
+        "phone": unseal(conversation.phone_sealed, context="sms.phone"),
+    })
+
+
+@require_POST
+@dispatcher_required
+def sms_take(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    from spotline.intake.sms import conversation_take_over
+
+    conversation = _conversation(conversation_id)
+    take = request.POST.get("take") == "1"
+    conversation_take_over(conversation_id=conversation.pk, user_id=request.user.pk,
+                           take=take, now=timezone.now())
+    messages.success(request, "You are answering this conversation." if take
+                     else "Spotline answers this conversation again.")
+    return redirect("console:sms-detail", conversation_id=conversation.pk)
+
+
+@require_POST
+@dispatcher_required
+def sms_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    from spotline.intake.sms import conversation_reply
+
+    conversation = _conversation(conversation_id)
+    try:
+        conversation_reply(conversation_id=conversation.pk, text=request.POST.get("text", ""),
+                           user_id=request.user.pk, now=timezone.now())
+        messages.success(request, "Reply queued.")
+    except ActionError as exc:
+        messages.error(request, exc.message)
+    return redirect("console:sms-detail", conversation_id=conversation.pk)

@@ -73,6 +73,12 @@ class SmsConversation(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # What was said, both ways, sealed: for the dispatcher who reads or takes over.
+    # Deleted with the conversation (when its incident is purged, or when it expires).
+    transcript_sealed = models.TextField(blank=True)
+    # A dispatcher answering by hand: while set, Spotline sends no automatic replies.
+    taken_over_at = models.DateTimeField(null=True, blank=True)
+    taken_over_by_user_id = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

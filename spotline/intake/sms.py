@@ -223,6 +223,16 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
             return [_sendable(_answer_offer(responder, reply, sid=sid, now=now))]
     # 5. The conversation.
     conversation = _conversation(digest=digest, phone=phone, now=now)
+    transcript_add(conversation, "person", body, now=now)
+    if conversation.taken_over_at is not None:
+        # A dispatcher is answering by hand: no automatic reply, but they see it live,
+        # and after dispatch it still reaches the incident as a note.
+        if conversation.incident_id is not None:
+            _note(conversation.incident_id, body, now=now)
+        conversation.updated_at = now
+        conversation.save(update_fields=["transcript_sealed", "updated_at"])
+        _changed(conversation)
+        return []
     state, texts = _load(conversation)
     turn = converse(state, body, now=now)
     if conversation.incident_id is None and turn.state.step is not Step.DISPATCHED:
@@ -237,7 +247,11 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     conversation.state_sealed = _dump(turn.state, texts)
     conversation.language = turn.state.language or ""
     conversation.updated_at = now
-    conversation.save(update_fields=["state_sealed", "language", "updated_at", "incident"])
+    for sent in replies:
+        transcript_add(conversation, "spotline", sent, now=now)
+    conversation.save(update_fields=["state_sealed", "language", "updated_at", "incident",
+                                     "transcript_sealed"])
+    _changed(conversation)
     log.info("sms conversation=%s sid=%s step=%s incident=%s", conversation.pk, sid,
              turn.state.step.value, conversation.incident_id)
     return [_sendable(r) for r in replies]
@@ -362,3 +376,63 @@ def _answer_offer(responder: Responder, reply: ResponderReply, *, sid: str, now:
                  f"{incident.lat:.6f}%2C{incident.lon:.6f}").strip()
     return (f"Accepted: {incident.priority} {incident.kind.replace('_', ' ')}. "
             f"Go now: {where or 'see the app'}. Reply to the dispatcher through the app.")
+
+
+# -- the dispatcher's view: transcript and take-over --------------------------------
+
+
+def transcript(conversation: SmsConversation) -> list[dict[str, str]]:
+    if not conversation.transcript_sealed:
+        return []
+    entries: list[dict[str, str]] = json.loads(
+        unseal(conversation.transcript_sealed, context="sms.transcript"))
+    return entries
+
+
+def transcript_add(conversation: SmsConversation, who: str, text: str, *, now: datetime
+                   ) -> None:
+    """Append to the sealed transcript (the caller saves the conversation)."""
+    entries = transcript(conversation)[-199:]  # a conversation, not an archive
+    entries.append({"at": now.isoformat(), "who": who, "text": text[:1600]})
+    conversation.transcript_sealed = seal(json.dumps(entries), context="sms.transcript")
+
+
+def _changed(conversation: SmsConversation) -> None:
+    from spotline.live.publish import sms_changed
+
+    sms_changed(conversation.pk)
+
+
+def conversation_take_over(*, conversation_id: int, user_id: int | None, take: bool,
+                           now: datetime) -> SmsConversation:
+    with transaction.atomic():
+        conversation = SmsConversation.objects.select_for_update().get(pk=conversation_id)
+        conversation.taken_over_at = now if take else None
+        conversation.taken_over_by_user_id = user_id if take else None
+        conversation.save(update_fields=["taken_over_at", "taken_over_by_user_id"])
+        _changed(conversation)
+    return conversation
+
+
+def conversation_reply(*, conversation_id: int, text: str, user_id: int | None,
+                       now: datetime) -> SmsConversation:
+    """A dispatcher's own text to the person, through the outbox (STOP still wins)."""
+    from spotline.dispatch.errors import Invalid
+    from spotline.notify.actions import message_queue
+
+    text = text.strip()
+    if not text or len(text) > 640 or "\x00" in text:
+        raise Invalid("a reply is 1 to 640 characters of text")
+    with transaction.atomic():
+        conversation = SmsConversation.objects.select_for_update().get(pk=conversation_id)
+        count = len(transcript(conversation))
+        transcript_add(conversation, "dispatcher", text, now=now)
+        conversation.updated_at = now
+        conversation.save(update_fields=["transcript_sealed", "updated_at"])
+        message_queue(
+            key=f"sms-reply:{conversation.pk}:{count}", purpose="sms_reply", body=text,
+            channels=["sms"], to=unseal(conversation.phone_sealed, context="sms.phone"),
+            incident=conversation.incident, now=now,
+        )
+        _changed(conversation)
+    return conversation

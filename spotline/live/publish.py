@@ -72,6 +72,14 @@ def responder_changed(responder_id: int) -> None:
     )
 
 
+def sms_changed(conversation_id: int) -> None:
+    """An SMS conversation changed: the console's conversation pages refresh."""
+    _once_per_transaction(
+        ("sms", conversation_id),
+        lambda: _send([CONSOLE], {"type": "live.changed", "what": "sms", "id": conversation_id}),
+    )
+
+
 def _once_per_transaction(key: tuple[str, int], push: Any) -> None:
     # An action writes several events for one incident; one push per commit is enough.
     # Look for a push already queued in this transaction (Django drops queued
