@@ -40,15 +40,36 @@ def user_create(
         if password is None:
             user.set_unusable_password()
             user.save(update_fields=["password"])
-        Profile.objects.create(user=user, role=role.value)
         if role is Role.RESPONDER:
+            Profile.objects.create(user=user, role=role.value)
             Responder.objects.create(
                 user=user, alias=alias[:40], skills=skill_values, mode=mode.value,
                 phone_digest=phone_digest(phone) if phone else "",
                 phone_sealed=seal(normalize_phone(phone), context="responder.phone")
                 if phone else "",
             )
+        else:
+            # A dispatcher's phone is what the hotline rings while they are on duty.
+            Profile.objects.create(
+                user=user, role=role.value,
+                phone_digest=phone_digest(phone) if phone else "",
+                phone_sealed=seal(normalize_phone(phone), context="profile.phone")
+                if phone else "",
+            )
     return user
+
+
+def duty_set(*, user: User, on_duty: bool, now: datetime) -> Profile:
+    """A dispatcher or coordinator comes on or goes off duty (the hotline rings those
+    on duty). Coming on duty again keeps the original start time."""
+    profile = Profile.objects.get(user=user)
+    if profile.role not in (Role.DISPATCHER, Role.COORDINATOR):
+        raise AccountError("duty is for dispatchers and coordinators")
+    since = (profile.on_duty_since or now) if on_duty else None
+    if since != profile.on_duty_since:
+        profile.on_duty_since = since
+        profile.save(update_fields=["on_duty_since"])
+    return profile
 
 
 def token_create(*, name: str, now: datetime) -> str:

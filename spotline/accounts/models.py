@@ -18,6 +18,11 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     role = models.CharField(max_length=20, choices=Role.choices)
+    # A dispatcher's phone, rung by the hotline while on duty: a keyed digest for
+    # look-up and the sealed number (privacy.crypto), never the plain number.
+    phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_sealed = models.TextField(blank=True)
+    on_duty_since = models.DateTimeField(null=True, blank=True)  # None: off duty
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.role}"

@@ -469,3 +469,7 @@ def responder_list(request: HttpRequest) -> Any:
 from spotline.api.push import router as push_router  # noqa: E402
 
 api.add_router("/v1/me/push", push_router)
+
+from spotline.api.duty import router as duty_router  # noqa: E402
+
+api.add_router("/v1/me/duty", duty_router)

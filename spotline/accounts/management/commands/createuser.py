@@ -24,8 +24,9 @@ class Command(BaseCommand):
                             help="how a responder travels (ranks offers by travel time)")
         parser.add_argument("--alias", default="", help="the first name people see")
         parser.add_argument("--phone", default="",
-                            help="a responder's phone for offers by SMS or call (stored "
-                                 "encrypted)")
+                            help="any role: a responder's phone gets offers by SMS or "
+                                 "call, a dispatcher's is rung by the hotline while on "
+                                 "duty (stored encrypted)")
         parser.add_argument("--password-stdin", action="store_true",
                             help="read the password from standard input")
 

@@ -1,0 +1,134 @@
+"""The hotline: a call to the organization's number.
+
+``voice`` rings the phones of every dispatcher on duty at once (one TwiML ``<Dial>``
+with a ``<Number>`` each: Twilio connects the first to answer and drops the others).
+When nobody answers, or nobody is on duty, the caller hears that nobody could answer
+and can leave a message (``voice_missed``); ``voice_recorded`` then opens an incident
+flagged ``attention="call_back"`` with the caller's number as the sealed call-back
+number. All three are Twilio-signed webhooks (``signed_by_twilio``).
+
+Privacy: logs carry the CallSid and incident id only, never From, To or the
+recording's URL. The recording itself stays at the provider and its URL is not stored
+(a voice is personal data); the dispatcher calls the person back instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from twilio.twiml.voice_response import Dial, VoiceResponse
+
+from spotline.accounts.models import Profile, Role
+from spotline.api.models import IdempotentRequest
+from spotline.core.triage import Kind
+from spotline.dispatch.actions import incident_open
+from spotline.dispatch.models import Incident, Source
+from spotline.notify.providers.twilio.webhooks import signed_by_twilio, twiml
+from spotline.privacy.crypto import SealError, unseal
+
+log = logging.getLogger(__name__)
+
+RING_SECONDS = 20
+RECORD_SECONDS = 120
+NOBODY = ("Nobody could answer. After the tone, say where you are and what is happening. "
+          "We will call you back. We never send police.")
+THANKS = "Thank you. We will call you back."
+SCOPE = "hotline"  # IdempotentRequest scope: one incident per CallSid
+CALL_BACK = "call_back"  # the incident's attention flag
+
+
+def _url(name: str) -> str:
+    return f"{settings.SPOTLINE_SITE_URL}/hooks/twilio/{name}"
+
+
+def on_duty_numbers() -> list[str]:
+    """The phones of the dispatchers and coordinators on duty, longest on duty first."""
+    numbers = []
+    for sealed in (Profile.objects.filter(role__in=[Role.DISPATCHER, Role.COORDINATOR],
+                                          on_duty_since__isnull=False,
+                                          user__is_active=True)
+                   .exclude(phone_sealed="")
+                   .order_by("on_duty_since", "pk")
+                   .values_list("phone_sealed", flat=True)):
+        try:
+            number = unseal(sealed, context="profile.phone")
+        except SealError:
+            continue
+        if number and number not in numbers:
+            numbers.append(number)
+    return numbers
+
+
+def _leave_a_message(response: VoiceResponse) -> VoiceResponse:
+    response.say(NOBODY)
+    response.record(max_length=RECORD_SECONDS, play_beep=True, action=_url("voice-recorded"))
+    # No message at all (silence): Twilio goes on to the next verb. We still call back.
+    response.redirect(_url("voice-recorded"))
+    return response
+
+
+@signed_by_twilio
+def voice(request: HttpRequest) -> HttpResponse:
+    """An inbound call: ring everyone on duty at once, or go straight to the message."""
+    response = VoiceResponse()
+    numbers = on_duty_numbers()
+    if not numbers:
+        return twiml(str(_leave_a_message(response)))
+    dial = Dial(timeout=RING_SECONDS, action=_url("voice-missed"))
+    for number in numbers:
+        dial.number(number)
+    response.append(dial)
+    log.info("hotline call sid=%s ringing %d", request.POST.get("CallSid", "")[:64],
+             len(numbers))
+    return twiml(str(response))
+
+
+@signed_by_twilio
+def voice_missed(request: HttpRequest) -> HttpResponse:
+    """The ``<Dial>`` ended: done if a dispatcher answered, else take a message."""
+    response = VoiceResponse()
+    if request.POST.get("DialCallStatus", "") == "completed":
+        response.hangup()
+        return twiml(str(response))
+    return twiml(str(_leave_a_message(response)))
+
+
+@signed_by_twilio
+def voice_recorded(request: HttpRequest) -> HttpResponse:
+    """The caller left a message (or hung up silent): open an incident to call back.
+
+    Once per CallSid: a retried webhook finds the IdempotentRequest row and opens nothing.
+    The incident-open, the flag and the row commit together.
+    """
+    sid = request.POST.get("CallSid", "")[:200]
+    response = VoiceResponse()
+    response.say(THANKS)
+    response.hangup()
+    if sid and IdempotentRequest.objects.filter(scope=SCOPE, key=sid).exists():
+        return twiml(str(response))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            incident = incident_open(
+                kind=Kind.OTHER, location=None, now=now, source=Source.OPERATOR,
+                description="Unknown: caller left a voicemail",
+                details="Voicemail left on the hotline (recording at the provider; "
+                        "call back)",
+                callback_phone=request.POST.get("From", ""),
+            ).incident
+            # dispatch.actions has no public "flag" action; this is what its _attention
+            # does. The live push is queued for the commit, so it carries the flag.
+            Incident.objects.filter(pk=incident.pk).update(attention=CALL_BACK,
+                                                           attention_at=now)
+            if sid:
+                IdempotentRequest.objects.create(
+                    scope=SCOPE, key=sid, request_digest="", status_code=200,
+                    response={"incident": incident.pk}, created_at=now)
+    except IntegrityError:  # the same CallSid at the same moment: the other one won
+        return twiml(str(response))
+    log.info("hotline voicemail sid=%s incident=%s", sid[:64], incident.pk)
+    return twiml(str(response))
