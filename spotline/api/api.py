@@ -10,6 +10,7 @@ import hashlib
 import json
 from typing import Any, Literal
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -212,6 +213,8 @@ def _me(responder: Responder) -> dict[str, Any]:
         "skills": list(responder.skills),
         "mode": responder.mode,
         "location_shared": responder.lat is not None,
+        "channels": list(responder.channels or settings.DEFAULT_OFFER_CHANNELS),
+        "phone_on_file": bool(responder.phone_sealed),
     }
 
 
@@ -231,6 +234,16 @@ def me_shift(request: HttpRequest, payload: s.ShiftIn) -> Any:
         point = Point(payload.lat, payload.lon)
     return _me(responder_actions.shift_set(responder=responder, on_shift=payload.on_shift,
                                            location=point, now=timezone.now()))
+
+
+@api.put("/v1/me/channels", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut,
+                                                403: s.ErrorOut, 422: s.ErrorOut},
+         tags=["responder"], summary="The order to reach you in for offers")
+def me_channels(request: HttpRequest, payload: s.ChannelsIn) -> Any:
+    responder = require_responder(request)
+    responder = responder_actions.channels_set(responder=responder,
+                                               channels=list(dict.fromkeys(payload.channels)))
+    return _me(responder)
 
 
 @api.put("/v1/me/location", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut,

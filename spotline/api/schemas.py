@@ -112,6 +112,14 @@ class MeOut(Schema):
     skills: list[str]
     mode: str
     location_shared: bool
+    channels: list[str]
+    phone_on_file: bool
+
+
+class ChannelsIn(Schema):
+    # The order to try for an offer when the app is closed, e.g. ["push", "sms", "voice"].
+    channels: Annotated[list[Literal["push", "sms", "voice", "email"]],
+                        Field(min_length=1, max_length=4)]
 
 
 class OfferOut(Schema):

@@ -63,3 +63,11 @@ def location_update(*, responder: Responder, location: Point, now: datetime) -> 
     responder_changed(responder.pk)
     responder.refresh_from_db()
     return responder
+
+
+def channels_set(*, responder: Responder, channels: list[str]) -> Responder:
+    """The responder's own fallback order for offers (push, sms, voice, email)."""
+    Responder.objects.filter(pk=responder.pk).update(channels=channels)
+    responder.refresh_from_db()
+    responder_changed(responder.pk)
+    return responder

@@ -591,3 +591,18 @@ def test_it_answers_403_to_a_coordinator_on_me(db):
     r = api.put("/api/v1/me/shift", {"on_shift": True})
     assert r.status_code == 403
     assert not Responder.objects.exists()
+
+
+def test_it_lets_a_responder_choose_the_order_offers_reach_them(make_responder, public_api):
+    responder = make_responder(north_m=100)
+    api = api_for(responder)
+    assert api.get("/api/v1/me").json()["channels"] == ["push", "sms", "voice"]
+    r = api.put("/api/v1/me/channels", {"channels": ["sms", "voice", "sms"]})
+    assert r.status_code == 200, r.content
+    assert r.json()["channels"] == ["sms", "voice"]  # duplicates dropped, order kept
+    ask(public_api)
+    from spotline.notify.models import Message
+
+    assert Message.objects.get(purpose="offer", responder=responder).channels == ["sms", "voice"]
+    for bad in ({"channels": []}, {"channels": ["pigeon"]}, {"channels": "sms"}):
+        assert api.put("/api/v1/me/channels", bad).status_code == 422
