@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "spotline.api",
     "spotline.live",
     "spotline.notify",
+    "spotline.checkins",
 ]
 
 MIDDLEWARE = [
@@ -268,6 +269,7 @@ SPOTLINE_POLICY = DispatchPolicy(by_priority={p: _priority_policy(p) for p in Pr
 SPOTLINE_DETOUR_FACTOR = env_float("SPOTLINE_DETOUR_FACTOR", 1.4, minimum=1.0)
 SPOTLINE_RETENTION_HOURS = env_int("SPOTLINE_RETENTION_HOURS", 72, minimum=0)
 SPOTLINE_MAX_OPEN_HOURS = env_int("SPOTLINE_MAX_OPEN_HOURS", 12, minimum=1)
+SPOTLINE_CHECKIN_GRACE_SECONDS = env_int("SPOTLINE_CHECKIN_GRACE_SECONDS", 60, minimum=10)
 SPOTLINE_WORKER_POLL_SECONDS = env_float("SPOTLINE_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
 SPOTLINE_ORG_NAME = env_str("SPOTLINE_ORG_NAME", "Spotline")
 

@@ -486,3 +486,7 @@ api.add_router("/v1/me/push", push_router)
 from spotline.api.duty import router as duty_router  # noqa: E402
 
 api.add_router("/v1/me/duty", duty_router)
+
+from spotline.api.checkins import router as checkins_router  # noqa: E402
+
+api.add_router("/v1/checkins", checkins_router)

@@ -35,6 +35,7 @@ class Source(models.TextChoices):
     API = "api"
     SMS = "sms"
     OPERATOR = "operator"
+    CHECKIN = "checkin"  # a missed check-in
 
 
 class Incident(models.Model):

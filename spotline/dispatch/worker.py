@@ -29,6 +29,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from spotline.api.housekeeping import idempotency_expire
+from spotline.checkins.actions import fire_due_checkins
 from spotline.dispatch.actions import TIMER_HANDLERS
 from spotline.dispatch.models import Timer
 from spotline.intake.sms import inbound_expire
@@ -116,6 +117,7 @@ class Worker:
         close_old_connections()
         now = timezone.now()
         fired = fire_due(now=now)
+        fired += fire_due_checkins(now=now)
         # Messages after timers: a timer's offers are sent in this same pass.
         fired += send_due(now=timezone.now())
         if time.monotonic() >= self._housekeeping_due:

@@ -12,7 +12,8 @@
   "use strict";
   var body = document.body;
   var wsPath = body.getAttribute("data-live-ws");
-  if (!wsPath) return;
+  var pollOnly = body.hasAttribute("data-live-poll-only");
+  if (!wsPath && !pollOnly) return;
   var pollMs = parseInt(body.getAttribute("data-live-poll") || "5000", 10);
   var stateEl = document.getElementById("live-state");
   var backoff = 1000, pollTimer = null, pending = null, socket = null;
@@ -70,7 +71,7 @@
     };
   }
 
-  if ("WebSocket" in window) connect(); else startPolling();
+  if (pollOnly || !("WebSocket" in window)) startPolling(); else connect();
   // Keep idle sockets open through proxies.
   setInterval(function () { if (socket && socket.readyState === 1) socket.send('{"type":"ping"}'); }, 25000);
 })();

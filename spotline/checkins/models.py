@@ -1,0 +1,56 @@
+"""Check-ins and their deadlines.
+
+The place (coordinates, description, "door unlocked, back bedroom") and the phone are
+sealed from the start and blanked the moment the check-in ends without an escalation;
+after an escalation they live on only in the incident, under its retention window.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from spotline.core.checkin import CheckEvent, CheckState, OnMiss
+from spotline.dispatch.models import Incident
+
+
+class CheckIn(models.Model):
+    token_digest = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=10, choices=[(s.value, s.value) for s in CheckState],
+                             default=CheckState.ACTIVE.value)
+    # Bumped on every change: a deadline armed for an older generation does nothing.
+    generation = models.PositiveIntegerField(default=0)
+    minutes = models.PositiveSmallIntegerField()
+    on_miss = models.CharField(max_length=20, choices=[(o.value, o.value) for o in OnMiss])
+    place_sealed = models.TextField(blank=True)  # JSON {lat, lon, accuracy_m, description}
+    phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    phone_sealed = models.TextField(blank=True)
+    language = models.CharField(max_length=8, default="en")
+    next_at = models.DateTimeField(null=True, blank=True)  # the pending deadline
+    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"check-in {self.pk} ({self.state})"
+
+
+class CheckInDeadline(models.Model):
+    """A durable timer, fired once by the worker, in the transaction that acts on it."""
+
+    checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="deadlines")
+    generation = models.PositiveIntegerField()
+    event = models.CharField(max_length=8, choices=[(e.value, e.value) for e in CheckEvent])
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at"], name="checkin_deadline_due",
+                                condition=models.Q(fired_at__isnull=True))]
+        constraints = [models.UniqueConstraint(fields=["checkin", "generation"],
+                                               name="one_deadline_per_checkin_generation")]
+
+    def __str__(self) -> str:
+        return f"{self.event} deadline of check-in {self.checkin_id}"

@@ -1,0 +1,81 @@
+"""Check-ins for people using alone ("never use alone"), as a transition table.
+
+    active --due--> asked --grace--> warned --grace--> escalated
+    active/asked/warned --ok--> active (next check after the same interval)
+    active/asked/warned --done--> ended
+
+At "due" the person is asked ("Are you OK?"); after a grace period a second, louder
+attempt; after a second grace period help is sent to where they said they are. Each
+state has at most one pending deadline, so ``deadline_after`` says which one to arm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class CheckState(StrEnum):
+    ACTIVE = "active"  # waiting for the next check
+    ASKED = "asked"  # "are you OK?" went out
+    WARNED = "warned"  # the louder second attempt went out
+    ESCALATED = "escalated"  # help was sent
+    ENDED = "ended"  # ended safely by the person
+
+
+class CheckEvent(StrEnum):
+    DUE = "due"
+    GRACE = "grace"
+    OK = "ok"
+    DONE = "done"
+
+
+class OnMiss(StrEnum):
+    RESPONDERS = "responders"
+    RESPONDERS_AND_EMS = "responders_and_ems"
+
+
+MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 1, 30, 5
+
+CHECK_TRANSITIONS: dict[tuple[CheckState, CheckEvent], CheckState] = {
+    (CheckState.ACTIVE, CheckEvent.DUE): CheckState.ASKED,
+    (CheckState.ASKED, CheckEvent.GRACE): CheckState.WARNED,
+    (CheckState.WARNED, CheckEvent.GRACE): CheckState.ESCALATED,
+    (CheckState.ACTIVE, CheckEvent.OK): CheckState.ACTIVE,
+    (CheckState.ASKED, CheckEvent.OK): CheckState.ACTIVE,
+    (CheckState.WARNED, CheckEvent.OK): CheckState.ACTIVE,
+    (CheckState.ACTIVE, CheckEvent.DONE): CheckState.ENDED,
+    (CheckState.ASKED, CheckEvent.DONE): CheckState.ENDED,
+    (CheckState.WARNED, CheckEvent.DONE): CheckState.ENDED,
+}
+
+OPEN_STATES = frozenset({CheckState.ACTIVE, CheckState.ASKED, CheckState.WARNED})
+
+
+class IllegalCheck(Exception):
+    def __init__(self, state: CheckState, event: CheckEvent) -> None:
+        super().__init__(f"cannot {event.value} a check-in that is {state.value}")
+
+
+def check_transition(state: CheckState, event: CheckEvent) -> CheckState:
+    try:
+        return CHECK_TRANSITIONS[(state, event)]
+    except KeyError:
+        raise IllegalCheck(state, event) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    event: CheckEvent
+    due_at: datetime
+
+
+def deadline_after(state: CheckState, *, now: datetime, minutes: int,
+                   grace: timedelta) -> Deadline | None:
+    """The one deadline to arm on entering ``state`` (None once it is over)."""
+    if state is CheckState.ACTIVE:
+        return Deadline(CheckEvent.DUE, now + timedelta(minutes=minutes))
+    if state in (CheckState.ASKED, CheckState.WARNED):
+        return Deadline(CheckEvent.GRACE, now + grace)
+    return None
