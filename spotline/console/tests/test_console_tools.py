@@ -151,3 +151,17 @@ def test_it_refuses_a_landmark_off_the_map(coordinator: Client) -> None:
     r = coordinator.post("/console/setup/", {"l-name": "Nowhere", "l-lat": "95", "l-lon": "0"})
     assert r.status_code == 400
     assert Landmark.objects.count() == 0
+
+
+def test_it_shows_active_check_ins_without_their_places(dispatcher: Client) -> None:
+    from spotline.checkins.actions import checkin_start
+    from spotline.core.checkin import OnMiss
+    from spotline.core.geo import Point
+
+    place = Point(60.21234, 25.01234)  # not the map's centre, which the page does show
+    started = checkin_start(location=place, description="Motel room 12", minutes=5,
+                            on_miss=OnMiss.RESPONDERS, phone="", language="en", now=T0)
+    html = dispatcher.get("/console/").content.decode()
+    assert f'data-checkin="{started.checkin.pk}"' in html
+    assert "1 active" in html
+    assert "Motel room 12" not in html and "60.2123" not in html
