@@ -734,3 +734,39 @@ def parse_responder_reply(text: str) -> ResponderReply | None:
     offer = match.group("offer")
     return ResponderReply(accept=word not in ("n", "no", "2"),
                           offer_id=int(offer) if offer else None)
+
+
+# -- check-ins by text: "SPOT 5 123 Main St apt 4", then "OK" or "DONE" -----------------
+
+_SPOT = re.compile(r"^\s*spot\b[\s:,-]*(?P<minutes>\d{1,3})?\b[\s:,.-]*(?P<place>.*)$",
+                   re.IGNORECASE | re.DOTALL)
+CHECKIN_OK_WORDS = frozenset({"ok", "okay", "im ok", "i'm ok", "i am ok", "fine", "estoy bien",
+                              "bien", "si", "sí"})
+CHECKIN_DONE_WORDS = frozenset({"done", "im done", "i'm done", "finished", "listo",
+                                "termine", "terminé", "ya"})
+
+
+@dataclass(frozen=True, slots=True)
+class SpotRequest:
+    minutes: int | None  # None: the default
+    place: str
+
+
+def parse_spot(text: str) -> SpotRequest | None:
+    """'SPOT 5 123 Main St apt 4' -> 5 minutes at '123 Main St apt 4'."""
+    match = _SPOT.match(text or "")
+    if match is None:
+        return None
+    minutes = int(match.group("minutes")) if match.group("minutes") else None
+    return SpotRequest(minutes=minutes, place=match.group("place").strip()[:MAX_PLACE])
+
+
+def checkin_word(text: str) -> str | None:
+    """'ok' or 'done' when a whole text says so (case, punctuation and spaces ignored)."""
+    words = re.sub(r"[^\w\s']", " ", (text or "").lower()).split()
+    said = " ".join(words)
+    if said in CHECKIN_OK_WORDS:
+        return "ok"
+    if said in CHECKIN_DONE_WORDS:
+        return "done"
+    return None

@@ -49,11 +49,13 @@ from spotline.core.sms import (
     OpenIncident,
     ResponderReply,
     Step,
+    checkin_word,
     classify_keyword,
     converse,
     keyword_language,
     keyword_reply,
     parse_responder_reply,
+    parse_spot,
 )
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
@@ -214,7 +216,11 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     if SmsOptOut.objects.filter(phone_digest=digest).exists():
         log.info("sms from an opted-out number sid=%s", sid)
         return []
-    # 4. A responder answering an offer ("Y", "YES 42"). Anything else from a
+    # 4. Check-ins by text: "SPOT 5 <where>", then "OK" / "DONE" while one is open.
+    answer = _checkin_by_text(digest=digest, phone=phone, body=body, sid=sid, now=now)
+    if answer is not None:
+        return [_sendable(answer)]
+    # 4b. A responder answering an offer ("Y", "YES 42"). Anything else from a
     #    responder's phone is a request for help like anyone's.
     reply = parse_responder_reply(body)
     if reply is not None:
@@ -436,3 +442,42 @@ def conversation_reply(*, conversation_id: int, text: str, user_id: int | None,
         )
         _changed(conversation)
     return conversation
+
+
+def _checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: datetime
+                     ) -> str | None:
+    """Start, confirm or end a check-in by SMS; None when the text is about something else."""
+    from spotline.checkins import actions as checkins
+    from spotline.checkins.models import CheckIn
+    from spotline.core.checkin import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, OPEN_STATES, OnMiss
+    from spotline.dispatch.errors import ActionError
+
+    spot = parse_spot(body)
+    if spot is not None:
+        if not spot.place:
+            return ("To start a check-in, text SPOT, the minutes, and where you are, e.g. "
+                    "SPOT 5 123 Main St apt 4, door unlocked.")
+        minutes = min(MAX_MINUTES, max(MIN_MINUTES, spot.minutes or DEFAULT_MINUTES))
+        started = checkins.checkin_start(location=None, description=spot.place,
+                                         minutes=minutes, on_miss=OnMiss.RESPONDERS,
+                                         phone=phone, language="en", now=now)
+        log.info("sms check-in started sid=%s checkin=%s", sid, started.checkin.pk)
+        return (f"Check-in started. We will text you in {minutes} min: reply OK. If you don't, "
+                "we send community responders to you. We never send police. Reply DONE to "
+                f"end. {settings.SPOTLINE_SITE_URL}/c/{started.token}/")
+    word = checkin_word(body)
+    if word is None:
+        return None
+    active = (CheckIn.objects.filter(phone_digest=digest,
+                                     state__in=[s.value for s in OPEN_STATES])
+              .order_by("-created_at").first())
+    if active is None:
+        return None
+    try:
+        if word == "ok":
+            checkin = checkins.checkin_ok(checkin_id=active.pk, now=now)
+            return f"Thanks. Next check in {checkin.minutes} min. Reply DONE to end."
+        checkins.checkin_done(checkin_id=active.pk, now=now)
+        return "Check-in ended. Where you were has been deleted. Take care."
+    except ActionError as exc:
+        return f"Check-in: {exc.message}."
