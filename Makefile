@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-sqlite test-postgres test-browser messages clean
+.PHONY: install run test lint test-sqlite test-postgres test-browser bench messages clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,12 @@ test-postgres: install
 
 test-browser: install
 	bash scripts/test.sh browser
+
+# Benchmarks: JSON lines on stdout, on SQLite and on PostgreSQL (see bench/).
+bench: install
+	$(BIN)/python bench/checkin_lateness.py
+	DATABASE_URL="$$(SPOTLINE_PG_DB=spotline_bench bash scripts/ensure-postgres.sh | tail -n1)" \
+		$(BIN)/python bench/checkin_lateness.py
 
 # Re-extract and compile the translations (needs GNU gettext: apt-get install gettext).
 # Both django.po and django.mo are committed, so nothing else needs gettext.

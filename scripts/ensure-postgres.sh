@@ -5,7 +5,8 @@
 set -euo pipefail
 
 PGPORT="${SPOTLINE_PG_PORT:-5432}"
-URL="postgres://spotline:spotline@127.0.0.1:${PGPORT}/spotline"
+DB="${SPOTLINE_PG_DB:-spotline}"
+URL="postgres://spotline:spotline@127.0.0.1:${PGPORT}/${DB}"
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -44,7 +45,7 @@ BEGIN
   END IF;
 END $$;
 SQL
-if ! as_root runuser -u postgres -- psql -qAtc "select 1 from pg_database where datname='spotline'" | grep -q 1; then
-  as_root runuser -u postgres -- createdb -O spotline spotline
+if ! as_root runuser -u postgres -- psql -qAtc "select 1 from pg_database where datname='${DB}'" | grep -q 1; then
+  as_root runuser -u postgres -- createdb -O spotline "$DB"
 fi
 echo "$URL"
