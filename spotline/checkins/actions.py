@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from spotline.checkins.models import CheckIn, CheckInDeadline
 from spotline.core.checkin import (
@@ -22,6 +22,7 @@ from spotline.core.checkin import (
     deadline_after,
 )
 from spotline.core.geo import Point
+from spotline.dispatch.claim import claim_unfired
 from spotline.dispatch.errors import Conflict, NotFound
 from spotline.dispatch.models import tracking_digest
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
@@ -172,17 +173,9 @@ def _escalate(checkin: CheckIn, *, now: datetime) -> None:
 def deadline_fire(deadline_id: int, *, now: datetime) -> bool:
     """Claim and act on one due deadline, once (same pattern as dispatch timers)."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            deadline = (CheckInDeadline.objects.select_for_update(skip_locked=True)
-                        .filter(pk=deadline_id, fired_at__isnull=True).first())
-            if deadline is None:
-                return False
-            CheckInDeadline.objects.filter(pk=deadline_id).update(fired_at=now)
-        else:
-            if CheckInDeadline.objects.filter(pk=deadline_id, fired_at__isnull=True).update(
-                    fired_at=now) != 1:
-                return False
-            deadline = CheckInDeadline.objects.get(pk=deadline_id)
+        deadline = claim_unfired(CheckInDeadline, deadline_id, now=now)
+        if deadline is None:
+            return False
         checkin = _locked(deadline.checkin_id)
         if deadline.generation != checkin.generation:
             return True  # superseded by an OK or a DONE: nothing to do

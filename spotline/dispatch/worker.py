@@ -1,8 +1,9 @@
 """The timer worker: fires due timer rows, exactly once, surviving restarts.
 
 1. Read the ids of due, unfired timers (no lock).
-2. For each, in its own transaction: claim it — ``select_for_update(skip_locked=True)``
-   on PostgreSQL, so a second worker skips it instead of waiting, or a compare-and-set
+2. For each, in its own transaction: claim it with ``claim.claim_unfired`` —
+   ``select_for_update(skip_locked=True)`` on PostgreSQL, so a second worker skips it
+   instead of waiting, or a compare-and-set
    ``UPDATE ... WHERE fired_at IS NULL`` with a row-count check on SQLite, whose
    IMMEDIATE transactions already serialize writers — then run its handler and stamp
    ``fired_at`` in the same transaction. The claim and the effect commit together: a
@@ -25,12 +26,13 @@ import traceback
 from datetime import datetime, timedelta
 from types import FrameType
 
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins.actions import fire_due_checkins
 from spotline.dispatch.actions import TIMER_HANDLERS
+from spotline.dispatch.claim import claim_unfired
 from spotline.dispatch.models import Timer
 from spotline.intake.sms import inbound_expire
 from spotline.notify.sender import send_due
@@ -53,22 +55,9 @@ def fire_timer(timer_id: int, *, now: datetime) -> bool:
     """Claim and fire one timer. True if this call fired it."""
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                timer = (
-                    Timer.objects.select_for_update(skip_locked=True)
-                    .filter(pk=timer_id, fired_at__isnull=True)
-                    .first()
-                )
-                if timer is None:
-                    return False
-                Timer.objects.filter(pk=timer_id).update(fired_at=now)
-            else:
-                claimed = Timer.objects.filter(pk=timer_id, fired_at__isnull=True).update(
-                    fired_at=now
-                )
-                if claimed != 1:
-                    return False
-                timer = Timer.objects.get(pk=timer_id)
+            timer = claim_unfired(Timer, timer_id, now=now)
+            if timer is None:
+                return False
             TIMER_HANDLERS[timer.kind](timer=timer, now=now)
     except Exception as exc:
         _postpone(timer_id, exc, now=now)
