@@ -270,6 +270,10 @@ SPOTLINE_DETOUR_FACTOR = env_float("SPOTLINE_DETOUR_FACTOR", 1.4, minimum=1.0)
 SPOTLINE_RETENTION_HOURS = env_int("SPOTLINE_RETENTION_HOURS", 72, minimum=0)
 SPOTLINE_MAX_OPEN_HOURS = env_int("SPOTLINE_MAX_OPEN_HOURS", 12, minimum=1)
 SPOTLINE_CHECKIN_GRACE_SECONDS = env_int("SPOTLINE_CHECKIN_GRACE_SECONDS", 60, minimum=10)
+# A responder's safety timer on scene (minutes; they can extend it from the app).
+SPOTLINE_SAFETY_MINUTES = env_int("SPOTLINE_SAFETY_MINUTES", 15, minimum=1)
+# Saved check-in plans unused this long are deleted (the person can delete them sooner).
+SPOTLINE_PLAN_KEEP_DAYS = env_int("SPOTLINE_PLAN_KEEP_DAYS", 30, minimum=1)
 SPOTLINE_WORKER_POLL_SECONDS = env_float("SPOTLINE_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
 SPOTLINE_ORG_NAME = env_str("SPOTLINE_ORG_NAME", "Spotline")
 

@@ -1,16 +1,25 @@
-"""Check-ins and their deadlines.
+"""Check-ins, their deadlines, and saved response plans.
 
-The place (coordinates, description, "door unlocked, back bedroom") and the phone are
-sealed from the start and blanked the moment the check-in ends without an escalation;
-after an escalation they live on only in the incident, under its retention window.
+The place (coordinates, description, "door unlocked, back bedroom"), the phone and the
+trusted person are sealed from the start and blanked the moment the check-in ends
+without an escalation; after an escalation they live on only in the incident (and the
+trusted person's text in the outbox), under their retention windows.
+
+A responder's safety timer is a check-in too (purpose "safety"): no place of its own,
+it watches the incident the responder is on, and a miss sends them backup.
+
+A saved plan is kept only because the person asked for it: sealed, deleted by them at
+any time (page, API, or "FORGET" by text), and by the worker once it has gone unused
+for ``SPOTLINE_PLAN_KEEP_DAYS``.
 """
 
 from __future__ import annotations
 
 from django.db import models
 
-from spotline.core.checkin import CheckEvent, CheckState, OnMiss
+from spotline.core.checkin import CheckEvent, CheckState, OnMiss, Purpose
 from spotline.dispatch.models import Incident
+from spotline.responders.models import Responder
 
 
 class CheckIn(models.Model):
@@ -25,6 +34,15 @@ class CheckIn(models.Model):
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
     phone_sealed = models.TextField(blank=True)
     language = models.CharField(max_length=8, default="en")
+    purpose = models.CharField(max_length=8, choices=[(p.value, p.value) for p in Purpose],
+                               default=Purpose.PERSON.value)
+    send = models.JSONField(default=list)  # core.checkin.Send values: whom a miss sends
+    trusted_sealed = models.TextField(blank=True)  # JSON {name, phone}
+    # Safety timers: whose safety, and the incident they are on.
+    responder = models.ForeignKey(Responder, null=True, blank=True, on_delete=models.CASCADE,
+                                  related_name="+")
+    watch_incident = models.ForeignKey(Incident, null=True, blank=True,
+                                       on_delete=models.CASCADE, related_name="+")
     next_at = models.DateTimeField(null=True, blank=True)  # the pending deadline
     incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="+")
@@ -32,6 +50,13 @@ class CheckIn(models.Model):
     updated_at = models.DateTimeField()
     escalated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["responder"], name="one_open_safety_timer_per_responder",
+                condition=models.Q(purpose="safety", state__in=["active", "asked", "warned"])),
+        ]
 
     def __str__(self) -> str:
         return f"check-in {self.pk} ({self.state})"
@@ -54,3 +79,14 @@ class CheckInDeadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} deadline of check-in {self.checkin_id}"
+
+
+class SavedPlan(models.Model):
+    token_digest = models.CharField(max_length=64, unique=True)
+    phone_digest = models.CharField(max_length=64, blank=True, db_index=True)  # SMS reuse
+    sealed = models.TextField()  # JSON: place, access, minutes, send, trusted
+    created_at = models.DateTimeField()
+    used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"saved plan {self.pk}"

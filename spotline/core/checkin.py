@@ -36,7 +36,43 @@ class OnMiss(StrEnum):
     RESPONDERS_AND_EMS = "responders_and_ems"
 
 
+class Purpose(StrEnum):
+    PERSON = "person"  # someone using alone
+    SAFETY = "safety"  # a responder on scene: a missed check sends them backup
+
+
+class Send(StrEnum):
+    """Whom a person's response plan sends when they stop answering."""
+
+    RESPONDERS = "responders"  # the organization's community responders (the default)
+    TRUSTED = "trusted"  # a trusted person of their own, texted the place and how to get in
+    EMS = "ems"  # an ambulance
+
+
 MIN_MINUTES, MAX_MINUTES, DEFAULT_MINUTES = 1, 30, 5
+# A responder's safety timer: started on arriving on scene, extendable.
+SAFETY_DEFAULT_MINUTES, SAFETY_MAX_MINUTES = 15, 60
+
+
+class BadPlan(ValueError):
+    pass
+
+
+def plan_sends(send: frozenset[Send] | None, on_miss: OnMiss,
+               has_trusted_phone: bool) -> frozenset[Send]:
+    """Whom to send, from an explicit choice or (the fixed contract) from ``on_miss``.
+
+    ``on_miss: responders_and_ems`` always adds the ambulance, so an old client's
+    choice is never weakened by the newer field.
+    """
+    chosen = set(send) if send is not None else {Send.RESPONDERS}
+    if on_miss is OnMiss.RESPONDERS_AND_EMS:
+        chosen.add(Send.EMS)
+    if not chosen:
+        raise BadPlan("choose whom to send: responders, a trusted person, an ambulance")
+    if Send.TRUSTED in chosen and not has_trusted_phone:
+        raise BadPlan("a trusted person needs a phone number to be texted")
+    return frozenset(chosen)
 
 CHECK_TRANSITIONS: dict[tuple[CheckState, CheckEvent], CheckState] = {
     (CheckState.ACTIVE, CheckEvent.DUE): CheckState.ASKED,

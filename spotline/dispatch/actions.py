@@ -222,6 +222,7 @@ def _apply(
         _attention(incident, "", now=now)
     _event(incident, event.value, actor=actor, now=now, user_id=user_id,
            **{"from": t.old.value, "to": t.new.value}, **data)
+    _safety_follows(incident, t, now=now)
     for effect in t.effects:
         if effect is Effect.WITHDRAW_OFFERS:
             Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).update(
@@ -235,6 +236,51 @@ def _apply(
             _close(incident, now=now, actor=actor)
     _text_the_person(incident, t.new, now=now)
     return t
+
+
+def _safety_follows(incident: Incident, t: lifecycle.Transition, *, now: datetime) -> None:
+    """Arriving on scene starts the responder's safety timer; leaving the scene ends it.
+
+    Here, in the one place every state change passes, so no path can skip it (the
+    incident is locked, then the timer: the lock order of safety deadlines too).
+    """
+    from spotline.checkins import safety
+
+    if t.new is State.ON_SCENE and t.old is not State.ON_SCENE and incident.assigned_responder_id:
+        safety.safety_start(incident=incident, responder_id=incident.assigned_responder_id,
+                            now=now)
+    elif t.old is State.ON_SCENE and t.new is not State.ON_SCENE:
+        safety.safety_end(incident_id=incident.pk, now=now)
+
+
+def backup_open(incident: Incident, *, why: str, now: datetime, actor: Actor,
+                user_id: int | None = None) -> Incident | None:
+    """Send the nearest other responders to a responder in trouble on ``incident``.
+
+    A backup is an incident of its own (P1, same place and kind, linked by
+    ``backup_for``), so it gets the whole loop: offers to the nearest qualified free
+    responders, widening, deadlines, the dispatcher's alarm. The responder in trouble
+    holds ``incident``, so they are never offered their own backup. Never the police:
+    the last escalation stays an ambulance, decided by a dispatcher. Call with
+    ``incident`` locked. Returns the backup, or None when one is already open.
+    """
+    _attention(incident, why, now=now)
+    open_backup = Incident.objects.filter(backup_for=incident, closed_at__isnull=True).first()
+    if open_backup is not None:
+        _event(incident, "backup_again", actor=actor, now=now, user_id=user_id, why=why,
+               backup_id=open_backup.pk)
+        return None
+    opened = incident_open(
+        kind=Kind(incident.kind), location=incident_point(incident), now=now,
+        accuracy_m=incident.accuracy_m, description=incident.location_description,
+        details=f"Backup for a responder on incident {incident.pk} ({why.replace('_', ' ')}).",
+        danger=Answer.YES, language=incident.language, source=Source.BACKUP,
+        priority=Priority.P1, backup_for=incident,
+        opened_by_user_id=user_id,
+    )
+    _event(incident, "backup_sent", actor=actor, now=now, user_id=user_id, why=why,
+           backup_id=opened.incident.pk)
+    return opened.incident
 
 
 def _text_the_person(incident: Incident, state: State, *, now: datetime) -> None:
@@ -446,22 +492,31 @@ def incident_open(
     language: str = "en",
     source: Source = Source.WEB,
     opened_by_user_id: int | None = None,
+    priority: Priority | None = None,
+    backup_for: Incident | None = None,
+    make_offers: bool = True,
 ) -> Opened:
     """Turn a request for help into an incident and make the first round of offers.
 
     Everything happens in one transaction: once it commits (and only then does the
     caller answer 201), the incident, its offers and its timers all exist, so a crash
     right after the answer loses nothing.
+
+    ``priority`` raises (never lowers) the triaged priority. ``make_offers=False``
+    (a check-in plan that asked for an ambulance but no responders) leaves the
+    incident new and flagged for a dispatcher, who can still send someone.
     """
     if location is None and not description.strip():
         raise Invalid("a location needs lat and lon, or a description of the place")
     t = triage(kind, breathing=breathing, conscious=conscious, danger=danger)
+    chosen = min(t.priority, priority) if priority else t.priority  # "P1" < "P2"
     token = secrets.token_urlsafe(18)
     with transaction.atomic():
         incident = Incident.objects.create(
             kind=kind.value,
-            priority=t.priority.value,
+            priority=chosen.value,
             required_skills=sorted(s.value for s in t.skills),
+            backup_for=backup_for,
             source=source.value,
             breathing=breathing.value,
             conscious=conscious.value,
@@ -481,10 +536,13 @@ def incident_open(
         )
         actor = Actor.DISPATCHER if opened_by_user_id else Actor.PERSON
         _event(incident, "opened", actor=actor, now=now, user_id=opened_by_user_id,
-               kind=kind.value, priority=t.priority.value, source=source.value)
-        _apply(incident, Event.DISPATCH, now=now, actor=Actor.SYSTEM)
+               kind=kind.value, priority=chosen.value, source=source.value)
+        if make_offers:
+            _apply(incident, Event.DISPATCH, now=now, actor=Actor.SYSTEM)
+        else:
+            _attention(incident, "no_responders_wanted", now=now)
     log.info("incident opened id=%s kind=%s priority=%s", incident.pk, kind.value,
-             t.priority.value)
+             chosen.value)
     return Opened(incident=incident, tracking_token=token)
 
 
@@ -803,7 +861,8 @@ def incident_report(
                 incident.backup_requested_at = now
                 Incident.objects.filter(pk=incident.pk).update(backup_requested_at=now)
                 _event(incident, "need_backup", actor=actor, now=now, user_id=user_id)
-                _attention(incident, "need_backup", now=now)
+                backup_open(incident, why="need_backup", now=now, actor=actor,
+                            user_id=user_id)
             return incident
         event = REPORTS.get(type)
         if event is None:

@@ -36,6 +36,7 @@ class Source(models.TextChoices):
     SMS = "sms"
     OPERATOR = "operator"
     CHECKIN = "checkin"  # a missed check-in
+    BACKUP = "backup"  # other responders sent to a responder in trouble
 
 
 class Incident(models.Model):
@@ -83,6 +84,9 @@ class Incident(models.Model):
     ems_requested_at = models.DateTimeField(null=True, blank=True)
     ems_requested_by = models.CharField(max_length=12, choices=_choices(Actor), blank=True)
     backup_requested_at = models.DateTimeField(null=True, blank=True)
+    # A backup incident: other responders sent to a responder in trouble on this one.
+    backup_for = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="backups")
     attention = models.CharField(max_length=40, blank=True)  # why a dispatcher should look
     attention_at = models.DateTimeField(null=True, blank=True)
 

@@ -30,7 +30,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 
 from spotline.api.housekeeping import idempotency_expire
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.actions import fire_due_checkins, plans_expire
 from spotline.dispatch.actions import TIMER_HANDLERS
 from spotline.dispatch.claim import claim_unfired
 from spotline.dispatch.models import Timer
@@ -113,6 +113,7 @@ class Worker:
             self._housekeeping_due = time.monotonic() + HOUSEKEEPING_EVERY_SECONDS
             idempotency_expire(now=now)
             inbound_expire(now=now)
+            plans_expire(now=now)
         return fired
 
     def run(self) -> None:
