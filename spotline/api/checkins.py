@@ -9,22 +9,56 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import Field
+from pydantic import Field, StringConstraints, model_validator
 
-from spotline.api.schemas import ErrorOut, LocationIn, Phone
+from spotline.api.schemas import ErrorOut, LocationIn, Phone, Short
 from spotline.checkins import actions
 from spotline.checkins.models import CheckIn
-from spotline.core.checkin import CheckState, OnMiss
+from spotline.core.checkin import CheckState, OnMiss, Send
 from spotline.core.geo import Point
+from spotline.dispatch.errors import Invalid, NotFound
 
 router = Router(tags=["check-ins"])
 
 
+Name = Annotated[str, StringConstraints(max_length=60, strip_whitespace=True)]
+Token = Annotated[str, StringConstraints(min_length=8, max_length=64,
+                                         pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class TrustedIn(Schema):
+    """A trusted person of your own: texted where you are and how to get in."""
+
+    phone: Phone
+    name: Name = ""  # theirs, so your page can say whom we texted
+    from_name: Name = ""  # yours, as they know you ("it's Alex")
+
+
 class CheckinIn(Schema):
-    location: LocationIn
-    minutes: Annotated[int, Field(ge=1, le=30, strict=True)] = 5
+    # Optional only when ``plan_token`` names a saved plan that has the place.
+    location: LocationIn | None = None
+    minutes: Annotated[int, Field(ge=1, le=30, strict=True)] | None = None  # default 5
     on_miss: Literal["responders", "responders_and_ems"] = "responders"
     phone: Phone | None = None
+    access: Short | None = Field(None, description="How to get in: 'door unlocked, back "
+                                 "bedroom'. Given to whoever is sent.")
+    send: list[Literal["responders", "trusted", "ems"]] | None = Field(
+        None, min_length=1, max_length=3,
+        description="Whom a missed check sends. Default: from on_miss. "
+        "on_miss=responders_and_ems always adds ems.")
+    trusted: TrustedIn | None = None
+    save_plan: bool = Field(False, description="Keep this plan (sealed) for next time; "
+                            "the answer's plan_token opens it. Delete it any time.")
+    plan_token: Token | None = Field(None, description="Start from a saved plan; fields "
+                                     "given here override it.")
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> CheckinIn:
+        if self.location is None and self.plan_token is None:
+            raise ValueError("location is required (or plan_token, a saved plan)")
+        if self.send is not None and "trusted" in self.send and self.trusted is None:
+            raise ValueError("send includes trusted: give trusted.phone")
+        return self
 
 
 class CheckinCreated(Schema):
@@ -33,6 +67,7 @@ class CheckinCreated(Schema):
     next_check_at: datetime
     status: str
     page_url: str
+    plan_token: str | None = None
 
 
 class CheckinOut(Schema):
@@ -42,6 +77,17 @@ class CheckinOut(Schema):
     next_check_at: datetime | None
     escalated: bool
     incident_status_url: str | None
+    send: list[str]
+
+
+class PlanOut(Schema):
+    location: dict[str, Any]
+    access: str
+    minutes: int
+    on_miss: str
+    send: list[str] | None
+    trusted: dict[str, str] | None
+    phone: str
 
 
 def _out(request: HttpRequest, checkin: CheckIn, token: str) -> dict[str, Any]:
@@ -51,25 +97,82 @@ def _out(request: HttpRequest, checkin: CheckIn, token: str) -> dict[str, Any]:
         status_url = request.build_absolute_uri(reverse("checkins:page", args=[token]))
     return {"id": checkin.pk, "status": checkin.state, "minutes": checkin.minutes,
             "next_check_at": checkin.next_at, "escalated": checkin.state == CheckState.ESCALATED,
-            "incident_status_url": status_url}
+            "incident_status_url": status_url, "send": checkin.send}
 
 
-@router.post("", response={201: CheckinCreated, 400: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+def _plan_from(payload: CheckinIn) -> actions.Plan:
+    """The saved plan (if named) with whatever this request gives on top."""
+    base = actions.plan_load(payload.plan_token) if payload.plan_token else None
+    given = payload.model_fields_set
+    loc = payload.location
+    if loc is not None:
+        point = Point(loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
+        description = loc.description or ""
+    elif base is not None:
+        point, description = base.location, base.description
+    else:  # the validator requires one of them
+        raise Invalid("location is required (or plan_token, a saved plan)")
+    trusted = (actions.Trusted(phone=payload.trusted.phone, name=payload.trusted.name,
+                               from_name=payload.trusted.from_name)
+               if payload.trusted else base.trusted if base else None)
+    return actions.Plan(
+        location=point, description=description,
+        access=(payload.access or "") if "access" in given or base is None else base.access,
+        minutes=payload.minutes or (base.minutes if base else 5),
+        on_miss=(OnMiss(payload.on_miss) if "on_miss" in given or base is None
+                 else base.on_miss),
+        send=(frozenset(Send(v) for v in payload.send) if payload.send is not None
+              else base.send if base else None),
+        trusted=trusted,
+        phone=payload.phone or (base.phone if base else ""),
+    )
+
+
+@router.post("", response={201: CheckinCreated, 400: ErrorOut, 404: ErrorOut, 413: ErrorOut,
+                           422: ErrorOut},
              summary="Start a check-in: help is sent if you stop answering")
 def checkin_create(request: HttpRequest, payload: CheckinIn) -> Any:
-    loc = payload.location
-    point = Point(loc.lat, loc.lon) if loc.lat is not None and loc.lon is not None else None
+    plan = _plan_from(payload)
+    now = timezone.now()
     started = actions.checkin_start(
-        location=point, description=loc.description or "", minutes=payload.minutes,
-        on_miss=OnMiss(payload.on_miss), phone=payload.phone or "",
-        language=request.LANGUAGE_CODE or "en", now=timezone.now(),
+        location=plan.location, description=plan.description, access=plan.access,
+        minutes=plan.minutes, on_miss=plan.on_miss, send=plan.send, trusted=plan.trusted,
+        phone=plan.phone, language=request.LANGUAGE_CODE or "en", now=now,
+        save_plan=payload.save_plan and not payload.plan_token,
     )
+    if payload.plan_token:
+        actions.plan_used(token=payload.plan_token, now=now)
     return Status(201, {
         "id": started.checkin.pk, "token": started.token,
         "next_check_at": started.checkin.next_at, "status": started.checkin.state,
         "page_url": request.build_absolute_uri(
             reverse("checkins:page", args=[started.token])),
+        "plan_token": started.plan_token or payload.plan_token,
     })
+
+
+@router.get("/plans/{plan_token}", response={200: PlanOut, 404: ErrorOut},
+            summary="Your saved plan (only its token opens it)")
+def plan_get(request: HttpRequest, plan_token: str) -> Any:
+    plan = actions.plan_load(plan_token)
+    return {
+        "location": {"lat": plan.location.lat if plan.location else None,
+                     "lon": plan.location.lon if plan.location else None,
+                     "description": plan.description},
+        "access": plan.access, "minutes": plan.minutes, "on_miss": plan.on_miss.value,
+        "send": sorted(s.value for s in plan.send) if plan.send is not None else None,
+        "trusted": ({"phone": plan.trusted.phone, "name": plan.trusted.name,
+                     "from_name": plan.trusted.from_name} if plan.trusted else None),
+        "phone": plan.phone,
+    }
+
+
+@router.delete("/plans/{plan_token}", response={204: None, 404: ErrorOut},
+               summary="Delete your saved plan, at once and for good")
+def plan_delete(request: HttpRequest, plan_token: str) -> Any:
+    if not actions.plan_delete(token=plan_token):
+        raise NotFound("no such saved plan")
+    return Status(204, None)
 
 
 @router.get("/{token}", response={200: CheckinOut, 404: ErrorOut})

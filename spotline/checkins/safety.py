@@ -104,8 +104,9 @@ def ask(checkin: CheckIn, *, louder: bool, now: datetime) -> None:
     """Ask the responder in the app and by their channels; the second time, call."""
     from spotline.notify.actions import message_queue
 
-    assert checkin.responder_id is not None and checkin.watch_incident_id is not None
-    responder = Responder.objects.get(pk=checkin.responder_id)
+    responder = Responder.objects.filter(pk=checkin.responder_id or 0).first()
+    if responder is None:  # the responder was deleted meanwhile: nobody to ask
+        return
     body = (f"Spotline safety check: are you OK? Tap I'm OK in the app. Reply OK "
             f"{checkin.pk} by text.")
     channels = list(responder.channels or settings.DEFAULT_OFFER_CHANNELS)
@@ -118,7 +119,8 @@ def ask(checkin: CheckIn, *, louder: bool, now: datetime) -> None:
                   incident=checkin.watch_incident, now=now)
     from spotline.live.publish import incident_changed
 
-    incident_changed(checkin.watch_incident_id)  # the app and the console look again
+    if checkin.watch_incident_id is not None:
+        incident_changed(checkin.watch_incident_id)  # the app and the console look again
 
 
 def escalate(checkin: CheckIn, *, now: datetime) -> None:
@@ -126,7 +128,8 @@ def escalate(checkin: CheckIn, *, now: datetime) -> None:
     from spotline.core.policy import Actor
     from spotline.dispatch.actions import _lock, backup_open
 
-    assert checkin.watch_incident_id is not None  # every safety timer watches one
+    if checkin.watch_incident_id is None:  # the incident was deleted: nothing to back up
+        return
     incident = _lock(checkin.watch_incident_id)  # already held by deadline_fire
     backup = backup_open(incident, why="missed_safety_check", now=now, actor=Actor.SYSTEM)
     if backup is not None:

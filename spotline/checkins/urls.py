@@ -7,6 +7,8 @@ from spotline.checkins import views
 app_name = "checkins"
 urlpatterns = [
     path("checkin/", views.start, name="start"),
+    path("checkin/p/<str:plan_token>/", views.plan, name="plan"),
+    path("checkin/p/<str:plan_token>/delete/", views.plan_delete, name="plan_delete"),
     path("c/<str:token>/", views.page, name="page"),
     path("c/<str:token>/<str:what>/", views.answer, name="answer"),
 ]

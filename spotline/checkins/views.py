@@ -1,21 +1,62 @@
-"""The check-in pages: start one, and a page with one big "I'm OK" button."""
+"""The check-in pages: start one (or reuse a saved plan), and a page with one big
+"I'm OK" button."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from spotline.checkins import actions
 from spotline.checkins.forms import StartForm
-from spotline.core.checkin import OnMiss
+from spotline.core.checkin import OnMiss, Send
 from spotline.core.geo import Point
 from spotline.dispatch.errors import ActionError, NotFound
 from spotline.dispatch.presenters import tracking
 from spotline.intake.guidance import steps_for
+
+
+def _initial(plan: actions.Plan) -> dict[str, Any]:
+    sends = {s.value for s in (plan.send or {Send.RESPONDERS})}
+    if plan.on_miss is OnMiss.RESPONDERS_AND_EMS:
+        sends.add(Send.EMS.value)
+    trusted = plan.trusted
+    return {"where": plan.description, "access": plan.access, "minutes": plan.minutes,
+            "lat": plan.location.lat if plan.location else None,
+            "lon": plan.location.lon if plan.location else None,
+            "send": sorted(sends), "phone": plan.phone,
+            "trusted_name": trusted.name if trusted else "",
+            "trusted_phone": trusted.phone if trusted else "",
+            "from_name": trusted.from_name if trusted else ""}
+
+
+def _start(request: HttpRequest, form: StartForm, *, plan_token: str = "") -> HttpResponse:
+    d = form.cleaned_data
+    point = Point(d["lat"], d["lon"]) if d.get("lat") is not None else None
+    send = frozenset(Send(v) for v in d["send"])
+    trusted = (actions.Trusted(phone=d["trusted_phone"], name=d.get("trusted_name") or "",
+                               from_name=d.get("from_name") or "")
+               if Send.TRUSTED in send else None)
+    now = timezone.now()
+    started = actions.checkin_start(
+        location=point, description=d.get("where") or "", access=d.get("access") or "",
+        minutes=d["minutes"], on_miss=OnMiss.RESPONDERS, send=send, trusted=trusted,
+        phone=d.get("phone") or "", language=request.LANGUAGE_CODE or "en", now=now,
+        save_plan=bool(d.get("save_plan")) and not plan_token)
+    if plan_token:
+        actions.plan_used(token=plan_token, now=now)
+    url = reverse("checkins:page", args=[started.token])
+    if started.plan_token:
+        # In the fragment, which never reaches a server or its logs: the page's script
+        # keeps it on this phone and shows the link to reuse the plan.
+        url += f"#plan={started.plan_token}"
+    return redirect(url)
 
 
 @csrf_exempt  # a public page acting for no signed-in user (see intake.views)
@@ -23,15 +64,32 @@ from spotline.intake.guidance import steps_for
 def start(request: HttpRequest) -> HttpResponse:
     form = StartForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        point = Point(d["lat"], d["lon"]) if d.get("lat") is not None else None
-        started = actions.checkin_start(
-            location=point, description=d.get("where") or "", minutes=d["minutes"],
-            on_miss=OnMiss(d["on_miss"]), phone=d.get("phone") or "",
-            language=request.LANGUAGE_CODE or "en", now=timezone.now())
-        return redirect("checkins:page", token=started.token)
+        return _start(request, form)
     return render(request, "checkins/start.html", {"form": form},
                   status=400 if request.method == "POST" else 200)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def plan(request: HttpRequest, plan_token: str) -> HttpResponse:
+    """A saved plan: the start form filled in from it, and a way to delete it."""
+    try:
+        saved = actions.plan_load(plan_token)
+    except NotFound:
+        return render(request, "checkins/plan_gone.html", status=404)
+    form = StartForm(request.POST or None, initial=_initial(saved))
+    if request.method == "POST" and form.is_valid():
+        return _start(request, form, plan_token=plan_token)
+    return render(request, "checkins/start.html", {"form": form, "plan_token": plan_token},
+                  status=400 if request.method == "POST" else 200)
+
+
+@csrf_exempt
+@require_POST
+def plan_delete(request: HttpRequest, plan_token: str) -> HttpResponse:
+    actions.plan_delete(token=plan_token)
+    # The same answer whether or not it existed.
+    return render(request, "checkins/plan_gone.html", {"deleted": True})
 
 
 def page(request: HttpRequest, token: str) -> HttpResponse:
@@ -41,7 +99,8 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("no such check-in") from None
     now = timezone.now()
     context = {"checkin": checkin, "token": token, "now": now,
-               "grace": settings.SPOTLINE_CHECKIN_GRACE_SECONDS}
+               "grace": settings.SPOTLINE_CHECKIN_GRACE_SECONDS,
+               "trusted_texted": Send.TRUSTED.value in checkin.send}
     if checkin.incident is not None:
         context["t"] = tracking(checkin.incident, now=now)
         context["guidance"] = steps_for(checkin.incident.kind, request.LANGUAGE_CODE or "en")

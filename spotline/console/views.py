@@ -69,12 +69,15 @@ def index(request: HttpRequest) -> HttpResponse:
     busy = responder_busy_map()
     roster = [(r, busy.get(r.pk)) for r in responders_roster()]
     from spotline.checkins.models import CheckIn
-    from spotline.core.checkin import OPEN_STATES
+    from spotline.core.checkin import OPEN_STATES, Purpose
 
-    checkins = list(CheckIn.objects.filter(state__in=[s.value for s in OPEN_STATES])
-                    .order_by("next_at").values("pk", "state", "next_at")[:50])
+    open_checkins = CheckIn.objects.filter(state__in=[s.value for s in OPEN_STATES])
+    checkins = list(open_checkins.filter(purpose=Purpose.PERSON).order_by("next_at")
+                    .values("pk", "state", "next_at")[:50])
+    safety = list(open_checkins.filter(purpose=Purpose.SAFETY).order_by("next_at")
+                  .select_related("responder__user")[:50])
     return render(request, "console/index.html", {
-        "checkins": checkins,
+        "checkins": checkins, "safety": safety,
         "incidents": incidents, "roster": roster, "now": timezone.now(),
         "caller_form": CallerIncidentForm(), "map": _map_settings(),
         "coordinator": _is_coordinator(request),

@@ -163,5 +163,5 @@ def test_it_shows_active_check_ins_without_their_places(dispatcher: Client) -> N
                             on_miss=OnMiss.RESPONDERS, phone="", language="en", now=T0)
     html = dispatcher.get("/console/").content.decode()
     assert f'data-checkin="{started.checkin.pk}"' in html
-    assert "1 active" in html
+    assert '<span id="checkins-count">1</span> active' in html
     assert "Motel room 12" not in html and "60.2123" not in html

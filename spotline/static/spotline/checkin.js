@@ -22,3 +22,36 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+/* Saved plans. The token arrives in the URL fragment (never sent to a server or its
+ * logs) and is kept in this phone's storage; the start page offers it back. */
+(function () {
+  "use strict";
+  var KEY = "spotline-plan";
+  function store(value) {
+    try { if (value) localStorage.setItem(KEY, value); else localStorage.removeItem(KEY); }
+    catch (e) { /* private mode: the bookmarked link still works */ }
+  }
+  function stored() { try { return localStorage.getItem(KEY); } catch (e) { return null; } }
+  var match = /(?:^#|&)plan=([A-Za-z0-9_-]+)/.exec(location.hash);
+  var saved = document.getElementById("plan-saved");
+  if (match) {
+    store(match[1]);
+    history.replaceState(null, "", location.pathname + location.search);
+    if (saved) {
+      var link = document.getElementById("plan-link");
+      link.href = link.textContent = location.origin + "/checkin/p/" + match[1] + "/";
+      saved.hidden = false;
+    }
+  }
+  if (document.getElementById("plan-gone")) store(null);
+  var offer = document.getElementById("saved-plan-link");
+  var token = stored();
+  if (offer && token) {
+    offer.querySelector("a").href = "/checkin/p/" + token + "/";
+    offer.hidden = false;
+    document.getElementById("plan-forget-here").addEventListener("click", function () {
+      store(null); offer.hidden = true;
+    });
+  }
+})();
