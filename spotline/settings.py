@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "spotline.live",
     "spotline.notify",
     "spotline.checkins",
+    "spotline.privacy",
+    "spotline.audit",
+    "spotline.transparency",
 ]
 
 MIDDLEWARE = [

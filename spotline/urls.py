@@ -15,6 +15,7 @@ urlpatterns = [
     path("console/", include("spotline.console.urls")),
     path("responder/", include("spotline.responders.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("transparency/", include("spotline.transparency.urls")),
     path("", include("spotline.checkins.urls")),
     path("", include("spotline.intake.urls")),
 ]
