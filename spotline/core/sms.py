@@ -16,6 +16,8 @@ Replies come from ``MESSAGES``, in English and Spanish, each at most 320 charact
 English ones are plain GSM-7, the cheapest and most compatible SMS encoding; Spanish
 ones keep their accents (á, í, ó, ú are not in GSM-7, so they travel as UCS-2). No reply
 mentions the police except to say that we never send them.
+
+Check-ins by text ("SPOT 5 <where>", OK, DONE, saved places) are in ``core.sms_checkin``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from spotline.core import sms_checkin
 from spotline.core.triage import Answer, Kind
 
 MAX_REPLY = 320  # two concatenated GSM-7 segments, five UCS-2 ones
@@ -736,37 +739,10 @@ def parse_responder_reply(text: str) -> ResponderReply | None:
                           offer_id=int(offer) if offer else None)
 
 
-# -- check-ins by text: "SPOT 5 123 Main St apt 4", then "OK" or "DONE" -----------------
+# -- check-ins by text: in ``core.sms_checkin``; these names stay importable from here ----
 
-_SPOT = re.compile(r"^\s*spot\b[\s:,-]*(?P<minutes>\d{1,3})?\b[\s:,.-]*(?P<place>.*)$",
-                   re.IGNORECASE | re.DOTALL)
-CHECKIN_OK_WORDS = frozenset({"ok", "okay", "im ok", "i'm ok", "i am ok", "fine", "estoy bien",
-                              "bien", "si", "sí"})
-CHECKIN_DONE_WORDS = frozenset({"done", "im done", "i'm done", "finished", "listo",
-                                "termine", "terminé", "ya"})
-
-
-@dataclass(frozen=True, slots=True)
-class SpotRequest:
-    minutes: int | None  # None: the default
-    place: str
-
-
-def parse_spot(text: str) -> SpotRequest | None:
-    """'SPOT 5 123 Main St apt 4' -> 5 minutes at '123 Main St apt 4'."""
-    match = _SPOT.match(text or "")
-    if match is None:
-        return None
-    minutes = int(match.group("minutes")) if match.group("minutes") else None
-    return SpotRequest(minutes=minutes, place=match.group("place").strip()[:MAX_PLACE])
-
-
-def checkin_word(text: str) -> str | None:
-    """'ok' or 'done' when a whole text says so (case, punctuation and spaces ignored)."""
-    words = re.sub(r"[^\w\s']", " ", (text or "").lower()).split()
-    said = " ".join(words)
-    if said in CHECKIN_OK_WORDS:
-        return "ok"
-    if said in CHECKIN_DONE_WORDS:
-        return "done"
-    return None
+CHECKIN_OK_WORDS = sms_checkin.CHECKIN_OK_WORDS
+CHECKIN_DONE_WORDS = sms_checkin.CHECKIN_DONE_WORDS
+SpotRequest = sms_checkin.SpotRequest
+parse_spot = sms_checkin.parse_spot
+checkin_word = sms_checkin.checkin_word

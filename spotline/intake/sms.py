@@ -13,7 +13,10 @@ calls ``sms_receive`` once.
    who we are. HELP is answered even after STOP (carriers expect it); a repeated STOP
    is not confirmed twice.
 3. A number that texted STOP gets no answer to anything else.
-4. Load (or start) the phone's open conversation, and start over if its incident has
+4. Check-ins by text (``core.sms_checkin``): a responder's "OK" to their running safety
+   timer, then a person's SPOT / CUIDA, OK, DONE, SAVE and FORGET; then a responder's
+   answer to an offer ("YES 42").
+5. Load (or start) the phone's open conversation, and start over if its incident has
    closed. ``converse`` gives the replies and, once kind and place are known, the
    incident to open: the reply then carries the tracking link. A detail sent later is
    attached to the incident as a note.
@@ -49,13 +52,21 @@ from spotline.core.sms import (
     OpenIncident,
     ResponderReply,
     Step,
-    checkin_word,
     classify_keyword,
     converse,
     keyword_language,
     keyword_reply,
     parse_responder_reply,
+)
+from spotline.core.sms_checkin import (
+    SpotRequest,
+    checkin_say,
+    checkin_word,
+    clamp_minutes,
+    forget_language,
+    parse_safety_ok,
     parse_spot,
+    save_language,
 )
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
@@ -216,7 +227,12 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     if SmsOptOut.objects.filter(phone_digest=digest).exists():
         log.info("sms from an opted-out number sid=%s", sid)
         return []
-    # 4. Check-ins by text: "SPOT 5 <where>", then "OK" / "DONE" while one is open.
+    # 4. A responder's "OK" / "OK 12" while their safety timer runs: never read as a
+    #    person's check-in, and without a running timer it goes on as before.
+    answer = _safety_by_text(digest=digest, body=body, sid=sid, now=now)
+    if answer is not None:
+        return [_sendable(answer)]
+    # 4a. Check-ins by text: "SPOT 5 <where>", then "OK" / "DONE" while one is open.
     answer = _checkin_by_text(digest=digest, phone=phone, body=body, sid=sid, now=now)
     if answer is not None:
         return [_sendable(answer)]
@@ -444,40 +460,130 @@ def conversation_reply(*, conversation_id: int, text: str, user_id: int | None,
     return conversation
 
 
+def _known_language(digest: str) -> str:
+    """The language this phone uses with us: its open check-in's, else its latest
+    conversation's, else English."""
+    from spotline.checkins.models import CheckIn
+    from spotline.core.checkin import Purpose
+
+    language = (
+        CheckIn.objects.filter(phone_digest=digest, purpose=Purpose.PERSON)
+        .order_by("-created_at").values_list("language", flat=True).first()
+        or SmsConversation.objects.filter(phone_digest=digest).exclude(language="")
+        .order_by("-updated_at").values_list("language", flat=True).first()
+    )
+    return "es" if language == "es" else "en"
+
+
 def _checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: datetime
                      ) -> str | None:
-    """Start, confirm or end a check-in by SMS; None when the text is about something else."""
+    """Start, confirm or end a check-in by SMS, or forget a saved place; None when the
+    text is about something else."""
     from spotline.checkins import actions as checkins
-    from spotline.checkins.models import CheckIn
-    from spotline.core.checkin import DEFAULT_MINUTES, MAX_MINUTES, MIN_MINUTES, OPEN_STATES, OnMiss
-    from spotline.dispatch.errors import ActionError
+    from spotline.checkins.models import CheckIn, SavedPlan
+    from spotline.core.checkin import OPEN_STATES, Purpose
 
+    forget = forget_language(body)
+    if forget is not None:
+        # The same answer whether there was a plan or not: a reply never tells whether
+        # a number is known.
+        checkins.plan_delete(phone=phone)
+        log.info("sms saved place forget sid=%s", sid)
+        return checkin_say("forgot", forget)
     spot = parse_spot(body)
     if spot is not None:
-        if not spot.place:
-            return ("To start a check-in, text SPOT, the minutes, and where you are, e.g. "
-                    "SPOT 5 123 Main St apt 4, door unlocked.")
-        minutes = min(MAX_MINUTES, max(MIN_MINUTES, spot.minutes or DEFAULT_MINUTES))
-        started = checkins.checkin_start(location=None, description=spot.place,
-                                         minutes=minutes, on_miss=OnMiss.RESPONDERS,
-                                         phone=phone, language="en", now=now)
-        log.info("sms check-in started sid=%s checkin=%s", sid, started.checkin.pk)
-        return (f"Check-in started. We will text you in {minutes} min: reply OK. If you don't, "
-                "we send community responders to you. We never send police. Reply DONE to "
-                f"end. {settings.SPOTLINE_SITE_URL}/c/{started.token}/")
+        return _checkin_start(spot, digest=digest, phone=phone, sid=sid, now=now)
+    save = save_language(body)
+    if save is not None:
+        return checkin_say("save_usage", save)
     word = checkin_word(body)
     if word is None:
         return None
-    active = (CheckIn.objects.filter(phone_digest=digest,
+    active = (CheckIn.objects.filter(phone_digest=digest, purpose=Purpose.PERSON,
                                      state__in=[s.value for s in OPEN_STATES])
               .order_by("-created_at").first())
     if active is None:
         return None
+    language = active.language
     try:
         if word == "ok":
             checkin = checkins.checkin_ok(checkin_id=active.pk, now=now)
-            return f"Thanks. Next check in {checkin.minutes} min. Reply DONE to end."
+            return checkin_say("ok", language, minutes=checkin.minutes)
         checkins.checkin_done(checkin_id=active.pk, now=now)
-        return "Check-in ended. Where you were has been deleted. Take care."
     except ActionError as exc:
-        return f"Check-in: {exc.message}."
+        log.info("sms check-in not updated sid=%s checkin=%s (%s)", sid, active.pk,
+                 type(exc).__name__)
+        return checkin_say("failed", language)
+    saved = SavedPlan.objects.filter(phone_digest=digest).exists()
+    return checkin_say("done_saved" if saved else "done", language)
+
+
+def _checkin_start(spot: SpotRequest, *, digest: str, phone: str, sid: str, now: datetime
+                   ) -> str:
+    """SPOT with a place starts there (and saves it for SPOT SAVE); SPOT alone starts
+    from this phone's saved place, or explains how to start."""
+    from spotline.checkins import actions as checkins
+    from spotline.core.checkin import DEFAULT_MINUTES, OnMiss
+
+    language = spot.language or _known_language(digest)
+    minutes = clamp_minutes(spot.minutes) if spot.minutes is not None else None
+    plan = None if spot.place else checkins.plan_for_phone(phone)
+    if not spot.place and plan is None:
+        return checkin_say("usage", language)
+    try:
+        if plan is not None:
+            started = checkins.checkin_start_plan(replace(plan, phone=phone),
+                                                  language=language, now=now, minutes=minutes)
+            checkins.plan_used(phone=phone, now=now)
+            key = "started_plan"
+        else:
+            minutes = minutes or DEFAULT_MINUTES
+            started = checkins.checkin_start(location=None, description=spot.place,
+                                             minutes=minutes, on_miss=OnMiss.RESPONDERS,
+                                             phone=phone, language=language, now=now)
+            if spot.save:
+                checkins.plan_save(checkins.Plan(location=None, description=spot.place,
+                                                 minutes=minutes, phone=phone),
+                                   now=now, phone_key=phone)
+            key = "started_saved" if spot.save else "started"
+    except ActionError as exc:
+        log.info("sms check-in not started sid=%s (%s)", sid, type(exc).__name__)
+        return checkin_say("failed", language)
+    log.info("sms check-in started sid=%s checkin=%s how=%s", sid, started.checkin.pk, key)
+    return checkin_say(key, language, minutes=started.checkin.minutes,
+                       place=plan.description if plan else "",
+                       link=f"{settings.SPOTLINE_SITE_URL}/c/{started.token}/")
+
+
+def _safety_by_text(*, digest: str, body: str, sid: str, now: datetime) -> str | None:
+    """A responder's "OK" or "OK <id>" extends their running safety timer. None when
+    the sender is no responder, no timer runs, or the number is not that timer's (it
+    may answer an offer): the text then goes on as before."""
+    from django.utils import timezone
+
+    from spotline.checkins import safety
+    from spotline.core.checkin import OPEN_STATES
+    from spotline.dispatch.errors import NotFound
+
+    said = parse_safety_ok(body)
+    if said is None:
+        return None
+    responder = Responder.objects.filter(phone_digest=digest).first()
+    if responder is None:
+        return None
+    current = safety.safety_current(responder)
+    if current is None or current.state not in OPEN_STATES:
+        return None
+    if said.checkin_id is not None and said.checkin_id != current.pk:
+        return None
+    try:
+        checkin = safety.safety_ok(responder=responder, minutes=None, now=now)
+    except NotFound:
+        return None  # it ended meanwhile
+    except ActionError as exc:
+        log.info("sms safety ok failed sid=%s (%s)", sid, type(exc).__name__)
+        return checkin_say("safety_failed", "en")
+    log.info("sms safety ok sid=%s checkin=%s", sid, checkin.pk)
+    at = timezone.localtime(checkin.next_at).strftime("%H:%M") if checkin.next_at else "?"
+    # Responder texts are in English, like the safety check they answer.
+    return checkin_say("safety_ok", "en", minutes=checkin.minutes, time=at)

@@ -26,13 +26,17 @@ S = timedelta(seconds=1)
     ("Spot: 3 - under the bridge", 3, "under the bridge"),
     ("SPOT the motel on 5th", None, "the motel on 5th"),
     ("spot", None, ""),
+    # Three digits are a house number, never minutes.
+    ("SPOT 123 Main St apt 4", None, "123 Main St apt 4"),
+    ("CUIDA 5 Calle Mayor 3, puerta abierta", 5, "Calle Mayor 3, puerta abierta"),
 ])
 def test_it_reads_a_spot_text(text: str, minutes: int | None, place: str) -> None:
     spot = parse_spot(text)
     assert spot is not None and spot.minutes == minutes and spot.place == place
 
 
-@pytest.mark.parametrize("text", ["spotted him at the park", "my friend needs help", ""])
+@pytest.mark.parametrize("text", ["spotted him at the park", "my friend needs help", "",
+                                  "cuidado, está en el parque"])
 def test_it_leaves_other_texts_alone(text: str) -> None:
     assert parse_spot(text) is None
 
