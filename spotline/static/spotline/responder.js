@@ -72,7 +72,7 @@
     if (button && button.name && button.form === form) data.set(button.name, button.value);
     return fetch(form.action, {method: "POST", body: data, credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
-      .then(function (res) { say(res[1].detail || ""); if (window.spotlineRefresh) window.spotlineRefresh(); syncWatch(); })
+      .then(function (res) { say(res[1].detail || ""); if (window.spotlineRefresh) window.spotlineRefresh(); syncWatch(); safetyLoad(); })
       .catch(function () { say("Could not reach the server: try again."); });
   }
 
@@ -132,8 +132,214 @@
       if (!seen[id]) { seen[id] = true; fresh = true; }
     });
     if (fresh && !initial) { alarm(); document.title = "NEW OFFER · Spotline"; }
-    if (!document.querySelector("[data-offer]")) document.title = "Responder · Spotline";
+    if (!document.querySelector("[data-offer]")) document.title = safetyUrgent ? URGENT_TITLE : "Responder · Spotline";
   }
   checkOffers(false);
-  document.addEventListener("live:updated", function () { checkOffers(false); syncWatch(); });
+  document.addEventListener("live:updated", function () { checkOffers(false); syncWatch(); safetyLoad(); });
+
+  // -- the safety timer while on scene -------------------------------------------------------
+  // The server decides (asks, rings, sends backup); this panel shows the countdown and
+  // takes "I'm OK". Its state comes from /api/v1/me/safety: fetched when the page changes,
+  // at the moment a check falls due, and every few seconds while one is missed. The panel is
+  // outside the live region, so re-rendering the incident never resets it, and it only ever
+  // changes text and visibility: focus stays where it is.
+  var SAFETY_URL = "/api/v1/me/safety";
+  var URGENT_TITLE = "ARE YOU OK? · Spotline";
+  var panel = document.getElementById("safety");
+  var safety = null, safetyUrgent = false, skewMs = 0, shownKey = "", lastRing = 0;
+  var safetyTimer = null, ticker = null, loading = false, again = false;
+  // Answers are shown in the order their requests were made: a slow read from before an
+  // "I'm OK" must not bring back the alarm that the OK just silenced.
+  var asked = 0, shown = 0;
+  function fresh(n, body) { if (n > shown) { shown = n; safetyShow(body); } }
+  function el(id) { return document.getElementById(id); }
+  function token() {
+    var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return csrf() || (input ? input.value : "");
+  }
+  function serverNow() { return Date.now() + skewMs; }
+  function clock(ms) {
+    var s = Math.max(0, Math.ceil(ms / 1000));
+    return Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+  }
+  function hhmm(iso) {
+    // The wall-clock time on this phone, corrected for its clock being off.
+    var d = new Date(Date.parse(iso) - skewMs);
+    return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
+  function currentIncident() {
+    var h = el("current-incident");
+    return h ? h.getAttribute("data-incident") : null;
+  }
+  function safetyLoad() {
+    if (!panel) return;
+    if (loading) { again = true; return; }
+    loading = true;
+    var n = ++asked;
+    fetch(SAFETY_URL, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "application/json"}})
+      .then(function (r) {
+        // A phone's clock can be minutes off. The Date header (whole seconds, and uvicorn's
+        // is refreshed once a second) bounds the server's time now to about two seconds;
+        // keep the correction we have unless it falls outside.
+        var date = Date.parse(r.headers.get("Date") || "");
+        if (date) skewMs = Math.min(Math.max(skewMs, date - Date.now() - 1000), date + 2000 - Date.now());
+        if (!r.ok) throw new Error(r.status);
+        return r.json();
+      })
+      .then(function (body) { fresh(n, body); })
+      .catch(function () { /* keep counting down from what we knew; the next load retries */ })
+      .then(function () {
+        loading = false;
+        if (again) { again = false; safetyLoad(); } else safetySchedule();
+      });
+  }
+  function safetySchedule() {
+    clearTimeout(safetyTimer);
+    safetyTimer = null;
+    var wait = null;
+    if (safety && safety.running) {
+      if (safetyUrgent) wait = 4000;  // an SMS "OK" or the escalation can come at any moment
+      else {
+        // Look again right when the check falls due, and now and then meanwhile.
+        var due = Date.parse(safety.next_check_at) - serverNow();
+        wait = Math.max(1500, Math.min(10000, due + 1500));
+      }
+    } else if (currentIncident()) {
+      wait = 15000;  // on an incident: a dispatcher may report on scene for them
+    }
+    if (wait !== null) safetyTimer = setTimeout(safetyLoad, wait);
+  }
+  function safetyShow(body) {
+    safety = body;
+    var current = currentIncident();
+    var backupHere = body.backup_sent && current !== null && String(body.incident_id) === current;
+    var visible = body.running || backupHere;
+    panel.hidden = !visible;
+    if (!visible) {
+      safetyUrgent = false; shownKey = ""; confirmHelp(false);
+      clearInterval(ticker); ticker = null;
+      if (document.title === URGENT_TITLE) document.title = "Responder · Spotline";
+      return;
+    }
+    var urgent = body.running && (body.state === "asked" || body.state === "warned");
+    safetyUrgent = urgent;
+    panel.classList.toggle("urgent", urgent);
+    el("safety-ok-row").hidden = !body.running;
+    el("safety-next").hidden = !body.running || urgent;  // the alert counts down instead
+    el("safety-help-row").hidden = body.backup_sent;  // a div: a stale cached app.css cannot un-hide it
+    if (body.backup_sent) confirmHelp(false);
+    // The alert's words change only with the state, so a screen reader hears each once;
+    // the seconds inside tick in a role=timer, which is not announced.
+    var key = [body.state, body.backup_sent, body.next_check_at].join("|");
+    if (key !== shownKey) {
+      var alertEl = el("safety-alert");
+      alertEl.textContent = "";
+      if (urgent) {
+        alertEl.appendChild(document.createTextNode("Are you OK? Backup is sent in "));
+        var left = document.createElement("span");
+        left.id = "safety-backup-left"; left.className = "countdown"; left.setAttribute("role", "timer");
+        alertEl.appendChild(left);
+        alertEl.appendChild(document.createTextNode(body.backup_sent ? ". Backup is on the way." : ". Tap I'm OK."));
+      } else if (body.backup_sent) {
+        alertEl.textContent = "Backup is on the way.";
+      }
+      if (urgent && shownKey.split("|")[0] !== body.state) { lastRing = 0; }
+      shownKey = key;
+    }
+    el("safety-at").textContent = body.next_check_at && !urgent ? "(at " + hhmm(body.next_check_at) + ")" : "";
+    keepFocus();
+    safetyTick();
+    if (body.running && !ticker) ticker = setInterval(safetyTick, 1000);
+    if (!body.running) { clearInterval(ticker); ticker = null; }
+  }
+  function keepFocus() {
+    // A control that just disappeared (the confirm step, once backup is sent) would drop
+    // focus to the top of the page: hand it to the panel's heading instead.
+    var a = document.activeElement;
+    if (a && a !== document.body && panel.contains(a) && a.offsetParent === null) el("safety-title").focus();
+  }
+  function safetyTick() {
+    if (!safety || panel.hidden) return;
+    var now = serverNow();
+    if (safety.running && safety.next_check_at && !safetyUrgent) {
+      var due = Date.parse(safety.next_check_at) - now;
+      el("safety-left").textContent = due > 0 ? clock(due) : "due now";
+    }
+    var backupLeft = el("safety-backup-left");
+    if (backupLeft && safety.backup_at) backupLeft.textContent = clock(Date.parse(safety.backup_at) - now);
+    if (safetyUrgent) {
+      document.title = URGENT_TITLE;
+      // Ring on being asked, and again every 20 s until they answer.
+      if (Date.now() - lastRing > 20000) {
+        lastRing = Date.now();
+        if (audio && audio.state === "suspended" && audio.resume) audio.resume();
+        alarm();
+      }
+    } else if (document.title === URGENT_TITLE) {
+      document.title = "Responder · Spotline";
+    }
+  }
+  var busy = false;
+  function safetyButtons(on) {
+    // Not `disabled`: that would drop the focus of the button just pressed.
+    busy = on;
+    panel.setAttribute("aria-busy", on ? "true" : "false");
+  }
+  function safetyOk(minutes) {
+    if (busy) return;  // a double tap extends once
+    safetyButtons(true);
+    var n = ++asked;
+    fetch(SAFETY_URL + "/ok", {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token()},
+      body: JSON.stringify(minutes ? {minutes: minutes} : {})})
+      .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+      .then(function (res) {
+        if (res[0]) {
+          fresh(n, res[1]);
+          say("Thanks. Next safety check at " + hhmm(res[1].next_check_at) + ".");
+        } else {
+          say(res[1].detail || "That did not work: try again.");
+          safetyLoad();
+        }
+      })
+      .catch(function () { say("Could not reach the server: try again, or reply OK to the text."); })
+      .then(function () { safetyButtons(false); safetySchedule(); });
+  }
+  function confirmHelp(open) {
+    if (!panel) return;
+    el("safety-confirm").hidden = !open;
+    el("safety-help").setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  function needHelp() {
+    var incident = safety && safety.incident_id;
+    if (!incident || busy) return;
+    safetyButtons(true);
+    fetch("/api/v1/incidents/" + incident + "/events", {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": token()},
+      body: JSON.stringify({type: "need_backup"})})
+      .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
+      .then(function (res) {
+        say(res[0] ? "Backup is on the way. The dispatcher knows." : (res[1].detail || "That did not work: try again."));
+        if (res[0]) { confirmHelp(false); keepFocus(); }
+        if (window.spotlineRefresh) window.spotlineRefresh();
+      })
+      .catch(function () { say("Could not reach the server: try again, or call the dispatcher."); })
+      .then(function () { safetyButtons(false); safetyLoad(); });
+  }
+  if (panel) {
+    el("safety-ok").addEventListener("click", function () { safetyOk(null); });
+    panel.querySelectorAll("[data-minutes]").forEach(function (b) {
+      b.addEventListener("click", function () { safetyOk(parseInt(b.getAttribute("data-minutes"), 10)); });
+    });
+    el("safety-help").addEventListener("click", function () {
+      var open = el("safety-confirm").hidden;
+      confirmHelp(open);
+      if (open) el("safety-help-yes").focus();  // the answer to the button just pressed
+    });
+    el("safety-help-yes").addEventListener("click", needHelp);
+    el("safety-help-no").addEventListener("click", function () { confirmHelp(false); el("safety-help").focus(); });
+    // A phone asleep throttles timers: look again the moment it is back in the hand.
+    document.addEventListener("visibilitychange", function () { if (!document.hidden) safetyLoad(); });
+    safetyLoad();
+  }
 })();
