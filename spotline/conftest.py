@@ -94,3 +94,13 @@ def api_for(responder: Responder) -> Api:
 @pytest.fixture
 def public_api() -> Api:
     return Api()
+
+
+def raw_rows(model: Any) -> list[str]:
+    """Each row of ``model``'s table as stored, one string per row (no field decoding:
+    sealed fields stay sealed), for tests that look for plain text in the database."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608
+        return [" ".join(str(v) for v in row) for row in cursor.fetchall()]

@@ -77,6 +77,9 @@ def _key_bytes(name: str, filename: str) -> bytes:
 # Seals personal fields (AES-256-GCM) and keys the phone-number digests. In production
 # set both from a secret store; the generated development keys live in the data dir.
 SPOTLINE_KEK = _key_bytes("SPOTLINE_KEK", "kek")
+# During a rotation (docs: `spotline rotate-kek`): the key being retired, still read.
+SPOTLINE_KEK_PREVIOUS = (_key_bytes("SPOTLINE_KEK_PREVIOUS", "")
+                         if env_secret("SPOTLINE_KEK_PREVIOUS") else None)
 SPOTLINE_HASH_KEY = _key_bytes("SPOTLINE_HASH_KEY", "hash_key")
 ALLOWED_HOSTS = env_list("SPOTLINE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("SPOTLINE_CSRF_TRUSTED_ORIGINS")
@@ -152,12 +155,15 @@ else:
                 # writers queue instead of one failing with "database is locked" when
                 # it tries to upgrade a read lock. WAL lets readers run beside the
                 # writer; synchronous=FULL makes every acknowledged commit survive a
-                # power cut, not only a process crash.
+                # power cut, not only a process crash. secure_delete zeroes what a
+                # purge or a delete frees, so destroyed data does not linger in free
+                # pages of the file (the purge also truncates the WAL).
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
                 "init_command": (
                     "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL;"
                     "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
+                    "PRAGMA secure_delete=ON;"
                 ),
             },
             # Tests use a file too (not the default in-memory database), so that

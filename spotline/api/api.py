@@ -414,6 +414,14 @@ def incident_detail(request: HttpRequest, incident_id: int) -> Any:
     )
     if incident is None:
         raise HttpError(404, "no such incident")
+    from spotline.audit.actions import record
+
+    with transaction.atomic():  # audited: the names of the exact fields shown, not values
+        record("incident.view", object_type="incident", object_id=incident.pk,
+               now=timezone.now(), actor="user", actor_user_id=user_id(request),
+               fields=[name for name, value in (
+                   ("location", incident.lat is not None or incident.location_description),
+                   ("details", incident.details)) if value])
     offers = incident.offers.select_related("incident").order_by("round", "id")
     return {
         **_summary(incident),
@@ -490,3 +498,7 @@ api.add_router("/v1/me/duty", duty_router)
 from spotline.api.checkins import router as checkins_router  # noqa: E402
 
 api.add_router("/v1/checkins", checkins_router)
+
+from spotline.api.safety import router as safety_router  # noqa: E402
+
+api.add_router("/v1/me/safety", safety_router)

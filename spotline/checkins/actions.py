@@ -12,10 +12,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
+from spotline.audit.actions import record
 from spotline.checkins.models import CheckIn, CheckInDeadline, SavedPlan
 from spotline.core.checkin import (
     DEFAULT_MINUTES,
+    OPEN_STATES,
     BadPlan,
     CheckEvent,
     CheckState,
@@ -31,7 +34,8 @@ from spotline.core.geo import Point
 from spotline.dispatch.claim import claim_unfired
 from spotline.dispatch.errors import Conflict, NotFound
 from spotline.dispatch.models import tracking_digest
-from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
+from spotline.privacy.crypto import normalize_phone, phone_digest
+from spotline.privacy.keys import key_destroy
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +116,35 @@ def _move(checkin: CheckIn, event: CheckEvent, *, now: datetime) -> CheckState:
     checkin.generation += 1
     checkin.updated_at = now
     _arm(checkin, now=now)
+    _audit_move(checkin, event, now=now)
     return new
 
 
-def _forget_place(checkin: CheckIn) -> None:
+def _audit_move(checkin: CheckIn, event: CheckEvent, *, now: datetime) -> None:
+    """Audit every move, a person's check-in and a responder's safety timer alike.
+
+    A due or grace deadline is the system; "I'm OK" is the person, or the responder
+    whose safety timer it is; a safety timer ends with the incident's own (audited)
+    state change or a newer timer, so that end is the system too.
+    """
+    safety = checkin.purpose == Purpose.SAFETY
+    actor, user_id = "system", None
+    if event is CheckEvent.OK and safety:
+        from spotline.responders.models import Responder
+
+        actor = "responder"
+        user_id = (Responder.objects.filter(pk=checkin.responder_id or 0)
+                   .values_list("user_id", flat=True).first())
+    elif event in (CheckEvent.OK, CheckEvent.DONE) and not safety:
+        actor = "person"
+    record(f"checkin.{event.value}", object_type="checkin", object_id=checkin.pk, now=now,
+           actor=actor, actor_user_id=user_id)
+
+
+def _forget_place(checkin: CheckIn, *, now: datetime) -> None:
+    """Destroy the check-in's data key (every copy of its sealed fields is unreadable
+    from now on) and blank the fields."""
+    key_destroy(checkin.data_key_id, now=now)
     checkin.place_sealed = ""
     checkin.phone_sealed = ""
     checkin.phone_digest = ""
@@ -140,15 +169,25 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
              "description": description.strip(), "access": access.strip()}
     plan_token = ""
     with transaction.atomic():
+        if phone:
+            # One running check-in per phone: "OK" answers the newest, so an older one
+            # left running would send help to a place the person has left.
+            for older in CheckIn.objects.select_for_update().filter(
+                    purpose=Purpose.PERSON, phone_digest=phone_digest(phone),
+                    state__in=[s.value for s in OPEN_STATES]):
+                _move(older, CheckEvent.DONE, now=now)
+                older.ended_at = now
+                _forget_place(older, now=now)
+                older.save()
         checkin = CheckIn(
             token_digest=tracking_digest(token), minutes=minutes, on_miss=on_miss.value,
             send=sorted(s.value for s in sends),
-            place_sealed=seal(json.dumps(place), context="checkin.place"),
+            place_sealed=json.dumps(place),
             phone_digest=phone_digest(phone) if phone else "",
-            phone_sealed=seal(normalize_phone(phone), context="checkin.phone") if phone else "",
-            trusted_sealed=seal(json.dumps({
+            phone_sealed=normalize_phone(phone) if phone else "",
+            trusted_sealed=json.dumps({
                 "phone": normalize_phone(trusted.phone), "name": trusted.name.strip(),
-                "from_name": trusted.from_name.strip()}), context="checkin.trusted")
+                "from_name": trusted.from_name.strip()})
             if trusted and Send.TRUSTED in sends else "",
             language=language, created_at=now, updated_at=now,
         )
@@ -185,9 +224,9 @@ def plan_save(plan: Plan, *, now: datetime, phone_key: str = "") -> str:
     digest = phone_digest(phone_key) if phone_key else ""
     with transaction.atomic():
         if digest:
-            SavedPlan.objects.filter(phone_digest=digest).delete()
+            plan_delete(phone=phone_key)
         SavedPlan.objects.create(token_digest=tracking_digest(token), phone_digest=digest,
-                                 sealed=seal(plan.to_json(), context="checkin.plan"),
+                                 sealed=plan.to_json(),
                                  created_at=now, used_at=now)
     log.info("plan saved")
     return token
@@ -201,12 +240,12 @@ def _plan_row(token: str) -> SavedPlan:
 
 
 def plan_load(token: str) -> Plan:
-    return Plan.from_json(unseal(_plan_row(token).sealed, context="checkin.plan"))
+    return Plan.from_json(_plan_row(token).sealed)
 
 
 def plan_for_phone(phone: str) -> Plan | None:
     row = SavedPlan.objects.filter(phone_digest=phone_digest(phone)).first()
-    return Plan.from_json(unseal(row.sealed, context="checkin.plan")) if row else None
+    return Plan.from_json(row.sealed) if row and row.sealed else None
 
 
 def plan_used(*, token: str = "", phone: str = "", now: datetime) -> None:
@@ -221,6 +260,8 @@ def plan_delete(*, token: str = "", phone: str = "") -> int:
         return 0
     rows = (SavedPlan.objects.filter(token_digest=tracking_digest(token)) if token else
             SavedPlan.objects.filter(phone_digest=phone_digest(phone)))
+    for key_id in rows.values_list("data_key_id", flat=True):
+        key_destroy(key_id, now=timezone.now())
     deleted, _ = rows.delete()
     log.info("plan deleted count=%s", deleted)
     return deleted
@@ -229,7 +270,10 @@ def plan_delete(*, token: str = "", phone: str = "") -> int:
 def plans_expire(*, now: datetime) -> int:
     """Plans unused for SPOTLINE_PLAN_KEEP_DAYS are deleted (worker housekeeping)."""
     cutoff = now - timedelta(days=settings.SPOTLINE_PLAN_KEEP_DAYS)
-    deleted, _ = SavedPlan.objects.filter(used_at__lt=cutoff).delete()
+    rows = SavedPlan.objects.filter(used_at__lt=cutoff)
+    for key_id in rows.values_list("data_key_id", flat=True):
+        key_destroy(key_id, now=now)
+    deleted, _ = rows.delete()
     if deleted:
         log.info("unused saved plans deleted count=%s", deleted)
     return deleted
@@ -263,7 +307,7 @@ def checkin_done(*, checkin_id: int, now: datetime) -> CheckIn:
             return checkin
         _move(checkin, CheckEvent.DONE, now=now)
         checkin.ended_at = now
-        _forget_place(checkin)
+        _forget_place(checkin, now=now)
         checkin.save()
     log.info("check-in ended id=%s", checkin.pk)
     return checkin
@@ -284,7 +328,7 @@ def _ask(checkin: CheckIn, *, louder: bool, now: datetime) -> None:
                 "Spotline: no answer. We will send help soon. Reply OK if you are OK.")
     message_queue(key=f"checkin:{checkin.pk}:{checkin.generation}", purpose="checkin",
                   body=body, channels=["voice", "sms"] if louder else ["sms"],
-                  to=unseal(checkin.phone_sealed, context="checkin.phone"), now=now)
+                  to=checkin.phone_sealed, now=now)
 
 
 def _sends(checkin: CheckIn) -> frozenset[Send]:
@@ -305,10 +349,10 @@ def _escalate(checkin: CheckIn, *, now: datetime) -> None:
     from spotline.dispatch.models import Source
 
     sends = _sends(checkin)
-    place = json.loads(unseal(checkin.place_sealed, context="checkin.place"))
+    place = json.loads(checkin.place_sealed)
     point = (Point(place["lat"], place["lon"])
              if place.get("lat") is not None and place.get("lon") is not None else None)
-    phone = unseal(checkin.phone_sealed, context="checkin.phone") if checkin.phone_sealed else ""
+    phone = checkin.phone_sealed
     access = place.get("access") or ""
     if sends & {Send.RESPONDERS, Send.EMS}:
         details = "Missed check-in: the person stopped answering."
@@ -329,7 +373,7 @@ def _escalate(checkin: CheckIn, *, now: datetime) -> None:
     if Send.TRUSTED in sends and checkin.trusted_sealed:
         _text_trusted(checkin, place, sends, now=now)
     checkin.escalated_at = now
-    _forget_place(checkin)  # now held by the incident / the outbox, under their windows
+    _forget_place(checkin, now=now)  # now held by the incident / the outbox, under their windows
     log.info("check-in escalated id=%s incident=%s", checkin.pk, checkin.incident_id)
 
 
@@ -338,7 +382,7 @@ def _text_trusted(checkin: CheckIn, place: dict[str, Any], sends: frozenset[Send
     """Tell the person's trusted person where they are and how to get in."""
     from spotline.notify.actions import message_queue
 
-    trusted = json.loads(unseal(checkin.trusted_sealed, context="checkin.trusted"))
+    trusted = json.loads(checkin.trusted_sealed)
     spanish = checkin.language == "es"
     who = trusted.get("from_name") or ("Alguien que confía en usted" if spanish else
                                        "Someone who trusts you")

@@ -19,10 +19,11 @@ from django.db import models
 
 from spotline.core.checkin import CheckEvent, CheckState, OnMiss, Purpose
 from spotline.dispatch.models import Incident
+from spotline.privacy.fields import SealedField, SealedModel
 from spotline.responders.models import Responder
 
 
-class CheckIn(models.Model):
+class CheckIn(SealedModel):
     token_digest = models.CharField(max_length=64, unique=True)
     state = models.CharField(max_length=10, choices=[(s.value, s.value) for s in CheckState],
                              default=CheckState.ACTIVE.value)
@@ -30,14 +31,15 @@ class CheckIn(models.Model):
     generation = models.PositiveIntegerField(default=0)
     minutes = models.PositiveSmallIntegerField()
     on_miss = models.CharField(max_length=20, choices=[(o.value, o.value) for o in OnMiss])
-    place_sealed = models.TextField(blank=True)  # JSON {lat, lon, accuracy_m, description}
+    # Sealed under the check-in's own data key (privacy.fields), destroyed with it.
+    place_sealed = SealedField(blank=True)  # JSON {lat, lon, description, access}
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
-    phone_sealed = models.TextField(blank=True)
+    phone_sealed = SealedField(blank=True)
     language = models.CharField(max_length=8, default="en")
     purpose = models.CharField(max_length=8, choices=[(p.value, p.value) for p in Purpose],
                                default=Purpose.PERSON.value)
     send = models.JSONField(default=list)  # core.checkin.Send values: whom a miss sends
-    trusted_sealed = models.TextField(blank=True)  # JSON {name, phone}
+    trusted_sealed = SealedField(blank=True)  # JSON {phone, name, from_name}
     # Safety timers: whose safety, and the incident they are on.
     responder = models.ForeignKey(Responder, null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="+")
@@ -81,10 +83,10 @@ class CheckInDeadline(models.Model):
         return f"{self.event} deadline of check-in {self.checkin_id}"
 
 
-class SavedPlan(models.Model):
+class SavedPlan(SealedModel):
     token_digest = models.CharField(max_length=64, unique=True)
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True)  # SMS reuse
-    sealed = models.TextField()  # JSON: place, access, minutes, send, trusted
+    sealed = SealedField()  # JSON: place, access, minutes, send, trusted, phone
     created_at = models.DateTimeField()
     used_at = models.DateTimeField()
 

@@ -9,12 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from spotline.accounts.models import Role
+from spotline.audit.actions import record
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
 from spotline.core.geo import Point
 from spotline.core.lifecycle import OPEN
@@ -95,11 +97,21 @@ def _incident(incident_id: int) -> Incident:
 @dispatcher_required
 def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     incident = _incident(incident_id)
+    notes = list(incident.notes.all())
+    # Every look at the sensitive fields is audited, live refreshes included: the
+    # names of the fields on the page, never their values.
+    shown = [name for name, value in (
+        ("location", incident.lat is not None or incident.location_description),
+        ("details", incident.details), ("callback_phone", incident.callback_phone),
+        ("notes", notes)) if value]
+    with transaction.atomic():
+        record("incident.view", object_type="incident", object_id=incident.pk,
+               now=timezone.now(), actor="user", actor_user_id=request.user.pk, fields=shown)
     busy = responder_busy_map()
     return render(request, "console/detail.html", {
         "incident": incident,
         "events": incident.events.all(),
-        "notes": incident.notes.all(),
+        "notes": notes,
         "offers": incident.offers.select_related("responder__user").order_by("round", "id"),
         "roster": [(r, busy.get(r.pk)) for r in responders_roster()],
         "targets": [t.value for t in EscalationTarget],
@@ -254,6 +266,10 @@ def sms_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
     from spotline.privacy.crypto import unseal
 
     conversation = _conversation(conversation_id)
+    with transaction.atomic():
+        record("conversation.view", object_type="sms_conversation",
+               object_id=conversation.pk, now=timezone.now(), actor="user",
+               actor_user_id=request.user.pk, fields=["phone", "transcript"])
     return render(request, "console/sms_detail.html", {
         "conversation": conversation, "transcript": transcript(conversation),
         "phone": unseal(conversation.phone_sealed, context="sms.phone"),

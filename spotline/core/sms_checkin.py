@@ -90,6 +90,11 @@ def parse_spot(text: str) -> SpotRequest | None:
     if not any(ch.isalnum() for ch in place):
         place = ""  # "SPOT 5 ..." names no place
     save: str | None = match.group("save")
+    if (START_WORDS[match.group("start")] == "es" and minutes is None and save is None
+            and place):
+        # CUIDA and VIGILA are everyday verbs: "Vigila a mi amigo, no respira" is a call
+        # for help now, not a check-in. With a place, the Spanish start needs minutes.
+        return None
     spanish = "es" in (START_WORDS[match.group("start")], SAVE_WORDS.get(save or ""))
     return SpotRequest(minutes=minutes, place=place, save=save is not None,
                        language="es" if spanish else None)

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from spotline.audit.actions import record
 from spotline.core import lifecycle
 from spotline.core.geo import Mode, Point, StraightLineEstimator, area_cell
 from spotline.core.lifecycle import HELD, Effect, Event, IllegalTransition, State
@@ -55,7 +56,8 @@ from spotline.dispatch.models import (
     tracking_digest,
 )
 from spotline.live.publish import incident_changed
-from spotline.privacy.crypto import normalize_phone, seal
+from spotline.privacy.crypto import normalize_phone
+from spotline.privacy.keys import key_destroy
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,9 @@ def _event(
     IncidentEvent.objects.create(
         incident=incident, at=now, type=type, actor=actor.value, actor_user_id=user_id, data=data
     )
+    # And an audit entry, in the same transaction: codes and ids only, never the data.
+    record(f"incident.{type}", object_type="incident", object_id=incident.pk, now=now,
+           actor=actor.value, actor_user_id=user_id)
     # Every change writes an event, so this is the one place that tells live pages.
     incident_changed(incident.pk)
 
@@ -220,9 +225,11 @@ def _apply(
     incident.version += 1
     if t.new is State.ASSIGNED and incident.attention in _CLEARED_BY_ASSIGNMENT:
         _attention(incident, "", now=now)
+    # Before the event: the event's audit entry locks the audit head, which must be the
+    # last lock a transaction takes (safety timers lock rows of their own).
+    _safety_follows(incident, t, now=now)
     _event(incident, event.value, actor=actor, now=now, user_id=user_id,
            **{"from": t.old.value, "to": t.new.value}, **data)
-    _safety_follows(incident, t, now=now)
     for effect in t.effects:
         if effect is Effect.WITHDRAW_OFFERS:
             Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).update(
@@ -527,8 +534,7 @@ def incident_open(
             accuracy_m=accuracy_m,
             location_description=description.strip(),
             details=details.strip(),
-            callback_phone=seal(normalize_phone(callback_phone), context="incident.callback_phone")
-            if callback_phone.strip() else "",
+            callback_phone=normalize_phone(callback_phone) if callback_phone.strip() else "",
             area=area_cell(location) if location else "",
             tracking_digest=tracking_digest(token),
             opened_at=now,
@@ -698,12 +704,19 @@ def incident_purge(*, timer: Timer, now: datetime) -> None:
     incident = _lock(timer.incident_id)
     if incident.closed_at is None or incident.purged_at is not None:
         return
+    # Destroying the data key makes every copy of the sealed fields unreadable (old
+    # pages, WAL frames, backups); blanking them tidies the live row.
+    key_destroy(incident.data_key_id, now=now)
     Incident.objects.filter(pk=incident.pk).update(
         lat=None, lon=None, accuracy_m=None, location_description="", details="",
         callback_phone="", purged_at=now,
     )
     Outcome.objects.filter(incident=incident).update(notes="")
     IncidentNote.objects.filter(incident=incident).delete()
+    from spotline.notify.models import Message
+
+    # Messages are blanked once sent; one never sent (a provider down for days) is too.
+    Message.objects.filter(incident=incident).update(to_sealed="", body_sealed="")
     from spotline.intake.sms import conversations_purge
 
     conversations_purge(incident.pk)

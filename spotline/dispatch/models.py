@@ -4,10 +4,11 @@ Invariants live in the database, not only in code: one accepted offer per incide
 one offer per responder per incident (so widening can never re-offer), one timer per
 incident, kind and round. Nullable timestamps record when things happened.
 
-Personal data (precise location, description, details, callback phone, outcome notes)
-is blanked by the purge timer when the retention window after closing ends
-(``SPOTLINE_RETENTION_HOURS``); what stays is kind, priority, times, outcome counts and
-the coarse area cell.
+Personal data (precise location, description, details, callback phone, outcome notes,
+dispatcher notes) is sealed under the incident's own data key from the start; the purge
+timer destroys that key and blanks the fields when the retention window after closing
+ends (``SPOTLINE_RETENTION_HOURS``); what stays is kind, priority, times, outcome counts
+and the coarse area cell.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import models
 from spotline.core.lifecycle import State
 from spotline.core.policy import Actor, OfferStatus, Shortfall
 from spotline.core.triage import Answer, Kind, Priority
+from spotline.privacy.fields import SealedField, SealedModel
 from spotline.responders.models import Responder
 
 
@@ -39,7 +41,7 @@ class Source(models.TextChoices):
     BACKUP = "backup"  # other responders sent to a responder in trouble
 
 
-class Incident(models.Model):
+class Incident(SealedModel):
     kind = models.CharField(max_length=20, choices=_choices(Kind))
     priority = models.CharField(max_length=2, choices=_choices(Priority))
     required_skills = models.JSONField(default=list)
@@ -53,12 +55,14 @@ class Incident(models.Model):
     language = models.CharField(max_length=8, default="en")
 
     # -- personal data: blanked by the purge --------------------------------------
-    lat = models.FloatField(null=True, blank=True)
-    lon = models.FloatField(null=True, blank=True)
-    accuracy_m = models.FloatField(null=True, blank=True)
-    location_description = models.TextField(blank=True)
-    details = models.TextField(blank=True)
-    callback_phone = models.TextField(blank=True)  # sealed (privacy.crypto), never plain
+    # Sealed under the incident's own data key (privacy.fields): the database holds
+    # only ciphertext, and the purge destroys the key.
+    lat = SealedField(null=True, blank=True, as_float=True)
+    lon = SealedField(null=True, blank=True, as_float=True)
+    accuracy_m = SealedField(null=True, blank=True, as_float=True)
+    location_description = SealedField(blank=True)
+    details = SealedField(blank=True)
+    callback_phone = SealedField(blank=True)  # normalized
     purged_at = models.DateTimeField(null=True, blank=True)
     # -- coarse, kept -----------------------------------------------------------------
     area = models.CharField(max_length=16, blank=True)
@@ -124,9 +128,7 @@ class Incident(models.Model):
 
     @property
     def callback_number(self) -> str:
-        from spotline.privacy.crypto import unseal
-
-        return unseal(self.callback_phone, context="incident.callback_phone")
+        return self.callback_phone or ""
 
 
 class Offer(models.Model):
@@ -224,7 +226,7 @@ class Outcome(models.Model):
     responsive_after = models.CharField(max_length=8, choices=_choices(Answer))
     ems = models.CharField(max_length=12, choices=EmsOutcome.choices)
     referrals = models.JSONField(default=list, blank=True)
-    notes = models.TextField(blank=True)  # personal: blanked by the purge
+    notes = SealedField(blank=True, key_from="incident.data_key_id")  # purged
 
     def __str__(self) -> str:
         return f"outcome of incident {self.incident_id}"
@@ -236,7 +238,7 @@ class IncidentNote(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
     at = models.DateTimeField()
     user_id = models.IntegerField(null=True, blank=True)
-    text = models.TextField()
+    text = SealedField(key_from="incident.data_key_id")
 
     class Meta:
         ordering = ["at", "id"]

@@ -36,6 +36,7 @@ from spotline.dispatch.claim import claim_unfired
 from spotline.dispatch.models import Timer
 from spotline.intake.sms import inbound_expire
 from spotline.notify.sender import send_due
+from spotline.privacy.purge import clean_residue_if_destroyed_since
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self._housekeeping_due = 0.0
+        self._last_housekeeping = timezone.now() - timedelta(days=1)
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -114,6 +116,8 @@ class Worker:
             idempotency_expire(now=now)
             inbound_expire(now=now)
             plans_expire(now=now)
+            clean_residue_if_destroyed_since(self._last_housekeeping)
+            self._last_housekeeping = now
         return fired
 
     def run(self) -> None:

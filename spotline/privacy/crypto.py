@@ -19,7 +19,10 @@ from functools import lru_cache
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-VERSION = b"v1"
+# v1: sealed under the one KEK. v2: names the KEK it was sealed under (a short hash
+# of it), so values sealed before a rotation still open while `spotline rotate-kek`
+# re-seals them.
+VERSION = b"v2"
 
 
 class SealError(Exception):
@@ -31,26 +34,52 @@ def _aead(kek: bytes) -> AESGCM:
     return AESGCM(kek)
 
 
+def kek_id(kek: bytes) -> str:
+    return hashlib.sha256(b"spotline-kek-id:" + kek).hexdigest()[:8]
+
+
+def _keks() -> dict[str, bytes]:
+    keys = {kek_id(settings.SPOTLINE_KEK): settings.SPOTLINE_KEK}
+    previous = getattr(settings, "SPOTLINE_KEK_PREVIOUS", None)
+    if previous:
+        keys.setdefault(kek_id(previous), previous)
+    return keys
+
+
 def seal(plain: str, *, context: str) -> str:
     """Encrypt ``plain``; ``context`` (e.g. "message.body") binds it to its use."""
     if plain == "":
         return ""
     nonce = os.urandom(12)
     box = _aead(settings.SPOTLINE_KEK).encrypt(nonce, plain.encode(), context.encode())
-    return (VERSION + b"." + base64.urlsafe_b64encode(nonce + box)).decode()
+    return (VERSION + b"." + kek_id(settings.SPOTLINE_KEK).encode() + b"."
+            + base64.urlsafe_b64encode(nonce + box)).decode()
+
+
+def sealed_under_current(sealed: str) -> bool:
+    return sealed == "" or sealed.startswith(f"v2.{kek_id(settings.SPOTLINE_KEK)}.")
 
 
 def unseal(sealed: str, *, context: str) -> str:
     if sealed == "":
         return ""
-    version, _, payload = sealed.encode().partition(b".")
-    if version != VERSION:
+    version, _, rest = sealed.encode().partition(b".")
+    if version == b"v2":
+        kid, _, payload = rest.partition(b".")
+        candidates = [k for i, k in _keks().items() if i.encode() == kid]
+    elif version == b"v1":
+        payload, candidates = rest, list(_keks().values())
+    else:
         raise SealError("unknown sealed-value version")
+    if not candidates:
+        raise SealError("sealed under a key-encryption key that is not configured")
     raw = base64.urlsafe_b64decode(payload)
-    try:
-        return _aead(settings.SPOTLINE_KEK).decrypt(raw[:12], raw[12:], context.encode()).decode()
-    except Exception as exc:  # InvalidTag: wrong key, context or tampering
-        raise SealError("cannot open sealed value") from exc
+    for kek in candidates:
+        try:
+            return _aead(kek).decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except Exception:  # noqa: S112 - InvalidTag: try the next key, then fail below
+            continue
+    raise SealError("cannot open sealed value")
 
 
 def normalize_phone(raw: str) -> str:

@@ -130,7 +130,14 @@ def test_it_accepts_every_optional_field(public_api):
     assert r.status_code == 201, r.content
     incident = Incident.objects.get(pk=r.json()["id"])
     assert incident.callback_number == "+358401234567"
-    assert "123" not in incident.callback_phone  # stored sealed, never plain
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT callback_phone, location_description, lat FROM "
+                       "dispatch_incident WHERE id = %s", [incident.pk])
+        stored = cursor.fetchone()
+    assert all(v.startswith(f"k{incident.data_key_id}.") for v in stored), "sealed"
+    assert "123" not in stored[0] and "2nd floor" not in stored[1]
     assert incident.language == "es"
     assert incident.details == "very anxious, wants to talk"
     assert incident.location_description == "2nd floor"

@@ -12,7 +12,7 @@ from django.test import Client
 
 from spotline.checkins.actions import fire_due_checkins, plans_expire
 from spotline.checkins.models import CheckIn, SavedPlan
-from spotline.conftest import CENTRE, T0
+from spotline.conftest import CENTRE, T0, raw_rows
 from spotline.dispatch.models import Incident, Offer
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
@@ -58,9 +58,8 @@ def test_the_trusted_person_is_texted_the_place_and_how_to_get_in(make_responder
     make_responder("sam", north_m=100)
     created = start(access=ACCESS, send=["responders", "trusted"],
                     trusted={"phone": TRUSTED, "name": "Kim", "from_name": "Alex"})
-    row = CheckIn.objects.values().get(pk=created["id"])
-    assert not any(TRUSTED[2:] in str(v) or "Kim" in str(v) or "blue pot" in str(v)
-                   for v in row.values()), "the plan is sealed from the start"
+    assert not any(TRUSTED[2:] in row or "Kim" in row or "blue pot" in row
+                   for row in raw_rows(CheckIn)), "the plan is sealed from the start"
     silence()
     checkin = CheckIn.objects.get(pk=created["id"])
     assert checkin.state == "escalated" and checkin.trusted_sealed == ""
@@ -127,7 +126,7 @@ def test_a_saved_plan_is_reused_overridden_and_deleted_by_the_person() -> None:
                     send=["responders", "trusted"], trusted={"phone": TRUSTED, "name": "Kim"})
     plan_token = created["plan_token"]
     assert plan_token and SavedPlan.objects.count() == 1
-    raw = SavedPlan.objects.values_list("sealed", flat=True).get()
+    (raw,) = raw_rows(SavedPlan)
     assert "Kim" not in raw and "blue pot" not in raw and "Kallio" not in raw
     Client().post(f"/api/v1/checkins/{created['token']}/done", content_type=JSON)
     assert SavedPlan.objects.count() == 1, "ending a check-in keeps the plan they saved"
@@ -195,3 +194,14 @@ def test_the_web_form_asks_for_the_trusted_persons_phone() -> None:
     r = Client().post("/checkin/", {"where": "the park", "minutes": "5", "send": ["trusted"]})
     assert r.status_code == 400 and "Give their phone" in r.content.decode()
     assert not CheckIn.objects.exists()
+
+
+def test_a_new_check_in_from_the_same_phone_replaces_the_running_one() -> None:
+    first = start(phone="+15550100199", minutes=5)
+    second = start(phone="+1 555 010 0199", minutes=10,
+                   location={"description": "the new place"})
+    old = CheckIn.objects.get(pk=first["id"])
+    assert old.state == "ended" and old.place_sealed == "" and old.data_key_id
+    silence(minutes=5)
+    assert not Incident.objects.exists(), "the old place never gets help sent to it"
+    assert CheckIn.objects.get(pk=second["id"]).state == "active"

@@ -242,3 +242,14 @@ def test_every_reply_fits_any_place(place: str, minutes: int, language: str) -> 
     for key in CHECKIN_MESSAGES:
         reply = checkin_say(key, language, minutes=minutes, place=place, link=LINK, time="23:59")
         assert 0 < len(reply) <= MAX_REPLY
+
+
+def test_everyday_spanish_verbs_are_not_taken_for_a_check_in() -> None:
+    from spotline.core.sms_checkin import parse_spot as parse
+
+    assert parse("Vigila a mi amigo, no respira") is None
+    assert parse("cuida a mi hermana por favor") is None
+    started = parse("CUIDA 5 Calle Mayor 3")
+    assert started is not None and (started.minutes, started.place) == (5, "Calle Mayor 3")
+    alone = parse("Cuídame")
+    assert alone is not None and alone.place == "" and alone.language == "es"

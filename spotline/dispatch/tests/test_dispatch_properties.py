@@ -276,7 +276,8 @@ class DispatchPropertiesTest(TestCase):
         event(f"offers made: {min(len(run.seen_offers), 10)}")
         for incident in Incident.objects.all():
             event(f"ended {incident.state}")
-        assert Incident.objects.count() == len(incidents)
+        # "need backup" opens backup incidents of their own; the requests are all there.
+        assert Incident.objects.filter(backup_for__isnull=True).count() == len(incidents)
 
 
 # -- bugs found while writing these, one scenario each ---------------------------------------

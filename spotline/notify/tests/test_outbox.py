@@ -173,7 +173,7 @@ def test_it_keeps_bodies_sealed_in_the_database(make_responder):
     message = Message.objects.get(purpose="offer", incident=open_overdose())
 
     row = raw_row(Message, message.pk)
-    assert row["body_sealed"].startswith("v1.")
+    assert row["body_sealed"].startswith("v2.")
     # "overdose" (8 letters) cannot turn up in base64 ciphertext by chance; "P1" could.
     assert not any("overdose" in str(v) for v in row.values())
     assert "Spotline: P1" not in row["body_sealed"]
