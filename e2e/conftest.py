@@ -4,6 +4,9 @@ Each test module gets a server of its own (a subprocess, a fresh data directory 
 with the demo organization), so no module sees another's incidents. The browser never
 leaves the machine: every request to a host other than 127.0.0.1/localhost is aborted,
 and map tiles point at a closed local port, so they fail, as they do on a bad day.
+
+Every page of every test runs under the server's Content-Security-Policy, and any
+violation the browser reports (console or ``securitypolicyviolation``) fails the test.
 """
 
 
@@ -192,9 +195,28 @@ def _local_only(route: Route) -> None:
 NewContext = Callable[..., BrowserContext]
 
 
+# Runs in every document before the page's own scripts (injected by the browser, so the
+# page's CSP does not apply to it): reports each violation to the console.
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("csp-violation: " + e.effectiveDirective + " blocked " +
+                (e.blockedURI || "inline") + " on " + location.pathname);
+}, true);"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith("csp-violation:") or "Content Security Policy" in text
+
+
 @pytest.fixture
-def new_context(browser: Browser) -> Iterator[NewContext]:
-    """Make browser contexts that cannot reach the internet; all closed after the test."""
+def csp_violations() -> list[str]:
+    """What the browser reported as blocked by the CSP during the test (must stay empty)."""
+    return []
+
+
+@pytest.fixture
+def new_context(browser: Browser, csp_violations: list[str]) -> Iterator[NewContext]:
+    """Make browser contexts that cannot reach the internet; all closed after the test,
+    which fails if any page in them reported a Content-Security-Policy violation."""
     made: list[BrowserContext] = []
 
     def make(**options: Any) -> BrowserContext:
@@ -203,21 +225,58 @@ def new_context(browser: Browser) -> Iterator[NewContext]:
         context.set_default_timeout(WAIT_MS)
         context.set_default_navigation_timeout(WAIT_MS)
         context.route("**/*", _local_only)
+        context.add_init_script(CSP_WATCH)
+        context.on("console", lambda m: csp_violations.append(f"{m.text} ({m.page and m.page.url})")
+                   if is_csp_violation(m.text) else None)
         made.append(context)
         return context
 
     yield make
     for context in made:
         context.close()
+    assert csp_violations == [], "the Content-Security-Policy blocked something"
+
+
+def inject_axe(page: Page) -> None:
+    """Load axe-core into the page. Through the DevTools protocol, not a <script> tag:
+    the page's CSP (rightly) refuses inline scripts."""
+    page.evaluate(AXE.read_text())
+
+
+_last_step: dict[tuple[str, str], int] = {}
+
+
+def demo_code(server: Server, username: str) -> str:
+    """A code from the demo authenticator (the key `spotline demo` prints), as an app
+    shows it. A code is accepted once: signing in twice within one 30-second step takes
+    the next step's code (accepted one step early), or waits for it."""
+    from spotline.accounts.management.commands.demo import demo_code as code_at
+
+    key = (server.base, username)
+    last = _last_step.get(key, -1)
+    while True:
+        now_step = int(time.time()) // 30
+        step = max(now_step, last + 1)
+        if step <= now_step + 1:
+            break
+        time.sleep(0.5)
+    _last_step[key] = step
+    return code_at(at=step * 30 + 1)
 
 
 def login(page: Page, server: Server, username: str, then: str) -> None:
+    """Sign in as a demo user: the password, then (dispatcher, coordinator) a real code."""
     page.goto(server.url("/accounts/login/"))
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
     with page.expect_navigation():
         page.locator("form button[type=submit], form input[type=submit]").last.click()
     assert "/accounts/login/" not in page.url, f"login as {username} failed: {page.url}"
+    if "/accounts/two-factor/" in page.url:
+        page.fill("#id_code", demo_code(server, username))
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").click()
+        assert "/accounts/two-factor/" not in page.url, f"code for {username} refused"
     page.goto(server.url(then))
 
 

@@ -20,11 +20,11 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import (
-    AXE,
     ROOT,
     NewContext,
     Server,
     env_for,
+    inject_axe,
     login,
     mark,
     still_marked,
@@ -68,7 +68,7 @@ def miss_the_check(server: Server) -> None:
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:
-    page.add_script_tag(path=str(AXE))
+    inject_axe(page)
     result = page.evaluate("""async () => {
       const r = await axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa"]}});
       return r.violations.map(v => ({id: v.id, help: v.help,

@@ -87,6 +87,38 @@ def dispatcher_api(db: Any) -> Api:
     return Api(token_create(name="dispatcher", now=T0))
 
 
+def login_staff(client: Client, user: Any) -> Client:
+    """Sign ``user`` in as the sign-in pages would: the session, plus (whatever the
+    role) a second factor verified with a confirmed authenticator, as the staff pages
+    of SPOTLINE_2FA_ROLES require. For a session waiting for its code, use
+    ``client.force_login`` alone."""
+    import django_otp
+    from django.http import HttpRequest
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
+              or TOTPDevice.objects.create(user=user, name="test", confirmed=True))
+    request = HttpRequest()
+    request.session = client.session
+    request.user = user
+    django_otp.login(request, device)
+    request.session.save()
+    return client
+
+
+def totp_code(device: Any, *, steps_ahead: int = 0) -> str:
+    """The code an authenticator app with ``device``'s key shows now (or ``steps_ahead``
+    30-second steps later), computed with django-otp's own TOTP."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
 def api_for(responder: Responder) -> Api:
     return Api(token_create(name=responder.user.username, now=T0))
 
@@ -94,6 +126,15 @@ def api_for(responder: Responder) -> Api:
 @pytest.fixture
 def public_api() -> Api:
     return Api()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with empty rate-limit counters (spotline/ratelimit.py), at the
+    real limits."""
+    from spotline import ratelimit
+
+    ratelimit.reset()
 
 
 def raw_rows(model: Any) -> list[str]:

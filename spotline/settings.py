@@ -6,6 +6,7 @@ secret key: the embedded default that ``make run`` starts.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -90,6 +91,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "ninja",  # serves /api/docs from our own static files, not a CDN (CSP)
     "spotline.accounts",
     "spotline.responders",
     "spotline.dispatch",
@@ -106,15 +112,19 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "spotline.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "spotline.ratelimit.RateLimitMiddleware",  # 429s before any work is done
     "spotline.api.middleware.BodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into a 429
 ]
 
 ROOT_URLCONF = "spotline.urls"
@@ -181,12 +191,67 @@ AUTH_PASSWORD_VALIDATORS = [
      "OPTIONS": {"min_length": 10}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Argon2 for new passwords; the others only so that older hashes still verify (and are
+# upgraded to Argon2 at the next sign-in).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes first: it refuses a locked-out name+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/accounts/home/"
 LOGOUT_REDIRECT_URL = "/"
+
+# Two-factor sign-in (TOTP, django-otp) for these roles; "admin" is a superuser or staff
+# user. Responders sign in to their app with a password unless "responder" is added.
+SPOTLINE_2FA_ROLES = frozenset(
+    r.lower() for r in env_list("SPOTLINE_2FA_ROLES", "dispatcher,coordinator,admin"))
+if SPOTLINE_2FA_ROLES - {"responder", "dispatcher", "coordinator", "admin"}:
+    raise ConfigError("SPOTLINE_2FA_ROLES takes responder, dispatcher, coordinator and "
+                      f"admin, not {sorted(SPOTLINE_2FA_ROLES)}")
+OTP_TOTP_ISSUER = env_str("SPOTLINE_ORG_NAME", "Spotline")  # the name authenticator apps show
+
+# Throttled sign-in (django-axes): after SPOTLINE_LOGIN_FAILURE_LIMIT wrong passwords for
+# one name from one address, that pair is refused for SPOTLINE_LOGIN_LOCKOUT_MINUTES
+# (a 429 page saying when to try again). Logs never carry the name or the address
+# (AXES_VERBOSE off masks both), and successful sign-ins are not recorded.
+AXES_FAILURE_LIMIT = env_int("SPOTLINE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SPOTLINE_LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # so the retry time shown holds
+AXES_LOCKOUT_CALLABLE = "spotline.accounts.views.locked_out"
+# The same client address as the rate limits (X-Forwarded-For from trusted proxies only).
+AXES_CLIENT_IP_CALLABLE = "spotline.ratelimit.client_ip"
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True
+
+# Cookies and transport. "Production" is a site served over HTTPS: SPOTLINE_SITE_URL
+# starting with https:// turns on Secure cookies and HSTS unless told otherwise.
+SPOTLINE_SECURE_COOKIES = env_bool("SPOTLINE_SECURE_COOKIES",
+                                   SPOTLINE_SITE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = SPOTLINE_SECURE_COOKIES
+CSRF_COOKIE_SECURE = SPOTLINE_SECURE_COOKIES
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SPOTLINE_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# responder.js reads the CSRF cookie to send X-CSRFToken, so it cannot be HttpOnly.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("SPOTLINE_SESSION_HOURS", 12, minimum=1) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SPOTLINE_SESSION_BROWSER_CLOSE", False)
+SECURE_HSTS_SECONDS = env_int("SPOTLINE_HSTS_SECONDS",
+                              31_536_000 if SPOTLINE_SECURE_COOKIES else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False  # the organization's other hosts may not be HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The Content-Security-Policy (spotline/security.py) lets maps load tiles from the host
+# of SPOTLINE_TILE_URL and nothing else from elsewhere.
 
 # Live updates ---------------------------------------------------------------------------
 
@@ -245,6 +310,39 @@ WHITENOISE_USE_FINDERS = True
 SPOTLINE_MAX_BODY_BYTES = env_int("SPOTLINE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
 SPOTLINE_MAX_HOOK_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(SPOTLINE_MAX_BODY_BYTES, SPOTLINE_MAX_HOOK_BODY_BYTES)
+
+# Rate limits (spotline/ratelimit.py): requests per minute from one client (an IP
+# address; for SMS, a sending number) and from everyone together, per endpoint group.
+# Each is far above what a person in an emergency sends; 0 turns a limit off.
+_RATE_DEFAULTS = {"help": (10, 600), "checkin": (10, 600), "answer": (60, 3000),
+                  "track": (120, 6000), "sms": (30, 600), "login": (20, 600)}
+SPOTLINE_RATE_LIMITS = {
+    group: (env_int(f"SPOTLINE_RATE_{group.upper()}", per_client, minimum=0),
+            env_int(f"SPOTLINE_RATE_{group.upper()}_GLOBAL", everyone, minimum=0))
+    for group, (per_client, everyone) in _RATE_DEFAULTS.items()
+}
+# Peers whose X-Forwarded-For is believed: the reverse proxy in front (IPs or networks).
+SPOTLINE_TRUSTED_PROXIES = env_list("SPOTLINE_TRUSTED_PROXIES", "127.0.0.1,::1")
+for _proxy in SPOTLINE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy)
+    except ValueError:
+        raise ConfigError("SPOTLINE_TRUSTED_PROXIES takes IP addresses or networks "
+                          f"(e.g. 10.0.0.0/8), not {_proxy!r}") from None
+# The counters live in the "ratelimit" cache: Redis when there is one, so every web
+# process counts against the same limits; this process's memory otherwise. Short
+# timeouts: when Redis is down the limiter lets requests through at once (fail open).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "spotline", "OPTIONS": {"socket_connect_timeout": 0.5,
+                                              "socket_timeout": 0.5},
+    } if REDIS_URL else {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "spotline-ratelimit",
+    },
+}
 
 # Dispatch policy --------------------------------------------------------------------------
 
@@ -349,17 +447,27 @@ SPOTLINE_OFFER_CALL_AFTER_SECONDS = env_int("SPOTLINE_OFFER_CALL_AFTER_SECONDS",
 SPOTLINE_HOTLINE = env_str("SPOTLINE_HOTLINE", "")
 
 # Logging: IDs and codes only. Never message bodies, phone numbers, names or
-# coordinates (ARCHITECTURE.md, "Data that must never leave").
+# coordinates (ARCHITECTURE.md, "Data that must never leave"). One JSON object per
+# line through a redaction step (spotline/logs.py); SPOTLINE_LOG_FORMAT=text for people.
+SPOTLINE_LOG_FORMAT = env_str("SPOTLINE_LOG_FORMAT", "json")
+if SPOTLINE_LOG_FORMAT not in ("json", "text"):
+    raise ConfigError(f"SPOTLINE_LOG_FORMAT is json or text, not {SPOTLINE_LOG_FORMAT!r}")
+LOGGING_CONFIG = "spotline.logs.configure"  # dictConfig, then structlog on top of it
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {"structured": {"()": "spotline.logs.formatter",
+                                  "render": SPOTLINE_LOG_FORMAT}},
     "filters": {"no_exception_text": {"()": "spotline.logs.DropExceptionText"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured",
                              "filters": ["no_exception_text"]}},
     "root": {"handlers": ["console"], "level": env_str("SPOTLINE_LOG_LEVEL", "INFO")},
     # The twilio library logs request URLs and parameters: numbers and bodies.
     # urllib3 logs request lines: a Web Push endpoint is a capability URL.
-    "loggers": {"django.request": {"level": "ERROR"}, "twilio": {"level": "WARNING"},
+    # Django's own handlers are replaced by ours (its mail_admins would mail tracebacks
+    # with request data; its dev-server lines would skip the redaction).
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+                "django.request": {"level": "ERROR"}, "twilio": {"level": "WARNING"},
                 "urllib3": {"level": "WARNING"}},
 }

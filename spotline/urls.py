@@ -9,7 +9,8 @@ from spotline.api.api import api
 urlpatterns = [
     path("api/", api.urls),
     path("hooks/", include("spotline.notify.urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.SignInView.as_view(), name="login"),
+    path("accounts/two-factor/", account_views.two_factor, name="two-factor"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/home/", account_views.home, name="home"),
     path("console/", include("spotline.console.urls")),

@@ -218,14 +218,16 @@ def _me(responder: Responder) -> dict[str, Any]:
     }
 
 
-@api.get("/v1/me", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut, 403: s.ErrorOut},
+@api.get("/v1/me", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut, 403: s.ErrorOut,
+                                        404: s.ErrorOut},
          tags=["responder"])
 def me(request: HttpRequest) -> Any:
     return _me(require_responder(request))
 
 
 @api.put("/v1/me/shift", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut, 403: s.ErrorOut,
-                                             409: s.ErrorOut, 422: s.ErrorOut},
+                                             404: s.ErrorOut, 409: s.ErrorOut,
+                                             422: s.ErrorOut},
          tags=["responder"], summary="Go on or off shift")
 def me_shift(request: HttpRequest, payload: s.ShiftIn) -> Any:
     responder = require_responder(request)
@@ -237,7 +239,8 @@ def me_shift(request: HttpRequest, payload: s.ShiftIn) -> Any:
 
 
 @api.put("/v1/me/channels", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut,
-                                                403: s.ErrorOut, 422: s.ErrorOut},
+                                                403: s.ErrorOut, 404: s.ErrorOut,
+                                                422: s.ErrorOut},
          tags=["responder"], summary="The order to reach you in for offers")
 def me_channels(request: HttpRequest, payload: s.ChannelsIn) -> Any:
     responder = require_responder(request)
@@ -247,7 +250,8 @@ def me_channels(request: HttpRequest, payload: s.ChannelsIn) -> Any:
 
 
 @api.put("/v1/me/location", auth=AUTH, response={200: s.MeOut, 401: s.ErrorOut,
-                                                403: s.ErrorOut, 409: s.ErrorOut,
+                                                403: s.ErrorOut, 404: s.ErrorOut,
+                                                409: s.ErrorOut,
                                                 422: s.ErrorOut},
          tags=["responder"], summary="Share your location (only while on shift)")
 def me_location(request: HttpRequest, payload: s.LocationUpdateIn) -> Any:
@@ -284,7 +288,7 @@ def _offer_out(offer: Offer) -> dict[str, Any]:
 
 
 @api.get("/v1/me/offers", auth=AUTH, response={200: list[s.OfferOut], 401: s.ErrorOut,
-                                              403: s.ErrorOut},
+                                              403: s.ErrorOut, 404: s.ErrorOut},
          tags=["responder"], summary="Your pending offers (coarse area only)")
 def me_offers(request: HttpRequest) -> Any:
     responder = require_responder(request)
@@ -390,7 +394,8 @@ def _summary(incident: Incident) -> dict[str, Any]:
 
 
 @api.get("/v1/incidents", auth=AUTH, response={200: list[s.IncidentSummary], 401: s.ErrorOut,
-                                              403: s.ErrorOut, 422: s.ErrorOut},
+                                              403: s.ErrorOut, 404: s.ErrorOut,
+                                              422: s.ErrorOut},
          tags=["dispatcher"], summary="Incidents, most urgent first")
 def incident_list(request: HttpRequest,
                   state: Literal["active", "closed", "all"] = "active") -> Any:
@@ -474,7 +479,7 @@ def incident_cancel(request: HttpRequest, incident_id: int) -> Any:
 
 
 @api.get("/v1/responders", auth=AUTH, response={200: list[s.ResponderOut], 401: s.ErrorOut,
-                                               403: s.ErrorOut},
+                                               403: s.ErrorOut, 404: s.ErrorOut},
          tags=["dispatcher"], summary="The roster, with who is on shift and busy")
 def responder_list(request: HttpRequest) -> Any:
     require_dispatcher(request)

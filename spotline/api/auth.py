@@ -11,6 +11,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
 from spotline.accounts.models import ApiToken, Role, token_digest
+from spotline.accounts.twofactor import may_use_staff_pages
 from spotline.responders.models import Responder
 
 
@@ -33,14 +34,15 @@ class BearerToken(HttpBearer):
 
 
 class Session(SessionAuth):
-    """The staff session, CSRF-checked; no session at all is a plain 401.
+    """The staff session, CSRF-checked; no session at all is a plain 401, and so is a
+    session still waiting for its second factor (SPOTLINE_2FA_ROLES).
 
     Without this, ninja runs the CSRF check before noticing there is no session, and a
     client with a revoked token would hear "CSRF check failed" instead of "sign in".
     """
 
     def __call__(self, request: HttpRequest) -> Any:
-        if not request.user.is_authenticated:
+        if not may_use_staff_pages(request):
             return None
         return super().__call__(request)
 
@@ -61,13 +63,18 @@ def user_id(request: HttpRequest) -> int:
 
 
 def require_responder(request: HttpRequest) -> Responder:
+    """The caller's responder; anyone else gets 404, as on the console (the wrong role
+    is told nothing is there, the same as for an object they may not see)."""
     responder = Responder.objects.filter(user_id=user_id(request)).first()
     if responder is None:
-        raise HttpError(403, "this endpoint is for responders")
+        raise HttpError(404, "this endpoint is for responders")
     return responder
 
 
 def require_dispatcher(request: HttpRequest) -> int:
-    if role_of(request.user) not in (Role.DISPATCHER, Role.COORDINATOR):
-        raise HttpError(403, "this endpoint is for dispatchers and coordinators")
+    """Dispatchers, coordinators and admins (superusers, who may have no role); anyone
+    else gets 404."""
+    if (role_of(request.user) not in (Role.DISPATCHER, Role.COORDINATOR)
+            and not getattr(request.user, "is_superuser", False)):
+        raise HttpError(404, "this endpoint is for dispatchers, coordinators and admins")
     return user_id(request)

@@ -105,7 +105,7 @@ def push_key(request: HttpRequest) -> Any:
 
 
 @router.put("", response={200: PushSubscribedOut, 201: PushSubscribedOut, 401: s.ErrorOut,
-                          403: s.ErrorOut, 422: s.ErrorOut},
+                          403: s.ErrorOut, 404: s.ErrorOut, 422: s.ErrorOut},
             summary="Register this browser for offers by push (the same endpoint again: 200)")
 def push_subscribe(request: HttpRequest, payload: PushSubscriptionIn) -> Any:
     responder = require_responder(request)
@@ -115,7 +115,8 @@ def push_subscribe(request: HttpRequest, payload: PushSubscriptionIn) -> Any:
     return Status(201 if created else 200, {"created": created})
 
 
-@router.delete("", response={204: None, 401: s.ErrorOut, 403: s.ErrorOut, 422: s.ErrorOut},
+@router.delete("", response={204: None, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut,
+                             422: s.ErrorOut},
                summary="Stop pushes to this browser")
 def push_unsubscribe(request: HttpRequest, payload: PushEndpointIn) -> Any:
     responder = require_responder(request)

@@ -77,7 +77,8 @@ def _out(checkin: CheckIn | None) -> dict[str, Any]:
     }
 
 
-@router.get("", response={200: SafetyOut, 401: s.ErrorOut, 403: s.ErrorOut},
+@router.get("", response={200: SafetyOut, 401: s.ErrorOut, 403: s.ErrorOut,
+                          404: s.ErrorOut},
             summary="Your safety timer: when the next 'are you OK?' comes")
 def safety_get(request: HttpRequest) -> Any:
     return _out(safety_current(require_responder(request)))

@@ -154,7 +154,11 @@ def _forget_place(checkin: CheckIn, *, now: datetime) -> None:
 def checkin_start(*, location: Point | None, description: str, minutes: int,
                   on_miss: OnMiss, phone: str, language: str, now: datetime,
                   access: str = "", send: frozenset[Send] | None = None,
-                  trusted: Trusted | None = None, save_plan: bool = False) -> Started:
+                  trusted: Trusted | None = None, save_plan: bool = False,
+                  replace_running: bool = False) -> Started:
+    """Start a check-in. ``replace_running``: the phone itself asked (a text from it),
+    so its running check-in ends — OK answers only the newest. Never from the web or
+    the API, where a phone number is only a claim: anyone could end someone else's."""
     from spotline.dispatch.errors import Invalid
 
     if location is None and not description.strip():
@@ -169,7 +173,7 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
              "description": description.strip(), "access": access.strip()}
     plan_token = ""
     with transaction.atomic():
-        if phone:
+        if phone and replace_running:
             # One running check-in per phone: "OK" answers the newest, so an older one
             # left running would send help to a place the person has left.
             for older in CheckIn.objects.select_for_update().filter(
@@ -204,11 +208,12 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
 
 
 def checkin_start_plan(plan: Plan, *, language: str, now: datetime,
-                       minutes: int | None = None) -> Started:
+                       minutes: int | None = None, replace_running: bool = False) -> Started:
     return checkin_start(
         location=plan.location, description=plan.description, access=plan.access,
         minutes=minutes or plan.minutes, on_miss=plan.on_miss, send=plan.send,
-        trusted=plan.trusted, phone=plan.phone, language=language, now=now)
+        trusted=plan.trusted, phone=plan.phone, language=language, now=now,
+        replace_running=replace_running)
 
 
 # -- saved plans: kept because the person asked, deleted when they say ------------------

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from spotline.accounts import twofactor
 from spotline.accounts.models import Role
 from spotline.audit.actions import record
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
@@ -32,13 +33,19 @@ View = Callable[..., HttpResponse]
 
 
 def _role_required(*roles: str) -> Callable[[View], View]:
+    """Signed in with one of ``roles`` (anyone else: 404), and with a verified second
+    factor where SPOTLINE_2FA_ROLES asks for one (else: the code page, then back)."""
+
     def decorate(view: View) -> View:
         @login_required
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             profile = getattr(request.user, "profile", None)
-            if profile is None or profile.role not in roles:
+            # An admin (superuser) may do whatever a coordinator may.
+            if not request.user.is_superuser and (profile is None or profile.role not in roles):
                 raise Http404("not found")
+            if not twofactor.may_use_staff_pages(request):
+                return redirect(twofactor.verify_url(request.get_full_path()))
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -58,7 +65,8 @@ def _map_settings() -> dict[str, str]:
 
 def _is_coordinator(request: HttpRequest) -> bool:
     profile = getattr(request.user, "profile", None)
-    return profile is not None and profile.role == Role.COORDINATOR
+    return request.user.is_superuser or (profile is not None
+                                         and profile.role == Role.COORDINATOR)
 
 
 @dispatcher_required

@@ -575,7 +575,9 @@ def _offer_incident_id(offer_id: int, responder: Responder) -> int:
 
 @retry_on_deadlock
 def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer:
-    """First accept wins; the other offers are withdrawn. Safe to repeat.
+    """First accept wins; the other offers are withdrawn. Safe to repeat while the
+    incident is held: once it closes, a repeat is refused, because whoever accepts is
+    answered with the exact place, and that is theirs only until closing.
 
     An offer that merely expired can still be accepted while nobody else holds the
     incident: a responder who answers ten seconds late is still the fastest help.
@@ -588,6 +590,8 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
             incident = _lock_many(_pending_offer_incidents(me.pk) | {incident_id})[incident_id]
             offer = Offer.objects.select_for_update().get(pk=offer_id)
             if offer.status == OfferStatus.ACCEPTED:
+                if incident.state_enum not in HELD:
+                    raise Conflict("this incident is closed")
                 return offer
             if offer.status == OfferStatus.DECLINED:
                 raise Conflict("you declined this offer")

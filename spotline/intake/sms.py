@@ -533,14 +533,16 @@ def _checkin_start(spot: SpotRequest, *, digest: str, phone: str, sid: str, now:
     try:
         if plan is not None:
             started = checkins.checkin_start_plan(replace(plan, phone=phone),
-                                                  language=language, now=now, minutes=minutes)
+                                                  language=language, now=now, minutes=minutes,
+                                                  replace_running=True)
             checkins.plan_used(phone=phone, now=now)
             key = "started_plan"
         else:
             minutes = minutes or DEFAULT_MINUTES
             started = checkins.checkin_start(location=None, description=spot.place,
                                              minutes=minutes, on_miss=OnMiss.RESPONDERS,
-                                             phone=phone, language=language, now=now)
+                                             phone=phone, language=language, now=now,
+                                             replace_running=True)
             if spot.save:
                 checkins.plan_save(checkins.Plan(location=None, description=spot.place,
                                                  minutes=minutes, phone=phone),

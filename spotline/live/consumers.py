@@ -45,6 +45,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return track_group(incident.pk)
         if user is None or not user.is_authenticated:
             return None
+        from spotline.accounts import twofactor
+
+        # A session still waiting for its second factor hears nothing.
+        if twofactor.needs_2fa(user) and not twofactor.session_verified(
+                user, self.scope.get("session")):
+            return None
         if kind == "console":
             profile = getattr(user, "profile", None)
             if profile is not None and profile.role in (Role.DISPATCHER, Role.COORDINATOR):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from spotline.accounts.twofactor import verified_required
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
 from spotline.core.outcome import Referral, parse_referrals
@@ -30,7 +30,7 @@ def _responder(request: HttpRequest) -> Responder:
     return responder
 
 
-@login_required
+@verified_required
 def index(request: HttpRequest) -> HttpResponse:
     responder = _responder(request)
     offers = (Offer.objects.filter(responder=responder, status=OfferStatus.PENDING)
@@ -66,11 +66,14 @@ def offline(request: HttpRequest) -> HttpResponse:
 
 def _done(request: HttpRequest, *, ok: str | None = None, error: str | None = None,
           status: int = 409) -> HttpResponse:
-    """Script-driven forms get JSON; plain forms get a message and a redirect."""
+    """Script-driven forms get JSON; plain forms get a message and a redirect, except
+    for someone else's offer or incident: a plain 404, as for one that does not exist."""
     if request.headers.get("X-Requested-With") == "fetch":
         if error is not None:
             return JsonResponse({"detail": error}, status=status)
         return JsonResponse({"detail": ok or "Done."})
+    if error is not None and status == 404:
+        raise Http404(error)
     if error is not None:
         messages.error(request, error)
     elif ok:
@@ -92,7 +95,7 @@ def _point(request: HttpRequest) -> Point | None:
 
 
 @require_POST
-@login_required
+@verified_required
 def shift(request: HttpRequest) -> HttpResponse:
     responder = _responder(request)
     on = request.POST.get("on_shift") == "1"
@@ -105,7 +108,7 @@ def shift(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@verified_required
 def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
     responder = _responder(request)
     now = timezone.now()
@@ -123,7 +126,7 @@ def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@verified_required
 def report(request: HttpRequest, incident_id: int) -> HttpResponse:
     responder = _responder(request)
     try:
@@ -137,7 +140,7 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@verified_required
 def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
     responder = _responder(request)
     try:

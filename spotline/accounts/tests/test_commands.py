@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from spotline.accounts.models import ApiToken, Profile, Role
-from spotline.conftest import CENTRE
+from spotline.conftest import CENTRE, totp_code
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Timer
@@ -95,7 +96,13 @@ def test_it_reads_the_password_from_stdin_and_the_user_can_sign_in(monkeypatch) 
     client = Client()
     r = client.post("/accounts/login/", {"username": "dana", "password": PASSWORD})
     assert r.status_code == 302
-    assert r["Location"] == "/accounts/home/"
+    # A dispatcher's password is only the first step: then an authenticator app.
+    assert r["Location"] == "/accounts/two-factor/?next=%2Faccounts%2Fhome%2F"
+    assert client.get(r["Location"]).status_code == 200  # the set-up page
+    device = TOTPDevice.objects.get(user__username="dana", confirmed=False)
+    r = client.post("/accounts/two-factor/", {"code": totp_code(device),
+                                              "next": "/accounts/home/"})
+    assert r.status_code == 200 and "recovery-codes" in r.content.decode()
     r = client.get("/accounts/home/")
     assert r["Location"] == "/console/"
     assert client.get("/console/").status_code == 200

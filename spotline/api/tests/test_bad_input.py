@@ -375,7 +375,21 @@ def _fuzz(operation: Any, headers: dict[str, str], *, examples: int,
                 raise
 
 
+@pytest.fixture
+def no_rate_limits() -> Any:
+    """Thousands of generated requests from one address within a minute are a flood by
+    design: the rate limits (spotline/tests/test_ratelimit.py) would answer most of
+    them with 429 before they reach the code under test."""
+    from django.conf import settings as django_settings
+    from django.test import override_settings
+
+    off = dict.fromkeys(django_settings.SPOTLINE_RATE_LIMITS, (0, 0))
+    with override_settings(SPOTLINE_RATE_LIMITS=off):
+        yield
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("no_rate_limits")
 def test_it_answers_generated_requests_without_a_5xx(make_responder):
     """Every operation, anonymous and as a dispatcher and a responder; none gets a 5xx.
 
@@ -417,5 +431,5 @@ def test_it_answers_generated_requests_without_a_5xx(make_responder):
     assert 200 in seen[("GET", "/api/v1/me/offers", "responder")]
     assert 200 in seen[("GET", "/api/v1/responders", "dispatcher")]
     assert 200 in seen[("GET", "/api/v1/incidents", "dispatcher")]
-    assert seen[("GET", "/api/v1/responders", "responder")] == {403}
+    assert seen[("GET", "/api/v1/responders", "responder")] == {404}
     assert Incident.objects.exists()

@@ -371,7 +371,7 @@ DISPATCHER_ENDPOINTS = [
 
 @pytest.mark.parametrize(("method", "path", "body"), DISPATCHER_ENDPOINTS,
                          ids=[f"{m}-{p}" for m, p, _ in DISPATCHER_ENDPOINTS])
-def test_it_answers_403_to_a_responder_token(public_api, make_responder, method, path, body):
+def test_it_answers_404_to_a_responder_token(public_api, make_responder, method, path, body):
     responder = make_responder(north_m=100)
     created = ask(public_api)
     api = api_for(responder)
@@ -380,7 +380,7 @@ def test_it_answers_403_to_a_responder_token(public_api, make_responder, method,
     if body == "responder":
         body = {"responder_id": responder.pk}
     r = api.get(path) if method == "get" else api.post(path, body)
-    assert r.status_code == 403, r.content
+    assert r.status_code == 404, r.content
     assert r.json()["detail"]
     assert IncidentEvent.objects.count() == before
     incident = Incident.objects.get(pk=created["id"])

@@ -579,17 +579,17 @@ def test_it_answers_401_to_a_revoked_token(make_responder):
     ("post", "/api/v1/offers/1/accept", None),
     ("post", "/api/v1/offers/1/decline", None),
 ], ids=lambda v: v if isinstance(v, str) else "")
-def test_it_answers_403_to_a_dispatcher_on_me(dispatcher_api, method, path, body):
+def test_it_answers_404_to_a_dispatcher_on_me(dispatcher_api, method, path, body):
     r = call(dispatcher_api, method, path, body)
-    assert r.status_code == 403, r.content
+    assert r.status_code == 404, r.content
     assert r.json()["detail"]
 
 
-def test_it_answers_403_to_a_coordinator_on_me(db):
+def test_it_answers_404_to_a_coordinator_on_me(db):
     user_create(name="coord", role=Role.COORDINATOR, password=None)
     api = Api(token_create(name="coord", now=T0))
     r = api.put("/api/v1/me/shift", {"on_shift": True})
-    assert r.status_code == 403
+    assert r.status_code == 404
     assert not Responder.objects.exists()
 
 

@@ -300,7 +300,7 @@ def test_it_shows_each_responder_their_own_timer(sam, ana, make_responder,
 
 
 @pytest.mark.parametrize(("method", "path"), [("get", URL), ("post", f"{URL}/ok")])
-def test_it_answers_401_without_credentials_and_403_to_a_dispatcher(
+def test_it_answers_401_without_credentials_and_404_to_a_dispatcher(
         dispatcher_api, method: str, path: str) -> None:
     r = getattr(Api(), method)(path)
     assert r.status_code == 401, r.content
@@ -308,7 +308,7 @@ def test_it_answers_401_without_credentials_and_403_to_a_dispatcher(
     r = getattr(Api("not-a-token"), method)(path)
     assert r.status_code == 401, r.content
     r = getattr(dispatcher_api, method)(path)
-    assert r.status_code == 403, r.content
+    assert r.status_code == 404, r.content
     assert r.json()["detail"] == "this endpoint is for responders"
 
 

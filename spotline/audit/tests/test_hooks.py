@@ -16,7 +16,7 @@ from spotline.audit.tests.helpers import sql
 from spotline.audit.verify import verify
 from spotline.checkins import safety
 from spotline.checkins.actions import checkin_ok, checkin_start, fire_due_checkins
-from spotline.conftest import CENTRE, T0, Api
+from spotline.conftest import CENTRE, T0, Api, login_staff
 from spotline.core.checkin import OnMiss
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
@@ -47,7 +47,7 @@ def dana() -> User:
 
 def client_for(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    login_staff(client, user)
     return client
 
 

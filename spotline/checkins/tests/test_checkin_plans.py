@@ -196,12 +196,20 @@ def test_the_web_form_asks_for_the_trusted_persons_phone() -> None:
     assert not CheckIn.objects.exists()
 
 
-def test_a_new_check_in_from_the_same_phone_replaces_the_running_one() -> None:
-    first = start(phone="+15550100199", minutes=5)
-    second = start(phone="+1 555 010 0199", minutes=10,
-                   location={"description": "the new place"})
-    old = CheckIn.objects.get(pk=first["id"])
-    assert old.state == "ended" and old.place_sealed == "" and old.data_key_id
-    silence(minutes=5)
-    assert not Incident.objects.exists(), "the old place never gets help sent to it"
-    assert CheckIn.objects.get(pk=second["id"]).state == "active"
+def test_a_new_check_in_by_text_replaces_the_running_one_but_the_api_never_does() -> None:
+    from spotline.intake.sms import sms_receive
+
+    phone = "+15550100199"
+    sms_receive(sid="SM" + "1" * 32, from_number=phone, body="SPOT 5 the old place", now=T0)
+    old = CheckIn.objects.get()
+    # Someone else giving that number on the web or the API must not switch it off.
+    other = start(phone=phone, minutes=10, location={"description": "elsewhere"})
+    old.refresh_from_db()
+    assert old.state == "active"
+    sms_receive(sid="SM" + "2" * 32, from_number=phone, body="SPOT 10 the new place",
+                now=T0 + S)
+    old.refresh_from_db()
+    assert old.state == "ended" and old.place_sealed == ""
+    # The phone's own text ends every check-in that names it (its owner is answering).
+    assert CheckIn.objects.get(pk=other["id"]).state == "ended"
+    assert CheckIn.objects.filter(state="active").count() == 1

@@ -10,7 +10,7 @@ import pytest
 from spotline.checkins import safety
 from spotline.checkins.actions import fire_due_checkins
 from spotline.checkins.models import CheckIn
-from spotline.conftest import CENTRE, T0
+from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
 from spotline.dispatch.errors import Invalid, NotFound
@@ -152,8 +152,7 @@ def test_the_console_counts_people_not_responders(make_responder, client) -> Non
 
     ana = make_responder("ana", north_m=50)
     on_scene(ana)
-    user_create(name="disp", role=Role.DISPATCHER, password="pw-for-the-test-123")
-    client.login(username="disp", password="pw-for-the-test-123")
+    login_staff(client, user_create(name="disp", role=Role.DISPATCHER, password=None))
     html = client.get("/console/").content.decode()
     assert 'id="checkins-count">0<' in html
     assert 'id="safety-count">1<' in html
@@ -169,8 +168,7 @@ def test_the_console_links_an_incident_and_its_backup(make_responder, client) ->
     for seconds in (0, 60, 120):
         fire_due_checkins(now=T0 + 60 * S + 15 * MIN + seconds * S)
     backup = Incident.objects.get(backup_for=incident)
-    user_create(name="disp", role=Role.DISPATCHER, password="pw-for-the-test-123")
-    client.login(username="disp", password="pw-for-the-test-123")
+    login_staff(client, user_create(name="disp", role=Role.DISPATCHER, password=None))
     html = client.get(f"/console/incidents/{incident.pk}/").content.decode()
     assert 'id="safety-missed"' in html and f'data-backup="{backup.pk}"' in html
     html = client.get(f"/console/incidents/{backup.pk}/").content.decode()

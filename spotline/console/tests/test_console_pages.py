@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import CENTRE
+from spotline.conftest import CENTRE, login_staff
 from spotline.core.lifecycle import State
 from spotline.core.policy import Actor
 from spotline.core.triage import Answer, Kind
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 def login(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    login_staff(client, user)
     return client
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import CENTRE, T0
+from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
@@ -27,7 +27,7 @@ FETCH = {"X-Requested-With": "fetch"}
 
 def login(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    login_staff(client, user)
     return client
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import T0
+from spotline.conftest import T0, login_staff
 from spotline.dispatch.models import Incident
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive, transcript
@@ -22,7 +22,7 @@ PHONE = "+15550100155"
 
 def login(user: User) -> Client:
     client = Client()
-    client.force_login(user)
+    login_staff(client, user)
     return client
 
 

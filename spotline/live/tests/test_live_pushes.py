@@ -14,7 +14,7 @@ from django.test import Client
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.asgi import application
-from spotline.conftest import CENTRE, T0
+from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.geo import Point
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
@@ -45,7 +45,7 @@ def session_headers(username: str) -> list[tuple[bytes, bytes]]:
     from django.contrib.auth import get_user_model
 
     client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
+    login_staff(client, get_user_model().objects.get(username=username))
     cookie = f"sessionid={client.cookies['sessionid'].value}"
     return [*ORIGIN, (b"cookie", cookie.encode())]
 

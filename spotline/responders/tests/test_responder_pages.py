@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import CENTRE, offset
+from spotline.conftest import CENTRE, login_staff, offset
 from spotline.core.lifecycle import State
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
@@ -182,8 +182,7 @@ def test_it_will_not_let_a_responder_accept_someone_elses_offer(make_responder) 
     incident = open_incident()
     offer = offer_of(sam, incident)
     r = accept(login(alex), offer)
-    assert r.status_code == 200
-    assert messages_of(r) == ["no such offer"]
+    assert r.status_code == 404  # the same as an offer that does not exist
     offer.refresh_from_db()
     assert offer.status == "pending"
     incident.refresh_from_db()
@@ -288,7 +287,7 @@ def test_it_will_not_let_another_responder_report_on_an_incident(make_responder)
     alex = make_responder("alex", north_m=500)
     r = login(alex).post(f"/responder/incidents/{incident.pk}/report/", {"type": "resolved"},
                          follow=True)
-    assert messages_of(r) == ["no such incident"]
+    assert r.status_code == 404
     incident.refresh_from_db()
     assert incident.state == State.ASSIGNED
 
@@ -306,7 +305,7 @@ def test_it_releases_an_incident_back_to_dispatch(make_responder) -> None:
 
 def test_it_answers_404_to_a_dispatcher() -> None:
     client = Client()
-    client.force_login(user_create(name="dana", role=Role.DISPATCHER, password=None))
+    login_staff(client, user_create(name="dana", role=Role.DISPATCHER, password=None))
     assert client.get("/responder/").status_code == 404
     assert client.post("/responder/shift/", {"on_shift": "1"}).status_code == 404
 

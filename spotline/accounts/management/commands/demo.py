@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -7,15 +8,20 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
+from spotline.accounts.twofactor import authenticator_set, has_authenticator
 from spotline.core.geo import Mode, Point
 from spotline.intake.models import Landmark
 from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 DEMO_PASSWORD = "spotline-demo"  # noqa: S105 - printed on purpose: demo data only
+# The demo dispatcher's and coordinator's authenticator key (base32), published on
+# purpose like the password: it reads "SPOTLINE DEMO ONLY". Never for real accounts.
+DEMO_TOTP_SECRET = "SPOTLINEDEMOONLYSPOTLINEDEMOONLY"  # noqa: S105
 
 # Central Helsinki, the city of the OpenStreetMap extract in shared/data/osm.
 CITY = "Helsinki"
@@ -65,11 +71,17 @@ class Command(BaseCommand):
                 self.stdout.write("The database already has users: no demo data added.")
                 return
             self.stdout.write("Demo data is already there.")
+            # Demo data seeded before two-factor sign-in existed: give it the demo key.
+            for staff in User.objects.filter(username__in=["dispatcher", "coordinator"]):
+                if not has_authenticator(staff):
+                    authenticator_set(user=staff, secret_b32=DEMO_TOTP_SECRET)
         else:
             now = timezone.now()
             with transaction.atomic():
-                user_create(name="dispatcher", role=Role.DISPATCHER, password=DEMO_PASSWORD)
-                user_create(name="coordinator", role=Role.COORDINATOR, password=DEMO_PASSWORD)
+                for name, role in (("dispatcher", Role.DISPATCHER),
+                                   ("coordinator", Role.COORDINATOR)):
+                    staff = user_create(name=name, role=role, password=DEMO_PASSWORD)
+                    authenticator_set(user=staff, secret_b32=DEMO_TOTP_SECRET)
                 for name, lat, lon in LANDMARKS:
                     Landmark.objects.create(name=name, lat=lat, lon=lon)
                 for name, skills, mode, north, east, on in RESPONDERS:
@@ -83,6 +95,21 @@ class Command(BaseCommand):
             "Demo logins (password for all: {pw}):\n"
             "  dispatcher   -> /console/\n"
             "  coordinator  -> /console/\n"
-            "  {names} -> /responder/  (lee is off shift)".format(
-                pw=DEMO_PASSWORD, names=", ".join(r[0] for r in RESPONDERS))
+            "  {names} -> /responder/  (lee is off shift)\n"
+            "Dispatcher and coordinator also enter a code (two-factor sign-in). Add this\n"
+            "demo key to an authenticator app (\"enter a setup key\", time-based):\n"
+            "  {secret}\n"
+            "  or: oathtool --totp -b {secret}\n"
+            "  code right now: {code} (changes every 30 s; run `spotline demo` again for "
+            "a fresh one)".format(
+                pw=DEMO_PASSWORD, names=", ".join(r[0] for r in RESPONDERS),
+                secret=DEMO_TOTP_SECRET, code=demo_code())
         )
+
+
+def demo_code(at: float | None = None) -> str:
+    """The demo authenticator's code at Unix time ``at`` (default: now)."""
+    totp = TOTP(base64.b32decode(DEMO_TOTP_SECRET))
+    if at is not None:
+        totp.time = at
+    return f"{totp.token():06d}"

@@ -50,8 +50,14 @@ class Command(BaseCommand):
     async def serve(self, host: str, port: int, worker: Worker | None) -> None:
         import uvicorn
 
+        # No access log: request lines carry tracking and check-in tokens. log_config=None
+        # leaves logging as settings.LOGGING set it (JSON, redacted) instead of uvicorn's.
+        # Client addresses come from X-Forwarded-For only from our trusted proxies.
+        proxies = settings.SPOTLINE_TRUSTED_PROXIES
         config = uvicorn.Config("spotline.asgi:application", host=host, port=port,
-                                log_level="warning", lifespan="off", access_log=False)
+                                log_level="warning", lifespan="off", access_log=False,
+                                log_config=None, proxy_headers=bool(proxies),
+                                forwarded_allow_ips=proxies or None)
         server = uvicorn.Server(config)
         task = asyncio.create_task(self.work(worker)) if worker is not None else None
         try:
