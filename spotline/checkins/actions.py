@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from spotline.audit.actions import record
@@ -253,21 +254,30 @@ def plan_for_phone(phone: str) -> Plan | None:
     return Plan.from_json(row.sealed) if row and row.sealed else None
 
 
+def _plans(*, token: str, phone: str) -> QuerySet[SavedPlan]:
+    """A person's plans: by the token that opens one, else by the phone that saved it."""
+    if token:
+        return SavedPlan.objects.filter(token_digest=tracking_digest(token))
+    return SavedPlan.objects.filter(phone_digest=phone_digest(phone))
+
+
+def _destroy(rows: QuerySet[SavedPlan], *, now: datetime) -> int:
+    """Destroy the plans' data keys (every copy unreadable), then the rows."""
+    for key_id in rows.values_list("data_key_id", flat=True):
+        key_destroy(key_id, now=now)
+    deleted, _ = rows.delete()
+    return deleted
+
+
 def plan_used(*, token: str = "", phone: str = "", now: datetime) -> None:
-    rows = (SavedPlan.objects.filter(token_digest=tracking_digest(token)) if token else
-            SavedPlan.objects.filter(phone_digest=phone_digest(phone)))
-    rows.update(used_at=now)
+    _plans(token=token, phone=phone).update(used_at=now)
 
 
 def plan_delete(*, token: str = "", phone: str = "") -> int:
     """The person deletes their plan: the row goes, sealed text and all."""
     if not token and not phone:
         return 0
-    rows = (SavedPlan.objects.filter(token_digest=tracking_digest(token)) if token else
-            SavedPlan.objects.filter(phone_digest=phone_digest(phone)))
-    for key_id in rows.values_list("data_key_id", flat=True):
-        key_destroy(key_id, now=timezone.now())
-    deleted, _ = rows.delete()
+    deleted = _destroy(_plans(token=token, phone=phone), now=timezone.now())
     log.info("plan deleted count=%s", deleted)
     return deleted
 
@@ -275,10 +285,7 @@ def plan_delete(*, token: str = "", phone: str = "") -> int:
 def plans_expire(*, now: datetime) -> int:
     """Plans unused for SPOTLINE_PLAN_KEEP_DAYS are deleted (worker housekeeping)."""
     cutoff = now - timedelta(days=settings.SPOTLINE_PLAN_KEEP_DAYS)
-    rows = SavedPlan.objects.filter(used_at__lt=cutoff)
-    for key_id in rows.values_list("data_key_id", flat=True):
-        key_destroy(key_id, now=now)
-    deleted, _ = rows.delete()
+    deleted = _destroy(SavedPlan.objects.filter(used_at__lt=cutoff), now=now)
     if deleted:
         log.info("unused saved plans deleted count=%s", deleted)
     return deleted
