@@ -108,9 +108,11 @@ INSTALLED_APPS = [
     "spotline.privacy",
     "spotline.audit",
     "spotline.transparency",
+    "spotline.ops",
 ]
 
 MIDDLEWARE = [
+    "spotline.ops.middleware.MetricsMiddleware",  # first: times and counts every answer
     "django.middleware.security.SecurityMiddleware",
     "spotline.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -150,10 +152,24 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # No persistent connections in web processes: under ASGI every request runs on a
+    # thread of its own, and with CONN_MAX_AGE > 0 each of them kept its connection, so
+    # one busy web process used up PostgreSQL's max_connections (measured: 85 open
+    # connections after two seconds of 40 concurrent clients) and then every request
+    # failed. Django's advice for ASGI is the same. `spotline worker`, one thread in a
+    # loop, keeps its connection (spotline/dispatch/management/commands/worker.py).
+    DATABASES = {"default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("SPOTLINE_DB_CONN_MAX_AGE", 0, minimum=0))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         raise ConfigError("DATABASE_URL is for PostgreSQL; leave it unset to use SQLite")
+    # A connection that died (a database restart, a failover) is noticed and replaced
+    # at the start of the next request instead of failing it.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that is down or unreachable must fail a request in seconds (a 503
+    # with Retry-After, spotline/ops/unavailable.py), not hold it for the kernel's TCP
+    # timeout. A URL's own ?connect_timeout= wins.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("SPOTLINE_DB_CONNECT_TIMEOUT", 3, minimum=1))
     DATABASES["default"]["TEST"] = {"NAME": env_str("SPOTLINE_TEST_DB_NAME", "test_spotline")}
 else:
     DATABASES = {
@@ -310,6 +326,10 @@ WHITENOISE_USE_FINDERS = True
 SPOTLINE_MAX_BODY_BYTES = env_int("SPOTLINE_MAX_BODY_BYTES", 16 * 1024, minimum=1024)
 SPOTLINE_MAX_HOOK_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(SPOTLINE_MAX_BODY_BYTES, SPOTLINE_MAX_HOOK_BODY_BYTES)
+
+# Metrics (/metrics, spotline/ops): with a token, scrapes must send
+# "Authorization: Bearer <token>"; without one, only this machine may scrape.
+SPOTLINE_METRICS_TOKEN = env_secret("SPOTLINE_METRICS_TOKEN")
 
 # Rate limits (spotline/ratelimit.py): requests per minute from one client (an IP
 # address; for SMS, a sending number) and from everyone together, per endpoint group.

@@ -17,6 +17,10 @@ urlpatterns = [
     path("responder/", include("spotline.responders.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("transparency/", include("spotline.transparency.urls")),
+    path("", include("spotline.ops.urls")),
     path("", include("spotline.checkins.urls")),
     path("", include("spotline.intake.urls")),
 ]
+
+# A database that is down or restarting answers 503 with Retry-After, not a bare 500.
+handler500 = "spotline.ops.unavailable.server_error"

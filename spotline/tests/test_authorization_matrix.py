@@ -86,6 +86,13 @@ GET       /transparency/                            ok     ok     ok     ok     
 GET       /transparency/data.json                   ok     ok     ok     ok     ok     ok     ok
 POST      /i18n/setlang/                            ok     ok     ok     ok     ok     ok     ok
 
+# -- operations: liveness and readiness for probes (counts and class names only); metrics
+# for this machine only without SPOTLINE_METRICS_TOKEN (the test client is 127.0.0.1),
+# and for the token's holder only with it (spotline/ops/tests)
+GET       /healthz                                  ok     ok     ok     ok     ok     ok     ok
+GET       /readyz                                   ok     ok     ok     ok     ok     ok     ok
+GET       /metrics                                  ok     ok     ok     ok     ok     ok     ok
+
 # -- the person who asked: their tracking token is the only key -----------------------------
 GET       /t/{track:A}/                             ok     ok     ok     ok     ok     ok     ok
 GET       /t/{nope}/                                404    404    404    404    404    404    404
@@ -419,6 +426,7 @@ def world(db: Any, settings: Any, make_responder: Callable[..., Responder]) -> I
     # The limits are for floods, not for this table: 0 turns each one off.
     settings.SPOTLINE_RATE_LIMITS = dict.fromkeys(
         getattr(settings, "SPOTLINE_RATE_LIMITS", {}), (0, 0))
+    settings.SPOTLINE_METRICS_TOKEN = ""  # /metrics: loopback only, whatever the env says
     s = timedelta(seconds=1)
     with time_machine.travel(NOW, tick=False):
         # B: accepted by R2, who is on scene (and so holds it, with its place).
