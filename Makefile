@@ -6,8 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-sqlite test-postgres test-browser bench messages clean \
-	audit-deps
+.PHONY: install run test lint test-sqlite test-postgres test-browser bench faults prod-local \
+	messages clean audit-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,11 +43,20 @@ test-browser: install
 audit-deps: install
 	bash scripts/audit-deps.sh
 
-# Benchmarks: JSON lines on stdout, on SQLite and on PostgreSQL (see bench/).
+# Benchmarks: JSON lines on stdout, on SQLite and on PostgreSQL (see bench/ and
+# docs/performance.md). Exits non-zero when a benchmark's own check fails.
 bench: install
-	$(BIN)/python bench/checkin_lateness.py
-	DATABASE_URL="$$(SPOTLINE_PG_DB=spotline_bench bash scripts/ensure-postgres.sh | tail -n1)" \
-		$(BIN)/python bench/checkin_lateness.py
+	bash scripts/bench.sh
+
+# Fault tests: kill -9 workers and web processes under load, restart PostgreSQL, stop
+# Redis; then check that nothing was lost or done twice (see docs/performance.md).
+faults: install
+	bash scripts/faults.sh
+
+# The production profile on this machine: PostgreSQL and Redis from Debian's packages,
+# several web processes and several workers (see "Running in production" in README.md).
+prod-local: install
+	bash scripts/prod-local.sh
 
 # Re-extract and compile the translations (needs GNU gettext: apt-get install gettext).
 # Both django.po and django.mo are committed, so nothing else needs gettext.

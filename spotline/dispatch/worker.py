@@ -26,10 +26,11 @@ import traceback
 from datetime import datetime, timedelta
 from types import FrameType
 
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from spotline.api.housekeeping import idempotency_expire
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.checkins.actions import fire_due_checkins, plans_expire
 from spotline.dispatch.actions import TIMER_HANDLERS
 from spotline.dispatch.claim import claim_unfired
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
 HOUSEKEEPING_EVERY_SECONDS = 60.0
+# While the database is unreachable, passes back off up to this: short, because every
+# timer that fell due during the outage must fire within seconds of its return.
+MAX_FAILURE_BACKOFF_SECONDS = 2.0
+FAILURE_WARN_EVERY_SECONDS = 10.0
 
 
 def due_timer_ids(*, now: datetime, limit: int = 200) -> list[int]:
@@ -55,7 +60,7 @@ def due_timer_ids(*, now: datetime, limit: int = 200) -> list[int]:
 def fire_timer(timer_id: int, *, now: datetime) -> bool:
     """Claim and fire one timer. True if this call fired it."""
     try:
-        with transaction.atomic():
+        with audit_atomic():
             timer = claim_unfired(Timer, timer_id, now=now)
             if timer is None:
                 return False
@@ -122,13 +127,33 @@ class Worker:
 
     def run(self) -> None:
         log.info("worker started")
+        failing_since: float | None = None
+        last_warned = 0.0
+        backoff = self.poll_seconds
         while not self.stopping.is_set():
             try:
                 fired = self.step()
             except Exception as exc:
-                # The database went away (a restart, a network blip): keep trying.
-                log.error("worker pass failed (%s); retrying", type(exc).__name__)
-                fired = 0
+                # The database went away (a restart, a failover, a network blip): drop
+                # the connection, which may be broken, and try again with backoff. The
+                # class name only: a database error's message can quote a row.
+                connections.close_all()
+                now_m = time.monotonic()
+                if failing_since is None:
+                    failing_since = last_warned = now_m
+                    log.warning("worker pass failed (%s); retrying", type(exc).__name__)
+                elif now_m - last_warned >= FAILURE_WARN_EVERY_SECONDS:
+                    last_warned = now_m
+                    log.warning("worker pass still failing (%s) after %.0f s",
+                                type(exc).__name__, now_m - failing_since)
+                backoff = min(backoff * 2, MAX_FAILURE_BACKOFF_SECONDS)
+                self.stopping.wait(backoff)
+                continue
+            if failing_since is not None:
+                log.warning("worker recovered after %.1f s",
+                            time.monotonic() - failing_since)
+                failing_since = None
+                backoff = self.poll_seconds
             # Fired something: more may be due, go again at once. Otherwise sleep.
             if not fired:
                 self.stopping.wait(self.poll_seconds)

@@ -4,28 +4,62 @@
 - ``/ws/responder/``: the signed-in responder's own offers and incident.
 - ``/ws/track/<token>/``: the person who asked for help, by tracking token.
 
-Anything else is refused at the handshake (close code 4403 or 4404).
+Anything else is refused at the handshake (close code 4403 or 4404); when the channel
+layer (Redis) cannot be reached, every socket is refused (4503) and pages poll.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from spotline.live.publish import CONSOLE, responder_group, track_group
+from spotline.live.publish import CONSOLE, PUSH_TIMEOUT, responder_group, track_group
+
+log = logging.getLogger(__name__)
+
+
+def _layer_failed(exc: BaseException) -> bool:
+    """The channel layer's backend could not be reached (Redis down or restarting)."""
+    return isinstance(exc, OSError | TimeoutError) or type(exc).__module__.startswith("redis")
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group: str | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # A consumer also listens on the layer for its own channel; when Redis goes
+        # away that read fails. Close the socket with a code that says "try later"
+        # (the page polls meanwhile and reconnects with backoff) instead of crashing
+        # the connection with a traceback per client.
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception as exc:
+            if not _layer_failed(exc):
+                raise
+            log.warning("live socket dropped: channel layer failed (%s)", type(exc).__name__)
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 4503})
 
     async def connect(self) -> None:
         self.group = await database_sync_to_async(self._group_for)()
         if self.group is None:
             await self.close(code=4403)
             return
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        try:
+            await asyncio.wait_for(self.channel_layer.group_add(self.group, self.channel_name),
+                                   PUSH_TIMEOUT)
+        except Exception as exc:
+            # No layer (Redis down): refuse at once rather than accept a socket that will
+            # never hear anything; the page keeps polling and tries again later.
+            log.warning("live socket refused: channel layer failed (%s)", type(exc).__name__)
+            self.group = None
+            await self.close(code=4503)
+            return
         await self.accept()
         await self.send_json({"type": "hello", "group": self.group.split(".", 1)[0]})
 
@@ -71,4 +105,5 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             await self.send_json({"type": "pong"})
 
     async def live_changed(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "changed", "what": event["what"], "id": event["id"]})
+        await self.send_json({"type": "changed", "what": event["what"], "id": event["id"],
+                              "at": event.get("at")})

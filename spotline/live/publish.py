@@ -10,10 +10,13 @@ never the request: pages fall back to polling.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.db import transaction
 
@@ -30,16 +33,46 @@ def responder_group(responder_id: int) -> str:
     return f"responder.{responder_id}"
 
 
+# How long one push may take in all, and how long to stop trying after a push failed
+# for want of a layer (Redis down or hanging). Pushes run after commit, in the request
+# that made the change: a dead Redis must cost a request at most PUSH_TIMEOUT once
+# every PAUSE_AFTER_FAILURE, not a connect attempt (or a hang) per group per request.
+PUSH_TIMEOUT = 0.5
+PAUSE_AFTER_FAILURE = 5.0
+
+
 def _send(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in groups:
+    # The pause lives on the layer object: a new layer (settings changed) starts fresh.
+    if time.monotonic() < getattr(layer, "spotline_paused_until", 0.0):
+        return
+    # When the push left (after commit), so a client can measure push latency; a
+    # timestamp says nothing about anyone.
+    message = {**message, "at": time.time()}
+
+    async def send_all() -> list[BaseException | None]:
         # One failing group (a stale or full channel) must not cost the others.
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception as exc:
-            log.warning("live push failed (%s); clients will poll", type(exc).__name__)
+        return await asyncio.wait_for(
+            asyncio.gather(*(layer.group_send(g, message) for g in groups),
+                           return_exceptions=True),
+            PUSH_TIMEOUT)
+
+    try:
+        results: list[BaseException | None] = async_to_sync(send_all)()
+    except Exception as exc:  # the timeout: Redis accepts connections but does not answer
+        results = [exc]
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if not failures:
+        return
+    names = sorted({type(f).__name__ for f in failures})
+    if any(not isinstance(f, ChannelFull) for f in failures):
+        layer.spotline_paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+        log.warning("live push failed (%s); clients will poll; no pushes for %.0f s",
+                    ",".join(names), PAUSE_AFTER_FAILURE)
+    else:
+        log.warning("live push failed (%s); clients will poll", ",".join(names))
 
 
 def _push_incident(incident_id: int) -> None:
