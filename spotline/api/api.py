@@ -11,7 +11,7 @@ import json
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from ninja.parser import Parser
 from spotline.api import schemas as s
 from spotline.api.auth import AUTH, require_dispatcher, require_responder, user_id
 from spotline.api.models import IdempotentRequest
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point
 from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget, OfferStatus
@@ -170,7 +171,7 @@ def incident_create(request: HttpRequest, payload: s.IncidentIn) -> Status[dict[
     if existing is not None:
         return replay(existing)
     try:
-        with transaction.atomic():
+        with audit_atomic():
             status, body = open_it()
             IdempotentRequest.objects.create(
                 scope="incident_create", key=key, request_digest=digest,
@@ -421,7 +422,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> Any:
         raise HttpError(404, "no such incident")
     from spotline.audit.actions import record
 
-    with transaction.atomic():  # audited: the names of the exact fields shown, not values
+    with audit_atomic():  # audited: the names of the exact fields shown, not values
         record("incident.view", object_type="incident", object_id=incident.pk,
                now=timezone.now(), actor="user", actor_user_id=user_id(request),
                fields=[name for name, value in (

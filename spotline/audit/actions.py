@@ -8,17 +8,25 @@ with the change it describes. Appends are serialized by the single head row:
 2. insert the entry with id ``head.last_id + 1`` and ``prev_hash = head.last_hash``;
 3. move the head to it.
 
-The head lock is held until the caller commits, so it is the last lock of the global
-lock order: take no row lock after recording, or a transaction waiting for the head
-while holding that row deadlocks with this one (PostgreSQL detects it and fails one).
+The head lock is held until the caller commits, so it must be the last lock of the
+global lock order: a transaction that holds the head and then locks a row deadlocks with
+one that holds that row and waits for the head (PostgreSQL fails one of them). Actions
+write an event, then withdraw offers or arm timers, so recording as they go broke that
+rule everywhere. Write paths therefore open their transaction with ``atomic()``: inside
+it ``record()`` only remembers the entry, and all of them are appended together when the
+block ends, after every row lock and just before the commit. The head is then held for
+the commit alone, which also shortens the one point where all writers queue.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -73,6 +81,48 @@ def _append(head: AuditHead, action: str, *, object_type: str, object_id: int | 
     return entry
 
 
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    action: str
+    object_type: str
+    object_id: int | None
+    now: datetime
+    actor: str
+    actor_user_id: int | None
+    fields: list[str]
+
+
+# The open batch of this database connection (connections are per thread), or None.
+_BATCH = "spotline_audit_batch"
+
+
+@contextmanager
+def atomic() -> Iterator[None]:
+    """``transaction.atomic()`` whose audit entries are appended last, before the commit.
+
+    Nested ``atomic()`` blocks join the outermost one. If the block raises, its entries
+    are dropped with the rolled-back change they describe.
+    """
+    with transaction.atomic():
+        conn: Any = transaction.get_connection()
+        if getattr(conn, _BATCH, None) is not None:
+            yield
+            return
+        setattr(conn, _BATCH, [])
+        try:
+            yield
+            pending: list[_Pending] = getattr(conn, _BATCH)
+            setattr(conn, _BATCH, None)
+            if pending:
+                head = _locked_head(pending[0].now)
+                for p in pending:
+                    _append(head, p.action, object_type=p.object_type, object_id=p.object_id,
+                            now=p.now, actor=p.actor, actor_user_id=p.actor_user_id,
+                            fields=p.fields)
+        finally:
+            setattr(conn, _BATCH, None)
+
+
 def record(
     action: str,
     *,
@@ -82,12 +132,14 @@ def record(
     actor: str = "system",
     actor_user_id: int | None = None,
     fields: Iterable[str] = (),
-) -> AuditEntry:
+) -> AuditEntry | None:
     """Append one entry: ``action`` on ``object_type``/``object_id`` by ``actor`` at ``now``.
 
     ``fields`` names the sensitive fields a person was shown ("location",
     "callback_phone"), never their values. Call it inside the transaction of the
-    change it describes; a read (a GET) wraps it in ``transaction.atomic()``.
+    change it describes; a read (a GET) wraps it in ``transaction.atomic()``. Inside
+    an ``atomic()`` block the entry is appended when the block ends (and None is
+    returned); otherwise at once, and the entry is returned.
     """
     if now.tzinfo is None:
         raise ValueError("audit time must be timezone-aware")
@@ -97,6 +149,11 @@ def record(
     _check(actor, _CODE, 16, "actor")
     for name in names:
         _check(name, _CODE, 32, "field name")
+    batch = getattr(transaction.get_connection(), _BATCH, None)
+    if batch is not None:
+        batch.append(_Pending(action, object_type, object_id, now, actor, actor_user_id,
+                              names))
+        return None
     # No savepoint: inside a caller's transaction a failure here fails the whole change.
     with transaction.atomic(savepoint=False):
         head = _locked_head(now)

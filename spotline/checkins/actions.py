@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
 from spotline.checkins.models import CheckIn, CheckInDeadline, SavedPlan
 from spotline.core.checkin import (
@@ -173,7 +173,7 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
              "lon": location.lon if location else None,
              "description": description.strip(), "access": access.strip()}
     plan_token = ""
-    with transaction.atomic():
+    with audit_atomic():
         if phone and replace_running:
             # One running check-in per phone: "OK" answers the newest, so an older one
             # left running would send help to a place the person has left.
@@ -228,7 +228,7 @@ def plan_save(plan: Plan, *, now: datetime, phone_key: str = "") -> str:
     """
     token = secrets.token_urlsafe(18)
     digest = phone_digest(phone_key) if phone_key else ""
-    with transaction.atomic():
+    with audit_atomic():
         if digest:
             plan_delete(phone=phone_key)
         SavedPlan.objects.create(token_digest=tracking_digest(token), phone_digest=digest,
@@ -304,7 +304,7 @@ def _locked(checkin_id: int) -> CheckIn:
 
 def checkin_ok(*, checkin_id: int, now: datetime) -> CheckIn:
     """I'm OK: the next check comes after the same interval."""
-    with transaction.atomic():
+    with audit_atomic():
         checkin = _locked(checkin_id)
         _move(checkin, CheckEvent.OK, now=now)
         checkin.save()
@@ -313,7 +313,7 @@ def checkin_ok(*, checkin_id: int, now: datetime) -> CheckIn:
 
 def checkin_done(*, checkin_id: int, now: datetime) -> CheckIn:
     """Ended safely: the place and phone are destroyed at once. Safe to repeat."""
-    with transaction.atomic():
+    with audit_atomic():
         checkin = _locked(checkin_id)
         if checkin.state == CheckState.ENDED:
             return checkin
@@ -423,7 +423,7 @@ def _text_trusted(checkin: CheckIn, place: dict[str, Any], sends: frozenset[Send
 
 def deadline_fire(deadline_id: int, *, now: datetime) -> bool:
     """Claim and act on one due deadline, once (same pattern as dispatch timers)."""
-    with transaction.atomic():
+    with audit_atomic():
         deadline = claim_unfired(CheckInDeadline, deadline_id, now=now)
         if deadline is None:
             return False

@@ -17,8 +17,8 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
 
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.checkins.models import CheckIn
 from spotline.core.checkin import (
     SAFETY_MAX_MINUTES,
@@ -90,7 +90,7 @@ def safety_ok(*, responder: Responder, minutes: int | None, now: datetime) -> Ch
                                    state__in=_OPEN).values("pk", "watch_incident_id").first())
     if peek is None:
         raise NotFound("no safety timer is running")
-    with transaction.atomic():
+    with audit_atomic():
         _lock(peek["watch_incident_id"])  # the lock order: incident, then timer
         checkin = _locked(peek["pk"])
         if minutes is not None:

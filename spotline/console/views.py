@@ -9,7 +9,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from spotline.accounts import twofactor
 from spotline.accounts.models import Role
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
 from spotline.core.geo import Point
@@ -112,7 +112,7 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         ("location", incident.lat is not None or incident.location_description),
         ("details", incident.details), ("callback_phone", incident.callback_phone),
         ("notes", notes)) if value]
-    with transaction.atomic():
+    with audit_atomic():
         record("incident.view", object_type="incident", object_id=incident.pk,
                now=timezone.now(), actor="user", actor_user_id=request.user.pk, fields=shown)
     busy = responder_busy_map()
@@ -274,7 +274,7 @@ def sms_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
     from spotline.privacy.crypto import unseal
 
     conversation = _conversation(conversation_id)
-    with transaction.atomic():
+    with audit_atomic():
         record("conversation.view", object_type="sms_conversation",
                object_id=conversation.pk, now=timezone.now(), actor="user",
                actor_user_id=request.user.pk, fields=["phone", "transcript"])
