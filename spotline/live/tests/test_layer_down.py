@@ -48,6 +48,8 @@ def test_pushes_pause_after_a_failure_and_requests_go_on(
         opened = [actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
                   for _ in range(3)]
         elapsed = time.monotonic() - started
+        # Pushes through Redis go out on the process's push thread, not the request's.
+        assert publish.wait_until_sent(timeout=publish.PUSH_TIMEOUT + 3)
     assert all(Offer.objects.filter(incident=o.incident).exists() for o in opened)
     failures = [r for r in caplog.records if "live push failed" in r.getMessage()]
     # The first push found no layer; the next ones did not try for PAUSE_AFTER_FAILURE.
