@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import h3
 
@@ -60,6 +60,21 @@ class TravelTimeEstimator(Protocol):
     def eta_seconds(self, origin: Point, destination: Point, mode: Mode) -> float: ...
 
 
+@runtime_checkable
+class ReachBounded(Protocol):
+    """An estimator that can say how far away a responder may be and still arrive in time.
+
+    ``reach_m(seconds, mode)`` must be an upper bound: whenever ``eta_seconds(origin,
+    destination, mode) <= seconds``, ``distance_m(origin, destination) <= reach_m(...)``.
+    Equivalently, anyone farther than the reach needs more than ``seconds``. The nearest-
+    responder search (``core.nearest``) relies on it to look in a small box only and still
+    give the answer a scan of everyone would; an estimator without it gets the scan. A
+    road-network estimator can answer ``seconds`` times the fastest road speed.
+    """
+
+    def reach_m(self, seconds: float, mode: Mode) -> float: ...
+
+
 @dataclass(frozen=True)
 class StraightLineEstimator:
     detour_factor: float = DEFAULT_DETOUR_FACTOR
@@ -67,6 +82,11 @@ class StraightLineEstimator:
 
     def eta_seconds(self, origin: Point, destination: Point, mode: Mode) -> float:
         return distance_m(origin, destination) * self.detour_factor / self.speeds_mps[mode]
+
+    def reach_m(self, seconds: float, mode: Mode) -> float:
+        # The inverse of eta_seconds; the nearest-responder search adds its own margin
+        # for rounding.
+        return seconds * self.speeds_mps[mode] / self.detour_factor
 
 
 def area_cell(point: Point) -> str:

@@ -13,6 +13,7 @@ Functions are keyword-only and take ``now``; repeating a call that already happe
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Iterable
@@ -21,12 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection
 from django.db.models import F
 
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
-from spotline.core import lifecycle
-from spotline.core.geo import Mode, Point, StraightLineEstimator, area_cell
+from spotline.core import lifecycle, nearest
+from spotline.core.geo import Mode, Point, StraightLineEstimator, TravelTimeEstimator, area_cell
 from spotline.core.lifecycle import HELD, Effect, Event, IllegalTransition, State
 from spotline.core.policy import (
     Actor,
@@ -35,6 +37,7 @@ from spotline.core.policy import (
     OfferStatus,
     PastOffer,
     PriorityPolicy,
+    Round,
     Shortfall,
     on_deadline,
     plan_round,
@@ -321,8 +324,25 @@ def _text_the_person(incident: Incident, state: State, *, now: datetime) -> None
     )
 
 
+def _candidate(rid: int, lat: float | None, lon: float | None, mode: str,
+               skills: list[str], busy: bool) -> Candidate:
+    known = Skill._value2member_map_
+    return Candidate(
+        responder_id=rid,
+        location=Point(lat, lon) if lat is not None and lon is not None else None,
+        mode=Mode(mode),
+        skills=frozenset(Skill(s) for s in skills if s in known),
+        on_shift=True,
+        busy=busy,
+    )
+
+
 def _candidates(required: frozenset[Skill]) -> list[Candidate]:
-    """Everyone on shift, with whether they are busy; the policy filters and ranks."""
+    """Everyone on shift, with whether they are busy; the policy filters and ranks.
+
+    The brute-force scan: ``plan_nearest`` falls back to it, and the tests and
+    ``bench/nearest.py`` hold the indexed search to its answers.
+    """
     busy = set(
         Incident.objects.filter(
             state__in=[s.value for s in HELD], assigned_responder__isnull=False
@@ -331,18 +351,89 @@ def _candidates(required: frozenset[Skill]) -> list[Candidate]:
     rows = Responder.objects.filter(on_shift_since__isnull=False).values_list(
         "id", "lat", "lon", "mode", "skills"
     )
-    known = Skill._value2member_map_
-    return [
-        Candidate(
-            responder_id=rid,
-            location=Point(lat, lon) if lat is not None and lon is not None else None,
-            mode=Mode(mode),
-            skills=frozenset(Skill(s) for s in skills if s in known),
-            on_shift=True,
-            busy=rid in busy,
-        )
-        for rid, lat, lon, mode, skills in rows
-    ]
+    return [_candidate(rid, lat, lon, mode, skills, rid in busy)
+            for rid, lat, lon, mode, skills in rows]
+
+
+def _candidates_within(
+    boxes: dict[Mode, nearest.Box], required: frozenset[Skill] = frozenset()
+) -> list[Candidate]:
+    """The on-shift responders of each mode inside that mode's box, in one query.
+
+    Each mode's term is a run of short seeks in the partial index
+    responder_on_shift_band (mode, lat_band, lon, lat): one range of longitudes per
+    latitude band, the box's latitudes checked in the index too. Each term repeats the
+    index's condition so that SQLite can use it for every branch of the OR. Whether a
+    responder is busy comes from the same query. Raw SQL: the ORM spent longer building
+    this statement than the database spends answering it.
+    """
+    responders, incidents = Responder._meta.db_table, Incident._meta.db_table
+    # Placeholders in the order they appear: the EXISTS first, then the terms.
+    params: list[str | int | float] = [s.value for s in HELD]
+    terms = []
+    for mode, box in boxes.items():
+        bands = box.bands
+        terms.append(
+            f"(r.mode = %s AND r.on_shift_since IS NOT NULL"
+            f" AND r.lat_band IN ({', '.join(['%s'] * len(bands))})"
+            f" AND r.lon >= %s AND r.lon <= %s AND r.lat >= %s AND r.lat <= %s)")
+        params += [mode.value, *bands, box.lon_min, box.lon_max, box.lat_min, box.lat_max]
+    where = " OR ".join(terms)
+    if required and connection.vendor == "postgresql":
+        where = f"({where}) AND r.skills @> %s::jsonb"
+        params.append(json.dumps(sorted(required)))
+    elif required:
+        for skill in sorted(required):
+            where = (f"({where}) AND EXISTS (SELECT 1 FROM json_each(r.skills) s"  # noqa: S608
+                     f" WHERE s.value = %s)")
+            params.append(skill.value)
+    held = ", ".join(["%s"] * len(HELD))
+    # Only table names and placeholders are formatted in; every value is a parameter.
+    sql = (f"SELECT r.id, r.lat, r.lon, r.mode, r.skills, EXISTS (SELECT 1 FROM {incidents} i"  # noqa: S608
+           f" WHERE i.assigned_responder_id = r.id AND i.state IN ({held}))"
+           f" FROM {responders} r WHERE {where}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [_candidate(rid, lat, lon, mode,
+                       json.loads(skills) if isinstance(skills, str) else skills, bool(busy))
+            for rid, lat, lon, mode, skills, busy in rows]
+
+
+def plan_nearest(
+    *,
+    location: Point | None,
+    required: frozenset[Skill],
+    past_offers: list[PastOffer],
+    policy: PriorityPolicy,
+    estimator: TravelTimeEstimator,
+    now: datetime,
+) -> Round:
+    """``plan_round`` over everyone on shift, reading only those near enough to matter.
+
+    Looks within growing travel-time budgets (core.nearest) and keeps the first round
+    that is provably the full scan's; otherwise (no coordinates, no reach bound, a box
+    at a pole or the antimeridian, or nobody close enough) scans everyone.
+    """
+    def plan(candidates: list[Candidate]) -> Round:
+        return plan_round(location=location, required=required, candidates=candidates,
+                          past_offers=past_offers, policy=policy, estimator=estimator,
+                          now=now)
+
+    k = policy.offers_per_round
+    seconds = nearest.FIRST_BUDGET
+    while True:
+        boxes = nearest.search_boxes(location, seconds, estimator)
+        if boxes is None:
+            break
+        near = _candidates_within(boxes, required)
+        found = plan(near)
+        if nearest.is_exact(found, k=k, seconds=seconds):
+            return found
+        if seconds >= nearest.LAST_BUDGET:
+            break
+        seconds = min(nearest.LAST_BUDGET, nearest.next_budget(seconds, found=len(near), k=k))
+    return plan(_candidates(required))
 
 
 def _past_offers(incident: Incident) -> list[PastOffer]:
@@ -367,10 +458,9 @@ def _start_round(
     skills = required if required is not None else frozenset(
         Skill(s) for s in incident.required_skills
     )
-    plan = plan_round(
+    plan = plan_nearest(
         location=incident_point(incident),
         required=skills,
-        candidates=_candidates(skills),
         past_offers=_past_offers(incident),
         policy=policy,
         estimator=estimator(),
@@ -425,12 +515,13 @@ def _notify_offers(incident: Incident, ranked: Iterable[Any], *, now: datetime) 
     The text names the kind, priority and distance, never the place: the exact
     location is for whoever accepts.
     """
-    from spotline.notify.actions import message_queue
+    from spotline.notify.actions import messages_queue
 
     ranked = list(ranked)
     responders = Responder.objects.in_bulk([r.responder_id for r in ranked])
     offers = dict(Offer.objects.filter(
         incident=incident, responder_id__in=list(responders)).values_list("responder_id", "id"))
+    queue: list[dict[str, Any]] = []
     for r in ranked:
         responder = responders[r.responder_id]
         eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
@@ -438,20 +529,23 @@ def _notify_offers(incident: Incident, ranked: Iterable[Any], *, now: datetime) 
         body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
                 f"Reply YES {offer_id} to accept, NO {offer_id} to decline, or open "
                 f"{settings.SPOTLINE_SITE_URL}/responder/")
-        message_queue(
-            key=f"offer:{offer_id}:{incident.current_round}", purpose="offer",
-            body=body, channels=responder.channels or settings.DEFAULT_OFFER_CHANNELS,
-            responder=responder, incident=incident, offer_id=offer_id, now=now,
-        )
+        queue.append({
+            "key": f"offer:{offer_id}:{incident.current_round}", "purpose": "offer",
+            "body": body, "channels": responder.channels or settings.DEFAULT_OFFER_CHANNELS,
+            "responder": responder, "incident": incident, "offer_id": offer_id,
+        })
         if incident.priority == Priority.P1 and responder.phone_sealed:
             # Still unanswered after a while: ring their phone ("press 1 to accept").
             # The sender drops the call if the offer was answered or withdrawn by then.
-            message_queue(
-                key=f"offer-call:{offer_id}:{incident.current_round}", purpose="offer_call",
-                body=body, channels=["voice"], responder=responder, incident=incident,
-                offer_id=offer_id, now=now,
-                not_before=now + timedelta(seconds=settings.SPOTLINE_OFFER_CALL_AFTER_SECONDS),
-            )
+            queue.append({
+                "key": f"offer-call:{offer_id}:{incident.current_round}", "purpose": "offer_call",
+                "body": body, "channels": ["voice"], "responder": responder, "incident": incident,
+                "offer_id": offer_id,
+                "not_before": now + timedelta(seconds=settings.SPOTLINE_OFFER_CALL_AFTER_SECONDS),
+            })
+    # One read and one insert for the round (get_or_create per message was a query,
+    # a savepoint and an insert each: a third of a new incident's statements).
+    messages_queue(queue, now=now)
 
 
 def _close(incident: Incident, *, now: datetime, actor: Actor) -> None:
@@ -518,7 +612,7 @@ def incident_open(
     t = triage(kind, breathing=breathing, conscious=conscious, danger=danger)
     chosen = min(t.priority, priority) if priority else t.priority  # "P1" < "P2"
     token = secrets.token_urlsafe(18)
-    with transaction.atomic():
+    with audit_atomic():
         incident = Incident.objects.create(
             kind=kind.value,
             priority=chosen.value,
@@ -584,7 +678,7 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
     """
     incident_id = _offer_incident_id(offer_id, responder)
     try:
-        with transaction.atomic():
+        with audit_atomic():
             # Lock order: the responder, then every incident this touches, by id.
             me = _lock_responder(responder.pk)
             incident = _lock_many(_pending_offer_incidents(me.pk) | {incident_id})[incident_id]
@@ -623,7 +717,7 @@ def offer_accept(*, offer_id: int, responder: Responder, now: datetime) -> Offer
 def offer_decline(*, offer_id: int, responder: Responder, now: datetime) -> Offer:
     """Decline; if that leaves no pending offer, widen at once rather than wait."""
     incident_id = _offer_incident_id(offer_id, responder)
-    with transaction.atomic():
+    with audit_atomic():
         incident = _lock(incident_id)
         offer = Offer.objects.select_for_update().get(pk=offer_id)
         if offer.status == OfferStatus.ACCEPTED:
@@ -757,7 +851,7 @@ def incident_escalate(
     *, incident_id: int, to: EscalationTarget, user_id: int | None, now: datetime,
     actor: Actor = Actor.DISPATCHER,
 ) -> Incident:
-    with transaction.atomic():
+    with audit_atomic():
         incident = _lock(incident_id)
         if not incident.is_open:
             raise Conflict("this incident is closed")
@@ -785,7 +879,7 @@ def incident_assign(
     """A dispatcher assigns (or reassigns) a responder directly."""
     from spotline.responders.actions import holds_open_incident
 
-    with transaction.atomic():
+    with audit_atomic():
         # Lock order: the responder, then every incident this touches, by id.
         responder = _lock_responder(responder_id)
         locked = _lock_many(_pending_offer_incidents(responder.pk) | {incident_id})
@@ -826,7 +920,7 @@ def incident_cancel(
     *, incident_id: int, actor: Actor, user_id: int | None, now: datetime
 ) -> Incident:
     """Cancel: by the person ("they are OK now") or by a dispatcher. Safe to repeat."""
-    with transaction.atomic():
+    with audit_atomic():
         incident = _lock(incident_id)
         if incident.state_enum is State.CANCELLED:
             return incident
@@ -869,7 +963,7 @@ def incident_report(
     on a bad connection does no harm.
     """
     actor = Actor.RESPONDER if responder is not None else Actor.DISPATCHER
-    with transaction.atomic():
+    with audit_atomic():
         incident = _held_by(incident_id, responder)
         if type == "need_backup":
             if not incident.is_open:
@@ -903,7 +997,7 @@ def incident_outcome(
     referrals: Iterable[str], notes: str = "",
 ) -> Outcome:
     """Record (or correct) the outcome, from on scene until the purge."""
-    with transaction.atomic():
+    with audit_atomic():
         incident = _held_by(incident_id, responder)
         if incident.on_scene_at is None:
             raise Conflict("an outcome is recorded once a responder is on scene")
@@ -929,7 +1023,7 @@ def incident_note(*, incident_id: int, text: str, user_id: int | None, now: date
     text = text.strip()
     if not text or len(text) > 2000 or "\x00" in text:
         raise Invalid("a note is 1 to 2000 characters of text")
-    with transaction.atomic():
+    with audit_atomic():
         incident = _lock(incident_id)
         if incident.purged_at is not None:
             raise Conflict("this incident's details were already destroyed")

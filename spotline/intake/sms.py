@@ -43,9 +43,10 @@ from datetime import datetime, timedelta
 from typing import TypedDict
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.sms import (
     ConversationState,
     Keyword,
@@ -191,7 +192,7 @@ def sms_receive(*, sid: str, from_number: str, body: str, now: datetime) -> list
         log.info("sms retried sid=%s", sid)
         return _replies(done)
     try:
-        with transaction.atomic():
+        with audit_atomic():
             # 1. The id first: a concurrent copy of this text waits here, then fails.
             inbound = InboundSms.objects.create(sid=sid, received_at=now)
             replies = _respond(digest=digest, phone=normalize_phone(from_number), body=body,
@@ -294,7 +295,7 @@ def _conversation(*, digest: str, phone: str, now: datetime) -> SmsConversation:
         current.closed_at = current.updated_at = now
         current.save(update_fields=["state_sealed", "closed_at", "updated_at"])
     try:
-        with transaction.atomic():
+        with audit_atomic():
             return SmsConversation.objects.create(
                 phone_digest=digest, phone_sealed=seal(phone, context="sms.phone"),
                 state_sealed=_dump(ConversationState(language=language), []),
@@ -427,7 +428,7 @@ def _changed(conversation: SmsConversation) -> None:
 
 def conversation_take_over(*, conversation_id: int, user_id: int | None, take: bool,
                            now: datetime) -> SmsConversation:
-    with transaction.atomic():
+    with audit_atomic():
         conversation = SmsConversation.objects.select_for_update().get(pk=conversation_id)
         conversation.taken_over_at = now if take else None
         conversation.taken_over_by_user_id = user_id if take else None
@@ -445,7 +446,7 @@ def conversation_reply(*, conversation_id: int, text: str, user_id: int | None,
     text = text.strip()
     if not text or len(text) > 640 or "\x00" in text:
         raise Invalid("a reply is 1 to 640 characters of text")
-    with transaction.atomic():
+    with audit_atomic():
         conversation = SmsConversation.objects.select_for_update().get(pk=conversation_id)
         count = len(transcript(conversation))
         transcript_add(conversation, "dispatcher", text, now=now)

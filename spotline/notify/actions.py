@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
@@ -31,6 +32,27 @@ def message_queue(
         },
     )
     return message
+
+
+def messages_queue(messages: Sequence[dict[str, Any]], *, now: datetime) -> None:
+    """Queue several messages (a round of offers) with one read and one insert.
+
+    Each item holds ``message_queue``'s keyword arguments (without ``now``). Keys that
+    already exist are left as they are, like ``message_queue``'s get_or_create; a key
+    another transaction inserts at the same moment is skipped, not an error.
+    """
+    keys = [m["key"] for m in messages]
+    existing = set(Message.objects.filter(key__in=keys).values_list("key", flat=True))
+    rows = [
+        Message(key=m["key"], purpose=m["purpose"], responder=m.get("responder"),
+                incident=m.get("incident"), offer_id=m.get("offer_id"),
+                to_sealed=seal(m.get("to", ""), context="message.to"),
+                body_sealed=seal(m["body"], context="message.body"),
+                channels=list(m["channels"]), created_at=now,
+                next_attempt_at=m.get("not_before") or now)
+        for m in messages if m["key"] not in existing
+    ]
+    Message.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def delivery_status_update(*, provider_ref: str, status: str, error: str, now: datetime

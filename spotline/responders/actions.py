@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
 from spotline.dispatch.actions import retry_on_deadlock
@@ -27,7 +26,7 @@ def shift_set(
     *, responder: Responder, on_shift: bool, location: Point | None, now: datetime
 ) -> Responder:
     """Go on or off shift. Off shift forgets the location at once."""
-    with transaction.atomic():
+    with audit_atomic():
         r = Responder.objects.select_for_update().get(pk=responder.pk)
         if on_shift:
             if r.on_shift_since is None:

@@ -1,10 +1,32 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from spotline.core.geo import Mode, Point
+from spotline.core.nearest import BANDS_PER_DEGREE
 from spotline.core.triage import Skill
+
+
+class FloorInt(models.Func):
+    """FLOOR(x) as an integer, the same on PostgreSQL and on every SQLite build (FLOOR is
+    built into SQLite only when compiled with its math functions; a generated column must
+    not depend on a function only Django's connection registers)."""
+
+    function = "FLOOR"
+    output_field = models.IntegerField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        x, params = compiler.compile(self.source_expressions[0])
+        # CAST truncates toward zero; a negative non-integer then needs one less.
+        return (f"(CAST({x} AS INTEGER) - ({x} < CAST({x} AS INTEGER)))",
+                (*params, *params, *params))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="CAST(FLOOR(%(expressions)s) AS integer)",
+                           **extra)
 
 
 class Responder(models.Model):
@@ -27,6 +49,14 @@ class Responder(models.Model):
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
     located_at = models.DateTimeField(null=True, blank=True)
+    # The latitude band (core.nearest.band_of) for the nearest-responder index. Generated
+    # by the database from lat, so no write path (an action, a bulk load, a test's
+    # update()) can leave it stale: a stale band would hide a responder from the search.
+    lat_band = models.GeneratedField(
+        expression=FloorInt(models.F("lat") * BANDS_PER_DEGREE),
+        output_field=models.IntegerField(null=True),
+        db_persist=True,
+    )
     # Contact for offers when the app is closed: a keyed digest to recognise replies,
     # and the number itself sealed (privacy.crypto). Never stored in plain text.
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
@@ -40,7 +70,14 @@ class Responder(models.Model):
                 fields=["on_shift_since"],
                 name="responder_on_shift",
                 condition=models.Q(on_shift_since__isnull=False),
-            )
+            ),
+            # The nearest-responder search (core.nearest): per mode, per band, a range
+            # of longitudes; latitude last so the box's edges are checked in the index.
+            models.Index(
+                fields=["mode", "lat_band", "lon", "lat"],
+                name="responder_on_shift_band",
+                condition=models.Q(on_shift_since__isnull=False),
+            ),
         ]
         constraints = [
             # Location only while on shift (ARCHITECTURE.md, non-negotiable 2).

@@ -146,10 +146,10 @@ def test_it_leaves_no_message_when_the_opening_rolls_back(make_responder):
 def test_it_opens_no_incident_when_queuing_its_messages_fails(make_responder, monkeypatch):
     make_responder(north_m=100)
 
-    def broken(**kwargs: Any) -> Message:
+    def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(notify_actions, "message_queue", broken)
+    monkeypatch.setattr(notify_actions, "messages_queue", broken)
     with pytest.raises(RuntimeError):
         open_overdose()
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from spotline.accounts.models import Profile, Role
 from spotline.api.models import IdempotentRequest
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.triage import Kind
 from spotline.dispatch.actions import incident_open
 from spotline.dispatch.models import Incident, Source
@@ -112,7 +113,7 @@ def voice_recorded(request: HttpRequest) -> HttpResponse:
         return twiml(str(response))
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with audit_atomic():
             incident = incident_open(
                 kind=Kind.OTHER, location=None, now=now, source=Source.OPERATOR,
                 description="Unknown: caller left a voicemail",
