@@ -20,7 +20,8 @@ class Command(BaseCommand):
         # One thread in a loop: keep the connection between passes (web processes do
         # not, see DATABASES in settings.py). CONN_HEALTH_CHECKS replaces it if it died.
         conn = connections["default"]
-        if conn.vendor == "postgresql" and not conn.settings_dict["CONN_MAX_AGE"]:
+        if (conn.vendor == "postgresql" and not conn.settings_dict["CONN_MAX_AGE"]
+                and not conn.settings_dict["OPTIONS"].get("pool")):
             conn.settings_dict["CONN_MAX_AGE"] = 60
         worker = Worker(poll_seconds=settings.SPOTLINE_WORKER_POLL_SECONDS)
         if options["once"]:
