@@ -68,6 +68,25 @@ def _locked_head(now: datetime) -> AuditHead:
     return head
 
 
+def _append_all(pending: list[_Pending]) -> None:
+    # Chained in Python, written with one INSERT and one head update: a new incident
+    # appends three entries, and every statement here runs while the head is locked.
+    head = _locked_head(pending[0].now)
+    entries = []
+    last_id, last_hash = head.last_id, head.last_hash
+    for p in pending:
+        entry = AuditEntry(id=last_id + 1, at=p.now, actor=p.actor,
+                           actor_user_id=p.actor_user_id, action=p.action,
+                           object_type=p.object_type, object_id=p.object_id,
+                           fields=p.fields, prev_hash=last_hash)
+        entry.hash = entry.compute_hash()
+        entries.append(entry)
+        last_id, last_hash = entry.id, entry.hash
+    AuditEntry.objects.bulk_create(entries)
+    AuditHead.objects.filter(pk=HEAD_ID).update(last_id=last_id, last_hash=last_hash)
+    head.last_id, head.last_hash = last_id, last_hash
+
+
 def _append(head: AuditHead, action: str, *, object_type: str, object_id: int | None,
             now: datetime, actor: str, actor_user_id: int | None,
             fields: list[str]) -> AuditEntry:
@@ -114,11 +133,7 @@ def atomic() -> Iterator[None]:
             pending: list[_Pending] = getattr(conn, _BATCH)
             setattr(conn, _BATCH, None)
             if pending:
-                head = _locked_head(pending[0].now)
-                for p in pending:
-                    _append(head, p.action, object_type=p.object_type, object_id=p.object_id,
-                            now=p.now, actor=p.actor, actor_user_id=p.actor_user_id,
-                            fields=p.fields)
+                _append_all(pending)
         finally:
             setattr(conn, _BATCH, None)
 
