@@ -16,7 +16,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CALLS_CSV = Path(os.environ.get(
-    "BENCH_CALLS_CSV", REPO.parent / "shared" / "data" / "calls" / "milwaukee_cfs_2018-05.csv"))
+    "BENCH_CALLS_CSV", REPO / "bench" / "data" / "milwaukee_call_points.csv"))
 
 
 def call_points(path: Path = CALLS_CSV) -> list[tuple[float, float]]:

@@ -1,7 +1,7 @@
 """How fast is the nearest-responder search among 1,000 / 10,000 / 100,000 on shift?
 
 Seeds on-shift responders (in bulk) around the real call locations of a month of
-Milwaukee calls for service (``../shared/data/calls/milwaukee_cfs_2018-05.csv``; rows
+Milwaukee calls for service (``bench/data/milwaukee_call_points.csv``, see its README; rows
 without coordinates and the few hundred geocoded far outside the city are skipped),
 with mixed modes and skills, a few without a shared location and some busy (holding an
 assigned incident). Then, per size, for QUERIES incident points drawn from the same
@@ -43,7 +43,7 @@ BRUTE_LARGE = int(os.environ.get("BENCH_NEAREST_BRUTE_LARGE", "40"))
 WARMUP = 10
 CALLS = Path(os.environ.get(
     "BENCH_CALLS_CSV",
-    Path(__file__).resolve().parents[2] / "shared/data/calls/milwaukee_cfs_2018-05.csv"))
+    Path(__file__).resolve().parent / "data" / "milwaukee_call_points.csv"))
 PREFIX = "bench-nearest-"
 # Responders stand within a few hundred metres of where calls come from.
 SPREAD_M = 300.0
