@@ -100,6 +100,9 @@ class Worker:
         self.stopping = threading.Event()
         self._housekeeping_due = 0.0
         self._last_housekeeping = timezone.now() - timedelta(days=1)
+        self._failing_since: float | None = None
+        self._last_warned = 0.0
+        self._backoff = poll_seconds
 
     def install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:
@@ -125,36 +128,38 @@ class Worker:
             self._last_housekeeping = now
         return fired
 
+    def step_guarded(self) -> float:
+        """One pass that survives a failing database; returns how long to wait before
+        the next (0 when it fired something: more may be due). ``run`` and the worker
+        inside ``spotline run`` both go through here."""
+        try:
+            fired = self.step()
+        except Exception as exc:
+            # The database went away (a restart, a failover, a network blip): drop
+            # the connection, which may be broken, and try again with backoff. The
+            # class name only: a database error's message can quote a row.
+            connections.close_all()
+            now_m = time.monotonic()
+            if self._failing_since is None:
+                self._failing_since = self._last_warned = now_m
+                log.warning("worker pass failed (%s); retrying", type(exc).__name__)
+            elif now_m - self._last_warned >= FAILURE_WARN_EVERY_SECONDS:
+                self._last_warned = now_m
+                log.warning("worker pass still failing (%s) after %.0f s",
+                            type(exc).__name__, now_m - self._failing_since)
+            self._backoff = min(self._backoff * 2, MAX_FAILURE_BACKOFF_SECONDS)
+            return self._backoff
+        if self._failing_since is not None:
+            log.warning("worker recovered after %.1f s",
+                        time.monotonic() - self._failing_since)
+            self._failing_since = None
+            self._backoff = self.poll_seconds
+        return 0.0 if fired else self.poll_seconds
+
     def run(self) -> None:
         log.info("worker started")
-        failing_since: float | None = None
-        last_warned = 0.0
-        backoff = self.poll_seconds
         while not self.stopping.is_set():
-            try:
-                fired = self.step()
-            except Exception as exc:
-                # The database went away (a restart, a failover, a network blip): drop
-                # the connection, which may be broken, and try again with backoff. The
-                # class name only: a database error's message can quote a row.
-                connections.close_all()
-                now_m = time.monotonic()
-                if failing_since is None:
-                    failing_since = last_warned = now_m
-                    log.warning("worker pass failed (%s); retrying", type(exc).__name__)
-                elif now_m - last_warned >= FAILURE_WARN_EVERY_SECONDS:
-                    last_warned = now_m
-                    log.warning("worker pass still failing (%s) after %.0f s",
-                                type(exc).__name__, now_m - failing_since)
-                backoff = min(backoff * 2, MAX_FAILURE_BACKOFF_SECONDS)
-                self.stopping.wait(backoff)
-                continue
-            if failing_since is not None:
-                log.warning("worker recovered after %.1f s",
-                            time.monotonic() - failing_since)
-                failing_since = None
-                backoff = self.poll_seconds
-            # Fired something: more may be due, go again at once. Otherwise sleep.
-            if not fired:
-                self.stopping.wait(self.poll_seconds)
+            wait = self.step_guarded()
+            if wait:
+                self.stopping.wait(wait)
         log.info("worker stopped")

@@ -75,3 +75,27 @@ def test_the_worker_survives_an_outage_and_fires_what_fell_due(
     assert sum("worker pass failed (OperationalError)" in m for m in messages) == 1
     assert sum(m.startswith("worker recovered after") for m in messages) == 1
     assert worker.stopping.is_set()
+
+
+def test_a_guarded_pass_backs_off_while_failing_and_resets_on_recovery(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # `spotline run`'s in-process worker and `spotline worker` share step_guarded.
+    class Flaky(Worker):
+        def __init__(self) -> None:
+            super().__init__(poll_seconds=0.1)
+            self.failures = 3
+
+        def step(self) -> int:
+            if self.failures:
+                self.failures -= 1
+                raise OperationalError("connection refused")
+            return 0
+
+    worker = Flaky()
+    with caplog.at_level(logging.WARNING, logger="spotline.dispatch.worker"):
+        waits = [worker.step_guarded() for _ in range(4)]
+    assert waits == [0.2, 0.4, 0.8, 0.1]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == "worker pass failed (OperationalError); retrying"
+    assert messages[-1].startswith("worker recovered after")
+    assert not any("connection refused" in m for m in messages)

@@ -98,16 +98,13 @@ class Command(BaseCommand):
         in-memory channel layer.
         """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spotline-worker")
-        step = sync_to_async(worker.step, thread_sensitive=False, executor=executor)
+        step = sync_to_async(worker.step_guarded, thread_sensitive=False, executor=executor)
         log.info("worker started")
         while not worker.stopping.is_set():
-            try:
-                fired = await step()
-            except Exception as exc:
-                log.error("worker pass failed (%s); retrying", type(exc).__name__)
-                fired = 0
-            if not fired:
-                await asyncio.sleep(worker.poll_seconds)
+            # The same backoff through a database outage as `spotline worker`.
+            wait = await step()
+            if wait:
+                await asyncio.sleep(wait)
         executor.submit(connections.close_all).result()
         executor.shutdown()
         log.info("worker stopped")
