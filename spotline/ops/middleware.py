@@ -12,6 +12,8 @@ from django.urls import Resolver404, resolve
 from spotline.ops import metrics
 
 UNMATCHED = "<unmatched>"  # any path no pattern matches: one label, however many paths
+# Methods are labels too, and a client may send any word as one: the rest share one.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_of(request: HttpRequest) -> str:
@@ -41,6 +43,7 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        metrics.observe(route_of(request), request.method or "", response.status_code,
+        method = request.method if request.method in METHODS else "OTHER"
+        metrics.observe(route_of(request), method, response.status_code,
                         time.perf_counter() - started)
         return response

@@ -200,3 +200,17 @@ def test_gauges_count_the_dispatch_state(
     text = scrape()
     assert value(text, "spotline_outbox_pending") == 0
     assert value(text, "spotline_outbox_oldest_pending_age_seconds") == 0
+
+
+def test_unknown_methods_share_one_label(db: Any) -> None:
+    # A client can send any word as a method; each new word must not become a series.
+    count = "spotline_http_requests_total"
+    before = scrape()
+    for word in ("BREW", "WHEN", "X1"):
+        Client().generic(word, "/healthz")
+    after = scrape()
+    assert value(after, count, route="healthz", method="OTHER", status="2xx") + value(
+        after, count, route="healthz", method="OTHER", status="4xx") - value(
+        before, count, route="healthz", method="OTHER", status="2xx") - value(
+        before, count, route="healthz", method="OTHER", status="4xx") == 3
+    assert "BREW" not in after and "WHEN" not in after
