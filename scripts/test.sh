@@ -35,5 +35,7 @@ fi
 if [ "$which" = all ] || [ "$which" = postgres ]; then
   url="${TEST_DATABASE_URL:-$(bash scripts/ensure-postgres.sh | tail -n1)}"
   echo "== pytest on PostgreSQL"
-  DATABASE_URL="$url" $BIN/pytest "$@"
+  # The concurrency tests race up to 8 threads (each with its own connection) while the
+  # test itself holds one: more than a web process's default pool of 8.
+  DATABASE_URL="$url" SPOTLINE_DB_POOL_SIZE="${SPOTLINE_DB_POOL_SIZE:-16}" $BIN/pytest "$@"
 fi
