@@ -18,24 +18,19 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import setup_django
 
 N = int(os.environ.get("BENCH_CHECKINS", "10000"))
 SPREAD = float(os.environ.get("BENCH_SPREAD_SECONDS", "60"))
 
 
 def main() -> None:
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SPOTLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="spotline-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotline.settings")
-    os.environ.setdefault("SPOTLINE_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
+    db = setup_django()
     from django.utils import timezone
 
     from spotline.checkins.actions import checkin_start, deadline_fire
@@ -43,12 +38,6 @@ def main() -> None:
     from spotline.core.checkin import OnMiss
     from spotline.core.geo import Point
 
-    db = connection.vendor
-    name = str(connection.settings_dict["NAME"])
-    if db == "postgresql" and not name.endswith("bench"):
-        sys.exit(f"refusing to benchmark database {name!r}: use one whose name ends in "
-                 "'bench' (make bench creates spotline_bench)")
-    call_command("migrate", interactive=False, verbosity=0)
     made: list[int] = []
 
     # Floor: one check-in's deadline fired alone.

@@ -1,7 +1,7 @@
 """Shared by the benchmarks: real call locations, seeded responders, request bodies.
 
-Run inside a process where Django is set up (``django.setup()``), except
-``call_points`` and ``incident_bodies``, which need no Django.
+Run inside a process where Django is set up (``setup_django()`` or ``django.setup()``),
+except ``call_points`` and ``incident_bodies``, which need no Django.
 """
 
 from __future__ import annotations
@@ -11,12 +11,39 @@ import json
 import math
 import os
 import random
+import sys
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CALLS_CSV = Path(os.environ.get(
     "BENCH_CALLS_CSV", REPO / "bench" / "data" / "milwaukee_call_points.csv"))
+
+
+def setup_django() -> str:
+    """Django for a benchmark process, migrated; returns the database vendor.
+
+    SQLite in a throwaway data directory unless DATABASE_URL is set. On PostgreSQL only
+    a database whose name ends in "bench": benchmarks write rows, and some empty it.
+    """
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["SPOTLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="spotline-bench-")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotline.settings")
+    os.environ.setdefault("SPOTLINE_LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    db = connection.vendor
+    name = str(connection.settings_dict["NAME"])
+    if db == "postgresql" and not name.endswith("bench"):
+        sys.exit(f"refusing to benchmark database {name!r}: use one whose name ends in "
+                 "'bench' (make bench creates spotline_bench)")
+    call_command("migrate", interactive=False, verbosity=0)
+    return db
 
 
 def call_points(path: Path = CALLS_CSV) -> list[tuple[float, float]]:

@@ -32,10 +32,12 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import setup_django
 
 SIZES = [int(n) for n in os.environ.get("BENCH_NEAREST_SIZES", "1000,10000,100000").split(",")]
 QUERIES = int(os.environ.get("BENCH_NEAREST_QUERIES", "300"))
@@ -69,16 +71,9 @@ def percentile(sorted_ms: list[float], q: float) -> float:
 
 
 def main() -> None:
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SPOTLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="spotline-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotline.settings")
-    os.environ.setdefault("SPOTLINE_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    db = setup_django()
     from django.conf import settings
     from django.contrib.auth.models import User
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -89,12 +84,6 @@ def main() -> None:
     from spotline.dispatch.models import Incident
     from spotline.responders.models import Responder
 
-    db = connection.vendor
-    name = str(connection.settings_dict["NAME"])
-    if db == "postgresql" and not name.endswith("bench"):
-        sys.exit(f"refusing to benchmark database {name!r}: use one whose name ends in "
-                 "'bench' (make bench creates spotline_bench)")
-    call_command("migrate", interactive=False, verbosity=0)
 
     def clean() -> None:
         Incident.objects.filter(tracking_digest__startswith=PREFIX).delete()

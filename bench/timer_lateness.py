@@ -25,10 +25,12 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import setup_django
 
 N = int(os.environ.get("BENCH_TIMERS", "10000"))
 SPREAD = float(os.environ.get("BENCH_SPREAD_SECONDS", "60"))
@@ -62,15 +64,8 @@ def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def main() -> None:
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["SPOTLINE_DATA_DIR"] = tempfile.mkdtemp(prefix="spotline-bench-")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotline.settings")
-    os.environ.setdefault("SPOTLINE_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
+    db = setup_django()
     from django.core.management import call_command
-    from django.db import connection
     from django.forms.models import model_to_dict
     from django.utils import timezone
 
@@ -82,12 +77,6 @@ def main() -> None:
     from spotline.dispatch.actions import incident_open
     from spotline.dispatch.models import Incident, Timer, TimerKind
 
-    db = connection.vendor
-    name = str(connection.settings_dict["NAME"])
-    if db == "postgresql" and not name.endswith("bench"):
-        sys.exit(f"refusing to benchmark database {name!r}: use one whose name ends in "
-                 "'bench' (make bench creates spotline_bench)")
-    call_command("migrate", interactive=False, verbosity=0)
     # Nothing else may be due: on PostgreSQL the benchmarks share one database, and
     # another's leftovers (timers, an outbox sealed under its own data directory's key)
     # would be worked on first. The name check above makes this a benchmark database.
