@@ -68,10 +68,9 @@ def _locked_head(now: datetime) -> AuditHead:
     return head
 
 
-def _append_all(pending: list[_Pending]) -> None:
+def _append_all(head: AuditHead, pending: list[_Pending]) -> list[AuditEntry]:
     # Chained in Python, written with one INSERT and one head update: a new incident
     # appends three entries, and every statement here runs while the head is locked.
-    head = _locked_head(pending[0].now)
     entries = []
     last_id, last_hash = head.last_id, head.last_hash
     for p in pending:
@@ -85,19 +84,14 @@ def _append_all(pending: list[_Pending]) -> None:
     AuditEntry.objects.bulk_create(entries)
     AuditHead.objects.filter(pk=HEAD_ID).update(last_id=last_id, last_hash=last_hash)
     head.last_id, head.last_hash = last_id, last_hash
+    return entries
 
 
 def _append(head: AuditHead, action: str, *, object_type: str, object_id: int | None,
             now: datetime, actor: str, actor_user_id: int | None,
             fields: list[str]) -> AuditEntry:
-    entry = AuditEntry(id=head.last_id + 1, at=now, actor=actor, actor_user_id=actor_user_id,
-                       action=action, object_type=object_type, object_id=object_id,
-                       fields=fields, prev_hash=head.last_hash)
-    entry.hash = entry.compute_hash()
-    entry.save()
-    AuditHead.objects.filter(pk=HEAD_ID).update(last_id=entry.id, last_hash=entry.hash)
-    head.last_id, head.last_hash = entry.id, entry.hash
-    return entry
+    return _append_all(head, [_Pending(action, object_type, object_id, now, actor,
+                                       actor_user_id, fields)])[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +127,7 @@ def atomic() -> Iterator[None]:
             pending: list[_Pending] = getattr(conn, _BATCH)
             setattr(conn, _BATCH, None)
             if pending:
-                _append_all(pending)
+                _append_all(_locked_head(pending[0].now), pending)
         finally:
             setattr(conn, _BATCH, None)
 
