@@ -33,7 +33,8 @@ def main() -> None:
     db = setup_django()
     from django.utils import timezone
 
-    from spotline.checkins.actions import checkin_start, deadline_fire
+    from spotline.checkins.actions import checkin_start
+    from spotline.checkins.deadlines import deadline_fire
     from spotline.checkins.models import CheckIn, CheckInDeadline
     from spotline.core.checkin import OnMiss
     from spotline.core.geo import Point

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "spotline.audit",
     "spotline.transparency",
     "spotline.ops",
+    "spotline.worker",
 ]
 
 MIDDLEWARE = [

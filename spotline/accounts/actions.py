@@ -9,10 +9,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from spotline.accounts.models import ApiToken, Profile, Role, token_digest
+from spotline.accounts.models import ApiToken, Profile, Role
 from spotline.core.geo import Mode
 from spotline.core.triage import Skill
-from spotline.privacy.crypto import normalize_phone, phone_digest, seal
+from spotline.privacy.crypto import normalize_phone, phone_digest, seal, token_digest
 from spotline.responders.models import Responder
 
 

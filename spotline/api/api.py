@@ -28,9 +28,9 @@ from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget, OfferStatus
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import EmsOutcome, Incident, Offer, Source
 from spotline.dispatch.presenters import eta_minutes, responder_busy_map, tracking
+from spotline.errors import ActionError
 from spotline.responders import actions as responder_actions
 from spotline.responders.models import Responder
 

@@ -10,8 +10,9 @@ from django.utils import timezone
 from ninja.errors import HttpError
 from ninja.security import HttpBearer, SessionAuth
 
-from spotline.accounts.models import ApiToken, Role, token_digest
+from spotline.accounts.models import ApiToken, Role
 from spotline.accounts.twofactor import may_use_staff_pages
+from spotline.privacy.crypto import token_digest
 from spotline.responders.models import Responder
 
 

@@ -16,7 +16,7 @@ from spotline.checkins import actions
 from spotline.checkins.models import CheckIn
 from spotline.core.checkin import CheckState, OnMiss, Send
 from spotline.core.geo import Point
-from spotline.dispatch.errors import Invalid, NotFound
+from spotline.errors import Invalid, NotFound
 
 router = Router(tags=["check-ins"])
 

@@ -32,10 +32,8 @@ from spotline.core.checkin import (
     plan_sends,
 )
 from spotline.core.geo import Point
-from spotline.dispatch.claim import claim_unfired
-from spotline.dispatch.errors import Conflict, NotFound
-from spotline.dispatch.models import tracking_digest
-from spotline.privacy.crypto import normalize_phone, phone_digest
+from spotline.errors import Conflict, NotFound
+from spotline.privacy.crypto import normalize_phone, phone_digest, token_digest
 from spotline.privacy.keys import key_destroy
 
 log = logging.getLogger(__name__)
@@ -160,7 +158,7 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
     """Start a check-in. ``replace_running``: the phone itself asked (a text from it),
     so its running check-in ends — OK answers only the newest. Never from the web or
     the API, where a phone number is only a claim: anyone could end someone else's."""
-    from spotline.dispatch.errors import Invalid
+    from spotline.errors import Invalid
 
     if location is None and not description.strip():
         raise Invalid("a check-in needs where you are: lat and lon, or a description")
@@ -185,7 +183,7 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
                 _forget_place(older, now=now)
                 older.save()
         checkin = CheckIn(
-            token_digest=tracking_digest(token), minutes=minutes, on_miss=on_miss.value,
+            token_digest=token_digest(token), minutes=minutes, on_miss=on_miss.value,
             send=sorted(s.value for s in sends),
             place_sealed=json.dumps(place),
             phone_digest=phone_digest(phone) if phone else "",
@@ -231,7 +229,7 @@ def plan_save(plan: Plan, *, now: datetime, phone_key: str = "") -> str:
     with audit_atomic():
         if digest:
             plan_delete(phone=phone_key)
-        SavedPlan.objects.create(token_digest=tracking_digest(token), phone_digest=digest,
+        SavedPlan.objects.create(token_digest=token_digest(token), phone_digest=digest,
                                  sealed=plan.to_json(),
                                  created_at=now, used_at=now)
     log.info("plan saved")
@@ -239,7 +237,7 @@ def plan_save(plan: Plan, *, now: datetime, phone_key: str = "") -> str:
 
 
 def _plan_row(token: str) -> SavedPlan:
-    row = SavedPlan.objects.filter(token_digest=tracking_digest(token)).first()
+    row = SavedPlan.objects.filter(token_digest=token_digest(token)).first()
     if row is None:
         raise NotFound("no such saved plan")
     return row
@@ -257,7 +255,7 @@ def plan_for_phone(phone: str) -> Plan | None:
 def _plans(*, token: str, phone: str) -> QuerySet[SavedPlan]:
     """A person's plans: by the token that opens one, else by the phone that saved it."""
     if token:
-        return SavedPlan.objects.filter(token_digest=tracking_digest(token))
+        return SavedPlan.objects.filter(token_digest=token_digest(token))
     return SavedPlan.objects.filter(phone_digest=phone_digest(phone))
 
 
@@ -292,7 +290,7 @@ def plans_expire(*, now: datetime) -> int:
 
 
 def checkin_by_token(token: str) -> CheckIn:
-    checkin = CheckIn.objects.filter(token_digest=tracking_digest(token)).first()
+    checkin = CheckIn.objects.filter(token_digest=token_digest(token)).first()
     if checkin is None:
         raise NotFound("no such check-in")
     return checkin
@@ -421,52 +419,33 @@ def _text_trusted(checkin: CheckIn, place: dict[str, Any], sends: frozenset[Send
                   channels=["sms", "voice"], to=trusted["phone"], now=now)
 
 
-def deadline_fire(deadline_id: int, *, now: datetime) -> bool:
-    """Claim and act on one due deadline, once (same pattern as dispatch timers)."""
-    with audit_atomic():
-        deadline = claim_unfired(CheckInDeadline, deadline_id, now=now)
-        if deadline is None:
-            return False
-        watched = (CheckIn.objects.filter(pk=deadline.checkin_id)
-                   .values_list("watch_incident_id", flat=True).first())
-        if watched is not None:
-            from spotline.dispatch.actions import _lock
+def deadline_reached(deadline: CheckInDeadline, now: datetime) -> None:
+    """A deadline came (claimed by the timer engine, in its transaction): ask, ask
+    louder, or send help, unless an OK or a DONE superseded it."""
+    watched = (CheckIn.objects.filter(pk=deadline.checkin_id)
+               .values_list("watch_incident_id", flat=True).first())
+    if watched is not None:
+        from spotline.dispatch.actions import _lock
 
-            _lock(watched)  # a safety timer: incident first, the global lock order
-        checkin = _locked(deadline.checkin_id)
-        if deadline.generation != checkin.generation:
-            return True  # superseded by an OK or a DONE: nothing to do
-        new = _move(checkin, CheckEvent(deadline.event), now=now)
-        safety = checkin.purpose == Purpose.SAFETY
-        if new in (CheckState.ASKED, CheckState.WARNED):
-            louder = new is CheckState.WARNED
-            if safety:
-                from spotline.checkins import safety as responder_safety
+        _lock(watched)  # a safety timer: incident first, the global lock order
+    checkin = _locked(deadline.checkin_id)
+    if deadline.generation != checkin.generation:
+        return  # superseded by an OK or a DONE: nothing to do
+    new = _move(checkin, CheckEvent(deadline.event), now=now)
+    safety = checkin.purpose == Purpose.SAFETY
+    if new in (CheckState.ASKED, CheckState.WARNED):
+        louder = new is CheckState.WARNED
+        if safety:
+            from spotline.checkins import safety as responder_safety
 
-                responder_safety.ask(checkin, louder=louder, now=now)
-            else:
-                _ask(checkin, louder=louder, now=now)
-        elif new is CheckState.ESCALATED:
-            if safety:
-                from spotline.checkins import safety as responder_safety
+            responder_safety.ask(checkin, louder=louder, now=now)
+        else:
+            _ask(checkin, louder=louder, now=now)
+    elif new is CheckState.ESCALATED:
+        if safety:
+            from spotline.checkins import safety as responder_safety
 
-                responder_safety.escalate(checkin, now=now)
-            else:
-                _escalate(checkin, now=now)
-        checkin.save()
-    return True
-
-
-def fire_due_checkins(*, now: datetime, limit: int = 500) -> int:
-    ids = list(CheckInDeadline.objects.filter(fired_at__isnull=True, due_at__lte=now)
-               .order_by("due_at", "id").values_list("id", flat=True)[:limit])
-    fired = 0
-    for deadline_id in ids:
-        try:
-            fired += deadline_fire(deadline_id, now=now)
-        except Exception as exc:
-            # Never a crash loop: push it a little forward and keep going.
-            log.error("check-in deadline %s failed (%s)", deadline_id, type(exc).__name__)
-            CheckInDeadline.objects.filter(pk=deadline_id, fired_at__isnull=True).update(
-                due_at=now + timedelta(seconds=5))
-    return fired
+            responder_safety.escalate(checkin, now=now)
+        else:
+            _escalate(checkin, now=now)
+    checkin.save()

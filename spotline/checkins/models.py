@@ -21,6 +21,7 @@ from spotline.core.checkin import CheckEvent, CheckState, OnMiss, Purpose
 from spotline.dispatch.models import Incident
 from spotline.privacy.fields import SealedField, SealedModel
 from spotline.responders.models import Responder
+from spotline.timers.models import DurableTimer
 
 
 class CheckIn(SealedModel):
@@ -64,14 +65,13 @@ class CheckIn(SealedModel):
         return f"check-in {self.pk} ({self.state})"
 
 
-class CheckInDeadline(models.Model):
-    """A durable timer, fired once by the worker, in the transaction that acts on it."""
+class CheckInDeadline(DurableTimer):
+    """A durable timer, fired once by the timer engine (``spotline.timers.engine``) in
+    the transaction that acts on it."""
 
     checkin = models.ForeignKey(CheckIn, on_delete=models.CASCADE, related_name="deadlines")
     generation = models.PositiveIntegerField()
     event = models.CharField(max_length=8, choices=[(e.value, e.value) for e in CheckEvent])
-    due_at = models.DateTimeField()
-    fired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["due_at"], name="checkin_deadline_due",

@@ -27,8 +27,9 @@ from spotline.core.checkin import (
     OnMiss,
     Purpose,
 )
-from spotline.dispatch.errors import Invalid, NotFound
-from spotline.dispatch.models import Incident, tracking_digest
+from spotline.dispatch.models import Incident
+from spotline.errors import Invalid, NotFound
+from spotline.privacy.crypto import token_digest
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def safety_start(*, incident: Incident, responder_id: int, now: datetime) -> Che
     checkin = CheckIn(
         # Nobody outside holds a token for a safety timer: a random digest keeps the
         # column unique without being a way in.
-        token_digest=tracking_digest(secrets.token_urlsafe(18)),
+        token_digest=token_digest(secrets.token_urlsafe(18)),
         purpose=Purpose.SAFETY.value, responder_id=responder_id, watch_incident=incident,
         minutes=settings.SPOTLINE_SAFETY_MINUTES, on_miss=OnMiss.RESPONDERS.value,
         language=incident.language, created_at=now, updated_at=now,

@@ -17,8 +17,8 @@ from spotline.checkins import actions
 from spotline.checkins.forms import StartForm
 from spotline.core.checkin import OnMiss, Send
 from spotline.core.geo import Point
-from spotline.dispatch.errors import ActionError, NotFound
 from spotline.dispatch.presenters import tracking
+from spotline.errors import ActionError, NotFound
 from spotline.intake.guidance import steps_for
 
 

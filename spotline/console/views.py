@@ -24,9 +24,9 @@ from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import Incident, Source
 from spotline.dispatch.presenters import responder_busy_map, responders_roster
+from spotline.errors import ActionError
 from spotline.intake.models import Guidance, Landmark
 
 View = Callable[..., HttpResponse]

@@ -45,7 +45,6 @@ from spotline.core.policy import (
     unserved_reason,
 )
 from spotline.core.triage import Answer, Kind, Priority, Skill, triage
-from spotline.dispatch.errors import Conflict, IncidentTaken, Invalid, NotFound
 from spotline.dispatch.models import (
     EmsOutcome,
     Incident,
@@ -56,10 +55,10 @@ from spotline.dispatch.models import (
     Source,
     Timer,
     TimerKind,
-    tracking_digest,
 )
+from spotline.errors import Conflict, IncidentTaken, Invalid, NotFound
 from spotline.live.publish import incident_changed
-from spotline.privacy.crypto import normalize_phone
+from spotline.privacy.crypto import normalize_phone, token_digest
 from spotline.privacy.keys import key_destroy
 from spotline.responders.models import Responder
 
@@ -630,7 +629,7 @@ def incident_open(
             details=details.strip(),
             callback_phone=normalize_phone(callback_phone) if callback_phone.strip() else "",
             area=area_cell(location) if location else "",
-            tracking_digest=tracking_digest(token),
+            tracking_digest=token_digest(token),
             opened_at=now,
             updated_at=now,
         )
@@ -648,7 +647,7 @@ def incident_open(
 
 def incident_by_token(token: str) -> Incident:
     try:
-        return Incident.objects.get(tracking_digest=tracking_digest(token))
+        return Incident.objects.get(tracking_digest=token_digest(token))
     except Incident.DoesNotExist:
         raise NotFound("no such request") from None
 
@@ -819,13 +818,6 @@ def incident_purge(*, timer: Timer, now: datetime) -> None:
 
     conversations_purge(incident.pk)
     _event(incident, "purged", actor=Actor.SYSTEM, now=now)
-
-
-TIMER_HANDLERS = {
-    TimerKind.ROUND_EXPIRY.value: round_expire,
-    TimerKind.DEADLINE.value: deadline_reach,
-    TimerKind.PURGE.value: incident_purge,
-}
 
 
 # -- dispatcher actions -----------------------------------------------------------------

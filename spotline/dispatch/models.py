@@ -13,8 +13,6 @@ and the coarse area cell.
 
 from __future__ import annotations
 
-import hashlib
-
 from django.db import models
 
 from spotline.core.lifecycle import State
@@ -22,14 +20,12 @@ from spotline.core.policy import Actor, OfferStatus, Shortfall
 from spotline.core.triage import Answer, Kind, Priority
 from spotline.privacy.fields import SealedField, SealedModel
 from spotline.responders.models import Responder
+from spotline.timers.models import DurableTimer
 
 
 def _choices(enum: type) -> list[tuple[str, str]]:
     return [(m.value, m.value) for m in enum]  # type: ignore[attr-defined]
 
-
-def tracking_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class Source(models.TextChoices):
@@ -183,16 +179,13 @@ class TimerKind(models.TextChoices):
     PURGE = "purge"  # retention window ended: destroy the personal data
 
 
-class Timer(models.Model):
-    """A durable timer. The worker fires it once, in the transaction that acts on it."""
+class Timer(DurableTimer):
+    """A durable timer, fired once by the timer engine (``spotline.timers.engine``) in
+    the transaction that acts on it."""
 
     kind = models.CharField(max_length=16, choices=TimerKind.choices)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timers")
     round = models.PositiveIntegerField(default=0)
-    due_at = models.DateTimeField()
-    fired_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=200, blank=True)
 
     class Meta:
         indexes = [

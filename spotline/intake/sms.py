@@ -71,8 +71,8 @@ from spotline.core.sms_checkin import (
 )
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import Incident, Source
+from spotline.errors import ActionError
 from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
 from spotline.responders.models import Responder
@@ -353,7 +353,7 @@ def conversations_purge(incident_id: int) -> int:
     return deleted
 
 
-def inbound_expire(now: datetime) -> int:
+def inbound_expire(*, now: datetime) -> int:
     """Delete what SMS intake no longer needs (the worker calls this now and then):
     message ids and their sealed answers after a day, conversations that led nowhere
     after a day of silence, and any whose incident was purged. Returns rows deleted."""
@@ -440,7 +440,7 @@ def conversation_take_over(*, conversation_id: int, user_id: int | None, take: b
 def conversation_reply(*, conversation_id: int, text: str, user_id: int | None,
                        now: datetime) -> SmsConversation:
     """A dispatcher's own text to the person, through the outbox (STOP still wins)."""
-    from spotline.dispatch.errors import Invalid
+    from spotline.errors import Invalid
     from spotline.notify.actions import message_queue
 
     text = text.strip()
@@ -566,7 +566,7 @@ def _safety_by_text(*, digest: str, body: str, sid: str, now: datetime) -> str |
 
     from spotline.checkins import safety
     from spotline.core.checkin import OPEN_STATES
-    from spotline.dispatch.errors import NotFound
+    from spotline.errors import NotFound
 
     said = parse_safety_ok(body)
     if said is None:

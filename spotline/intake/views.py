@@ -11,9 +11,9 @@ from spotline.core.geo import Point
 from spotline.core.policy import Actor
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError, NotFound
 from spotline.dispatch.models import Source
 from spotline.dispatch.presenters import tracking
+from spotline.errors import ActionError, NotFound
 from spotline.intake.forms import HelpForm
 from spotline.intake.guidance import steps_for
 

@@ -66,7 +66,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     def _group_for(self) -> str | None:
         from spotline.accounts.models import Role
         from spotline.dispatch.actions import incident_by_token
-        from spotline.dispatch.errors import NotFound
+        from spotline.errors import NotFound
         from spotline.responders.models import Responder
 
         kind = self.scope["url_route"]["kwargs"].get("kind")

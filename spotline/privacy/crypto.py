@@ -82,6 +82,15 @@ def unseal(sealed: str, *, context: str) -> str:
     raise SealError("cannot open sealed value")
 
 
+def token_digest(token: str) -> str:
+    """SHA-256 of a bearer secret (a tracking, check-in or plan token, an API token).
+
+    The database keeps only this, so a copy of it opens nothing. No key: tokens are
+    random and long, unlike phone numbers, which need the keyed ``phone_digest``.
+    """
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def normalize_phone(raw: str) -> str:
     """E.164-ish: keep a leading + and the digits."""
     digits = re.sub(r"\D", "", raw)

@@ -8,7 +8,7 @@ from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
 from spotline.dispatch.actions import retry_on_deadlock
-from spotline.dispatch.errors import Conflict
+from spotline.errors import Conflict
 from spotline.live.publish import responder_changed
 from spotline.responders.models import Responder
 

@@ -17,8 +17,8 @@ from spotline.core.outcome import Referral, parse_referrals
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import EmsOutcome, Incident, Offer
+from spotline.errors import ActionError
 from spotline.responders import actions as responder_actions
 from spotline.responders.models import Responder
 

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.utils.dateparse import parse_datetime
 
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, Api, api_for, offset
 from spotline.dispatch.models import Incident, Offer

@@ -15,7 +15,8 @@ from spotline.audit.models import AuditEntry
 from spotline.audit.tests.helpers import sql
 from spotline.audit.verify import verify
 from spotline.checkins import safety
-from spotline.checkins.actions import checkin_ok, checkin_start, fire_due_checkins
+from spotline.checkins.actions import checkin_ok, checkin_start
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.conftest import CENTRE, T0, Api, login_staff
 from spotline.core.checkin import OnMiss
 from spotline.core.triage import Answer, Kind

@@ -25,7 +25,8 @@ from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from spotline.checkins.actions import checkin_start, fire_due_checkins
+from spotline.checkins.actions import checkin_start
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn, CheckInDeadline
 from spotline.conftest import CENTRE
 from spotline.core.checkin import OnMiss

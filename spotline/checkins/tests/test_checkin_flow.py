@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, offset, raw_rows
 from spotline.dispatch.models import Incident, Offer

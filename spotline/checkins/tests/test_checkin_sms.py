@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import T0
 from spotline.core.sms import checkin_word, parse_spot

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 import pytest
 
-from spotline.checkins.actions import fire_due_checkins, plan_for_phone
+from spotline.checkins.actions import plan_for_phone
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn, SavedPlan
 from spotline.conftest import T0
 from spotline.dispatch.models import Incident

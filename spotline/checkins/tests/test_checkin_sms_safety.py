@@ -11,7 +11,7 @@ import pytest
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.triage import Answer, Kind

@@ -10,7 +10,7 @@ import time_machine
 from django.test import Client
 
 from spotline.checkins import actions
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0
 from spotline.core.checkin import OnMiss, Send

@@ -8,13 +8,13 @@ from datetime import timedelta
 import pytest
 
 from spotline.checkins import safety
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import Invalid, NotFound
 from spotline.dispatch.models import Incident, Offer
+from spotline.errors import Invalid, NotFound
 from spotline.notify.models import Message
 
 pytestmark = pytest.mark.django_db

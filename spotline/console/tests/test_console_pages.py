@@ -20,7 +20,7 @@ from spotline.core.policy import Actor
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Incident
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from spotline.core.policy import Actor
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Source
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
 from spotline.intake.models import Guidance, Landmark
 
 pytestmark = pytest.mark.django_db

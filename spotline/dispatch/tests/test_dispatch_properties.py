@@ -29,9 +29,9 @@ from spotline.core.lifecycle import HELD, TERMINAL, State
 from spotline.core.policy import Actor, EscalationTarget, OfferStatus, Shortfall
 from spotline.core.triage import Answer, Kind, Skill
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
+from spotline.errors import ActionError
 from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 

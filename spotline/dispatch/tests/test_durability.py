@@ -36,9 +36,9 @@ from spotline.core.geo import Point
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import IncidentTaken
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer, TimerKind
-from spotline.dispatch.worker import fire_due, fire_timer
+from spotline.dispatch.timers import fire_due, fire_timer
+from spotline.errors import IncidentTaken
 from spotline.responders.models import Responder
 
 S = timedelta(seconds=1)
@@ -130,13 +130,13 @@ import os, sys, time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotline.settings")
 import django
 django.setup()
-from spotline.dispatch import actions
-original = actions.TIMER_HANDLERS["round_expiry"]
+from spotline.dispatch import timers
+original = timers.HANDLERS["round_expiry"]
 def hang(*, timer, now):
     original(timer=timer, now=now)
     open(sys.argv[1], "w").close()
     time.sleep(60)
-actions.TIMER_HANDLERS["round_expiry"] = hang
+timers.HANDLERS["round_expiry"] = hang
 from django.core.management import call_command
 call_command("worker")
 """

@@ -18,8 +18,8 @@ from spotline.conftest import CENTRE, T0, offset
 from spotline.core.lifecycle import HELD
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import Incident, Offer
+from spotline.errors import ActionError
 from spotline.responders.actions import shift_set
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,7 @@ from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Incident, Timer, TimerKind
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import time_machine
 
 from spotline.conftest import CENTRE, T0, api_for
 from spotline.dispatch.models import Incident
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
 
 
 def test_it_runs_the_loop_from_request_to_outcome(make_responder, public_api, dispatcher_api):

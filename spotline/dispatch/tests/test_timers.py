@@ -18,8 +18,8 @@ from spotline.conftest import CENTRE, T0, offset
 from spotline.core.geo import Point
 from spotline.core.policy import Actor, DispatchPolicy, OfferStatus, PriorityPolicy
 from spotline.core.triage import Answer, Kind, Priority
-from spotline.dispatch import actions, worker
-from spotline.dispatch.errors import IncidentTaken
+from spotline.dispatch import actions
+from spotline.dispatch import timers as worker
 from spotline.dispatch.models import (
     EmsOutcome,
     Incident,
@@ -30,8 +30,10 @@ from spotline.dispatch.models import (
     TimerKind,
 )
 from spotline.dispatch.presenters import tracking
+from spotline.errors import IncidentTaken
 from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
+from spotline.timers.engine import MAX_BACKOFF
 
 pytestmark = pytest.mark.django_db
 
@@ -385,7 +387,7 @@ def test_it_pushes_a_poison_timer_forward_and_fires_the_others_in_the_same_pass(
         cast, monkeypatch):
     poisoned = open_overdose().incident
     healthy = open_overdose(at=offset(CENTRE, 10)).incident
-    original = actions.TIMER_HANDLERS[TimerKind.ROUND_EXPIRY.value]
+    original = worker.HANDLERS[TimerKind.ROUND_EXPIRY.value]
 
     def poison(*, timer: Timer, now: Any) -> None:
         # Do the work, then fail: none of it may stay.
@@ -393,8 +395,7 @@ def test_it_pushes_a_poison_timer_forward_and_fires_the_others_in_the_same_pass(
         if timer.incident_id == poisoned.pk:
             raise RuntimeError("boom")
 
-    assert worker.TIMER_HANDLERS is actions.TIMER_HANDLERS
-    monkeypatch.setitem(actions.TIMER_HANDLERS, TimerKind.ROUND_EXPIRY.value, poison)
+    monkeypatch.setitem(worker.HANDLERS, TimerKind.ROUND_EXPIRY.value, poison)
 
     assert worker.fire_due(now=T0 + 45 * S) == 1
     timer = Timer.objects.get(incident=poisoned, kind="round_expiry", round=1)
@@ -419,7 +420,7 @@ def test_it_pushes_a_poison_timer_forward_and_fires_the_others_in_the_same_pass(
     assert timer.attempts == 2
 
     # Once the cause is fixed, the timer fires, once.
-    monkeypatch.setitem(actions.TIMER_HANDLERS, TimerKind.ROUND_EXPIRY.value, original)
+    monkeypatch.setitem(worker.HANDLERS, TimerKind.ROUND_EXPIRY.value, original)
     assert worker.fire_due(now=T0 + 48 * S) == 1
     timer.refresh_from_db()
     assert timer.fired_at == T0 + 48 * S
@@ -434,13 +435,13 @@ def test_it_caps_the_backoff_of_a_poison_timer(cast, monkeypatch):
     def boom(*, timer: Timer, now: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(actions.TIMER_HANDLERS, TimerKind.ROUND_EXPIRY.value, boom)
+    monkeypatch.setitem(worker.HANDLERS, TimerKind.ROUND_EXPIRY.value, boom)
     timer = Timer.objects.get(incident=incident, kind="round_expiry", round=1)
     Timer.objects.filter(pk=timer.pk).update(attempts=30)
     worker.fire_due(now=T0 + 45 * S)
     timer.refresh_from_db()
     assert timer.attempts == 31
-    assert timer.due_at == T0 + 45 * S + worker.MAX_BACKOFF
+    assert timer.due_at == T0 + 45 * S + MAX_BACKOFF
 
 
 def test_it_lets_a_late_responder_accept_an_expired_offer_while_still_dispatching(cast):

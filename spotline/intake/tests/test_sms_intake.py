@@ -362,8 +362,8 @@ def test_it_expires_message_ids_and_abandoned_conversations_after_a_day() -> Non
                 body="my friend isn't breathing behind the 7-11 on 5th", now=T0)
     sms_receive(sid="SMnew", from_number="+15550108888", body="I need help",
                 now=T0 + timedelta(hours=23))
-    assert inbound_expire(T0 + timedelta(hours=12)) == 0
-    assert inbound_expire(T0 + timedelta(hours=24, seconds=1)) == 3  # 2 ids, 1 conversation
+    assert inbound_expire(now=T0 + timedelta(hours=12)) == 0
+    assert inbound_expire(now=T0 + timedelta(hours=24, seconds=1)) == 3  # 2 ids, 1 conversation
     assert list(InboundSms.objects.values_list("sid", flat=True)) == ["SMnew"]
     assert SmsConversation.objects.count() == 2  # the one with an incident, the recent one
 
@@ -375,7 +375,7 @@ def test_it_expires_conversations_whose_incident_was_purged() -> None:
     actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None, now=T0)
     timer = Timer.objects.get(incident=incident, kind=TimerKind.PURGE)
     actions.incident_purge(timer=timer, now=timer.due_at)
-    inbound_expire(T0 + timedelta(hours=1))
+    inbound_expire(now=T0 + timedelta(hours=1))
     assert not SmsConversation.objects.exists()
 
 

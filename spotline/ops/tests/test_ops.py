@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from spotline.conftest import CENTRE
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
 from spotline.notify.sender import send_due
 from spotline.responders.models import Responder
 

@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
-from spotline.checkins.actions import fire_due_checkins
+from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.policy import Actor

@@ -16,7 +16,7 @@ from spotline.core.policy import Actor
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Incident
-from spotline.dispatch.worker import fire_due
+from spotline.dispatch.timers import fire_due
 from spotline.intake.sms import sms_receive
 from spotline.notify.actions import message_queue
 from spotline.notify.sender import send_due

@@ -16,8 +16,8 @@ from django.utils import timezone
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from spotline.dispatch import actions
-from spotline.dispatch.errors import ActionError
 from spotline.dispatch.models import Offer
+from spotline.errors import ActionError
 from spotline.notify.providers.twilio.webhooks import signed_by_twilio, twiml
 from spotline.privacy.crypto import phone_digest
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from spotline.dispatch.worker import Worker
+from spotline.worker.loop import Worker
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Kind
 from spotline.dispatch import actions
 from spotline.dispatch.models import Timer
-from spotline.dispatch.worker import Worker
+from spotline.worker.loop import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,7 +60,7 @@ def test_the_worker_survives_an_outage_and_fires_what_fell_due(
     assert due >= 2
 
     worker = OutageWorker(down_for=4, poll_seconds=0.05)
-    with caplog.at_level(logging.INFO, logger="spotline.dispatch.worker"):
+    with caplog.at_level(logging.INFO, logger="spotline.worker.loop"):
         worker.run()
 
     assert [down for _, down in worker.passes] == [True] * 4 + [False]
@@ -92,7 +92,7 @@ def test_a_guarded_pass_backs_off_while_failing_and_resets_on_recovery(
             return 0
 
     worker = Flaky()
-    with caplog.at_level(logging.WARNING, logger="spotline.dispatch.worker"):
+    with caplog.at_level(logging.WARNING, logger="spotline.worker.loop"):
         waits = [worker.step_guarded() for _ in range(4)]
     assert waits == [0.2, 0.4, 0.8, 0.1]
     messages = [r.getMessage() for r in caplog.records]

@@ -6,15 +6,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connections
 
-from spotline.dispatch.worker import Worker
+from spotline.worker.loop import Worker
 
 
 class Command(BaseCommand):
-    help = "Fire due timers (offer expiry, escalation deadlines, purges) until stopped."
+    help = ("Run the background work until stopped: fire due timers (offer expiry, "
+            "escalation deadlines, check-ins, safety checks, purges), send the outbox, "
+            "delete what retention says is no longer needed.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--once", action="store_true",
-                            help="run one pass over the due timers and exit")
+                            help="run one pass of every step and exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
         # One thread in a loop: keep the connection between passes (web processes do
@@ -25,8 +27,14 @@ class Command(BaseCommand):
             conn.settings_dict["CONN_MAX_AGE"] = 60
         worker = Worker(poll_seconds=settings.SPOTLINE_WORKER_POLL_SECONDS)
         if options["once"]:
-            fired = worker.step()
+            worker.step()
+            done = worker.last_pass
+            fired = done.get("dispatch timers", 0) + done.get("check-in deadlines", 0)
             self.stdout.write(f"fired {fired} timer(s)")
+            self.stdout.write("; ".join(f"{name}: {n}" for name, n in done.items()))
+            for name, record in worker.records.items():
+                if record.failures:
+                    self.stderr.write(f"step {name!r} failed ({record.last_error})")
             return
         worker.install_signal_handlers()
         worker.run()

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from spotline.privacy.purge import purge_due
+from spotline.worker.retention import purge_due
 
 
 class Command(BaseCommand):

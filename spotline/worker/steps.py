@@ -1,0 +1,43 @@
+"""The worker's steps: one function per app, listed in the order a pass runs them.
+
+Each takes ``now`` and returns how much it did (rows fired, sent or deleted), so the
+loop knows whether to look again at once. Adding background work to an app means
+writing one such function there and listing it here; nothing else imports the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from spotline.api.housekeeping import idempotency_expire
+from spotline.checkins import deadlines
+from spotline.checkins.actions import plans_expire
+from spotline.dispatch import timers
+from spotline.intake.sms import inbound_expire
+from spotline.notify.sender import send_due
+from spotline.worker.retention import ResidueCleaner
+
+HOUSEKEEPING_EVERY_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[..., int]  # run(now=...) -> how much it did
+    every: float = 0.0  # seconds between runs; 0: every pass
+
+
+def default_steps() -> list[Step]:
+    """A fresh list (the residue cleaner remembers when it last looked)."""
+    return [
+        Step("dispatch timers", timers.fire_due),
+        Step("check-in deadlines", deadlines.fire_due),
+        # After the timers: the offers a timer made are sent in the same pass.
+        Step("outbox", send_due),
+        Step("sms retention", inbound_expire, every=HOUSEKEEPING_EVERY_SECONDS),
+        Step("saved plan retention", plans_expire, every=HOUSEKEEPING_EVERY_SECONDS),
+        Step("idempotency retention", idempotency_expire, every=HOUSEKEEPING_EVERY_SECONDS),
+        Step("residue", ResidueCleaner(), every=HOUSEKEEPING_EVERY_SECONDS),
+    ]
+
