@@ -80,7 +80,7 @@ def main() -> None:
     from spotline.core.geo import Mode, Point
     from spotline.core.policy import OfferStatus, PastOffer, plan_round
     from spotline.core.triage import Priority, Skill
-    from spotline.dispatch.actions import _candidates, estimator, plan_nearest
+    from spotline.dispatch.actions.search import candidates_all, estimator, plan_nearest
     from spotline.dispatch.models import Incident
     from spotline.responders.models import Responder
 
@@ -148,7 +148,7 @@ def main() -> None:
             # `_candidates` returns for every query: the reference every indexed answer
             # is checked against. At 100,000 one timed brute-force query takes over a
             # second, so only the first BRUTE_LARGE are timed there.
-            everyone = _candidates(frozenset())
+            everyone = candidates_all(frozenset())
             timed_brute = QUERIES if size <= 10_000 else min(QUERIES, BRUTE_LARGE)
             indexed_ms: list[float] = []
             brute_ms: list[float] = []
@@ -171,7 +171,7 @@ def main() -> None:
                     indexed_ms.append(took)
                 if q < timed_brute:
                     t = time.perf_counter()
-                    brute = plan_round(candidates=_candidates(required), past_offers=past,
+                    brute = plan_round(candidates=candidates_all(required), past_offers=past,
                                        **common)
                     took = (time.perf_counter() - t) * 1000
                     if q >= 0:

@@ -55,7 +55,7 @@ def main() -> None:
     from bench.common import call_points, incident_bodies, seed_responders
     from spotline.core.geo import Point
     from spotline.core.triage import Answer, Kind
-    from spotline.dispatch.actions import incident_open
+    from spotline.dispatch.actions.opening import IncidentRequest, incident_open
     from spotline.dispatch.models import Source
 
     db = connection.vendor
@@ -70,13 +70,12 @@ def main() -> None:
 
     def open_one(body: dict) -> None:  # type: ignore[type-arg]
         loc = body["location"]
-        incident_open(
-            kind=Kind(body["kind"]), location=Point(loc["lat"], loc["lon"]),
-            accuracy_m=loc["accuracy_m"], description=loc["description"],
-            details=body["details"], breathing=Answer(body["breathing"]),
-            conscious=Answer(body["conscious"]), danger=Answer(body["danger"]),
-            callback_phone=body["callback_phone"], language="en", source=Source.API,
-            now=timezone.now())
+        incident_open(IncidentRequest(kind=Kind(body["kind"]),
+            location=Point(loc["lat"], loc["lon"]), accuracy_m=loc["accuracy_m"],
+            description=loc["description"], details=body["details"],
+            breathing=Answer(body["breathing"]), conscious=Answer(body["conscious"]),
+            danger=Answer(body["danger"]), callback_phone=body["callback_phone"],
+            language="en", source=Source.API), now=timezone.now())
 
     for body in bodies[:10]:  # warm caches and connections
         open_one(body)

@@ -325,16 +325,17 @@ def measure_incident_row(body: dict[str, Any]) -> int:
 
     from spotline.core.geo import Point
     from spotline.core.triage import Answer, Kind
-    from spotline.dispatch.actions import incident_open
+    from spotline.dispatch.actions.opening import IncidentRequest, incident_open
     from spotline.dispatch.models import Source
 
     loc = body["location"]
-    opened = incident_open(
-        kind=Kind(body["kind"]), location=Point(loc["lat"], loc["lon"]),
-        accuracy_m=loc["accuracy_m"], description=loc["description"], details=body["details"],
-        breathing=Answer(body["breathing"]), conscious=Answer(body["conscious"]),
-        danger=Answer(body["danger"]), callback_phone=body["callback_phone"],
-        language=body["language"], source=Source.API, now=timezone.now())
+    opened = incident_open(IncidentRequest(kind=Kind(body["kind"]),
+                 location=Point(loc["lat"], loc["lon"]), accuracy_m=loc["accuracy_m"],
+                 description=loc["description"], details=body["details"],
+                 breathing=Answer(body["breathing"]),
+                 conscious=Answer(body["conscious"]), danger=Answer(body["danger"]),
+                 callback_phone=body["callback_phone"], language=body["language"],
+                 source=Source.API), now=timezone.now())
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_column_size(t.*) FROM dispatch_incident t WHERE id = %s",

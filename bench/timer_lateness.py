@@ -74,7 +74,7 @@ def main() -> None:
     from spotline.core.checkin import OnMiss
     from spotline.core.geo import Point
     from spotline.core.triage import Kind
-    from spotline.dispatch.actions import incident_open
+    from spotline.dispatch.actions.opening import incident_open
     from spotline.dispatch.models import Incident, Timer, TimerKind
 
     # Nothing else may be due: on PostgreSQL the benchmarks share one database, and

@@ -30,7 +30,8 @@ def main() -> None:
     from spotline.accounts.actions import token_create, user_create
     from spotline.accounts.models import Role
     from spotline.core.geo import Point
-    from spotline.responders.actions import channels_set, shift_set
+    from spotline.dispatch.actions.shifts import shift_set
+    from spotline.responders.actions import channels_set
     from spotline.responders.models import Responder
 
     count, out = int(sys.argv[1]), sys.argv[2]

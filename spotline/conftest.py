@@ -17,7 +17,7 @@ from django.test import Client
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Role
 from spotline.core.geo import Mode, Point
-from spotline.responders.actions import shift_set
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.responders.models import Responder
 
 CENTRE = Point(60.1699, 24.9384)  # central Helsinki

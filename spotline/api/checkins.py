@@ -12,7 +12,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field, StringConstraints, model_validator
 
 from spotline.api.schemas import ErrorOut, LocationIn, Phone, Short
-from spotline.checkins import actions
+from spotline.checkins import actions, plans
 from spotline.checkins.models import CheckIn
 from spotline.core.checkin import CheckState, OnMiss, Send
 from spotline.core.geo import Point
@@ -100,9 +100,9 @@ def _out(request: HttpRequest, checkin: CheckIn, token: str) -> dict[str, Any]:
             "incident_status_url": status_url, "send": checkin.send}
 
 
-def _plan_from(payload: CheckinIn) -> actions.Plan:
+def _plan_from(payload: CheckinIn) -> plans.Plan:
     """The saved plan (if named) with whatever this request gives on top."""
-    base = actions.plan_load(payload.plan_token) if payload.plan_token else None
+    base = plans.plan_load(payload.plan_token) if payload.plan_token else None
     given = payload.model_fields_set
     loc = payload.location
     if loc is not None:
@@ -112,10 +112,10 @@ def _plan_from(payload: CheckinIn) -> actions.Plan:
         point, description = base.location, base.description
     else:  # the validator requires one of them
         raise Invalid("location is required (or plan_token, a saved plan)")
-    trusted = (actions.Trusted(phone=payload.trusted.phone, name=payload.trusted.name,
+    trusted = (plans.Trusted(phone=payload.trusted.phone, name=payload.trusted.name,
                                from_name=payload.trusted.from_name)
                if payload.trusted else base.trusted if base else None)
-    return actions.Plan(
+    return plans.Plan(
         location=point, description=description,
         access=(payload.access or "") if "access" in given or base is None else base.access,
         minutes=payload.minutes or (base.minutes if base else 5),
@@ -141,7 +141,7 @@ def checkin_create(request: HttpRequest, payload: CheckinIn) -> Any:
         save_plan=payload.save_plan and not payload.plan_token,
     )
     if payload.plan_token:
-        actions.plan_used(token=payload.plan_token, now=now)
+        plans.plan_used(token=payload.plan_token, now=now)
     return Status(201, {
         "id": started.checkin.pk, "token": started.token,
         "next_check_at": started.checkin.next_at, "status": started.checkin.state,
@@ -154,7 +154,7 @@ def checkin_create(request: HttpRequest, payload: CheckinIn) -> Any:
 @router.get("/plans/{plan_token}", response={200: PlanOut, 404: ErrorOut},
             summary="Your saved plan (only its token opens it)")
 def plan_get(request: HttpRequest, plan_token: str) -> Any:
-    plan = actions.plan_load(plan_token)
+    plan = plans.plan_load(plan_token)
     return {
         "location": {"lat": plan.location.lat if plan.location else None,
                      "lon": plan.location.lon if plan.location else None,
@@ -170,7 +170,7 @@ def plan_get(request: HttpRequest, plan_token: str) -> Any:
 @router.delete("/plans/{plan_token}", response={204: None, 404: ErrorOut},
                summary="Delete your saved plan, at once and for good")
 def plan_delete(request: HttpRequest, plan_token: str) -> Any:
-    if not actions.plan_delete(token=plan_token):
+    if not plans.plan_delete(token=plan_token):
         raise NotFound("no such saved plan")
     return Status(204, None)
 

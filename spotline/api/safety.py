@@ -1,7 +1,7 @@
 """A responder's safety timer: how long until the next "are you OK?", and "I'm OK".
 
 The timer starts when the responder reports on scene and ends when they leave it
-(``spotline.checkins.safety``); here it is only read and extended. Responders only,
+(``spotline.dispatch.actions.safety_timers``); here it is only read and extended. Responders only,
 and only their own: there is no id in the path, so nobody can ask about another's.
 Mounted at /api/v1/me/safety.
 """
@@ -19,10 +19,9 @@ from pydantic import Field
 
 from spotline.api import schemas as s
 from spotline.api.auth import AUTH, require_responder
-from spotline.checkins.models import CheckIn
-from spotline.checkins.safety import safety_current, safety_ok
 from spotline.core.checkin import OPEN_STATES, SAFETY_MAX_MINUTES, CheckState
-from spotline.dispatch.models import Incident
+from spotline.dispatch.actions.safety_timers import safety_current, safety_ok
+from spotline.dispatch.models import Incident, SafetyTimer
 
 router = Router(auth=AUTH, tags=["responder"])
 
@@ -48,31 +47,30 @@ _NONE: dict[str, Any] = {"running": False, "state": None, "next_check_at": None,
                          "backup_sent": False}
 
 
-def _backup_at(checkin: CheckIn) -> datetime | None:
+def _backup_at(timer: SafetyTimer) -> datetime | None:
     """``next_at`` plus the grace periods still to come before the escalation."""
-    if checkin.next_at is None:
+    if timer.next_at is None:
         return None
     grace = timedelta(seconds=settings.SPOTLINE_CHECKIN_GRACE_SECONDS)
     still = {CheckState.ACTIVE: 2, CheckState.ASKED: 1, CheckState.WARNED: 0}
-    left = still.get(CheckState(checkin.state))
-    return checkin.next_at + left * grace if left is not None else None
+    left = still.get(CheckState(timer.state))
+    return timer.next_at + left * grace if left is not None else None
 
 
-def _out(checkin: CheckIn | None) -> dict[str, Any]:
-    if checkin is None:
+def _out(timer: SafetyTimer | None) -> dict[str, Any]:
+    if timer is None:
         return _NONE
-    running = CheckState(checkin.state) in OPEN_STATES
+    running = CheckState(timer.state) in OPEN_STATES
     # Backup for the incident, however it was sent: a missed check or "need backup".
-    backup_sent = checkin.incident_id is not None or (
-        checkin.watch_incident_id is not None
-        and Incident.objects.filter(backup_for_id=checkin.watch_incident_id).exists())
+    backup_sent = timer.backup_id is not None or (
+        Incident.objects.filter(backup_for_id=timer.incident_id).exists())
     return {
         "running": running,
-        "state": checkin.state,
-        "next_check_at": checkin.next_at if running else None,
-        "backup_at": _backup_at(checkin) if running else None,
-        "minutes": checkin.minutes,
-        "incident_id": checkin.watch_incident_id,
+        "state": timer.state,
+        "next_check_at": timer.next_at if running else None,
+        "backup_at": _backup_at(timer) if running else None,
+        "minutes": timer.minutes,
+        "incident_id": timer.incident_id,
         "backup_sent": backup_sent,
     }
 

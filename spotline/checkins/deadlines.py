@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from spotline.checkins.actions import deadline_reached
+from spotline.checkins.escalation import deadline_reached
 from spotline.checkins.models import CheckInDeadline
 from spotline.timers import engine
 

@@ -5,8 +5,8 @@ trusted person are sealed from the start and blanked the moment the check-in end
 without an escalation; after an escalation they live on only in the incident (and the
 trusted person's text in the outbox), under their retention windows.
 
-A responder's safety timer is a check-in too (purpose "safety"): no place of its own,
-it watches the incident the responder is on, and a miss sends them backup.
+A responder's safety timer is not a check-in: it is dispatch's (``dispatch.SafetyTimer``),
+since it watches the incident the responder is on and a miss sends them backup.
 
 A saved plan is kept only because the person asked for it: sealed, deleted by them at
 any time (page, API, or "FORGET" by text), and by the worker once it has gone unused
@@ -17,10 +17,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from spotline.core.checkin import CheckEvent, CheckState, OnMiss, Purpose
-from spotline.dispatch.models import Incident
+from spotline.core.checkin import CheckEvent, CheckState, OnMiss
 from spotline.privacy.fields import SealedField, SealedModel
-from spotline.responders.models import Responder
 from spotline.timers.models import DurableTimer
 
 
@@ -37,29 +35,15 @@ class CheckIn(SealedModel):
     phone_digest = models.CharField(max_length=64, blank=True, db_index=True)
     phone_sealed = SealedField(blank=True)
     language = models.CharField(max_length=8, default="en")
-    purpose = models.CharField(max_length=8, choices=[(p.value, p.value) for p in Purpose],
-                               default=Purpose.PERSON.value)
     send = models.JSONField(default=list)  # core.checkin.Send values: whom a miss sends
     trusted_sealed = SealedField(blank=True)  # JSON {phone, name, from_name}
-    # Safety timers: whose safety, and the incident they are on.
-    responder = models.ForeignKey(Responder, null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="+")
-    watch_incident = models.ForeignKey(Incident, null=True, blank=True,
-                                       on_delete=models.CASCADE, related_name="+")
     next_at = models.DateTimeField(null=True, blank=True)  # the pending deadline
-    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="+")
+    incident = models.ForeignKey("dispatch.Incident", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     escalated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["responder"], name="one_open_safety_timer_per_responder",
-                condition=models.Q(purpose="safety", state__in=["active", "asked", "warned"])),
-        ]
 
     def __str__(self) -> str:
         return f"check-in {self.pk} ({self.state})"

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from spotline.checkins import actions
+from spotline.checkins import actions, plans
 from spotline.checkins.forms import StartForm
 from spotline.core.checkin import OnMiss, Send
 from spotline.core.geo import Point
@@ -22,7 +22,7 @@ from spotline.errors import ActionError, NotFound
 from spotline.intake.guidance import steps_for
 
 
-def _initial(plan: actions.Plan) -> dict[str, Any]:
+def _initial(plan: plans.Plan) -> dict[str, Any]:
     sends = {s.value for s in (plan.send or {Send.RESPONDERS})}
     if plan.on_miss is OnMiss.RESPONDERS_AND_EMS:
         sends.add(Send.EMS.value)
@@ -40,7 +40,7 @@ def _start(request: HttpRequest, form: StartForm, *, plan_token: str = "") -> Ht
     d = form.cleaned_data
     point = Point(d["lat"], d["lon"]) if d.get("lat") is not None else None
     send = frozenset(Send(v) for v in d["send"])
-    trusted = (actions.Trusted(phone=d["trusted_phone"], name=d.get("trusted_name") or "",
+    trusted = (plans.Trusted(phone=d["trusted_phone"], name=d.get("trusted_name") or "",
                                from_name=d.get("from_name") or "")
                if Send.TRUSTED in send else None)
     now = timezone.now()
@@ -50,7 +50,7 @@ def _start(request: HttpRequest, form: StartForm, *, plan_token: str = "") -> Ht
         phone=d.get("phone") or "", language=request.LANGUAGE_CODE or "en", now=now,
         save_plan=bool(d.get("save_plan")) and not plan_token)
     if plan_token:
-        actions.plan_used(token=plan_token, now=now)
+        plans.plan_used(token=plan_token, now=now)
     url = reverse("checkins:page", args=[started.token])
     if started.plan_token:
         # In the fragment, which never reaches a server or its logs: the page's script
@@ -74,7 +74,7 @@ def start(request: HttpRequest) -> HttpResponse:
 def plan(request: HttpRequest, plan_token: str) -> HttpResponse:
     """A saved plan: the start form filled in from it, and a way to delete it."""
     try:
-        saved = actions.plan_load(plan_token)
+        saved = plans.plan_load(plan_token)
     except NotFound:
         return render(request, "checkins/plan_gone.html", status=404)
     form = StartForm(request.POST or None, initial=_initial(saved))
@@ -87,7 +87,7 @@ def plan(request: HttpRequest, plan_token: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def plan_delete(request: HttpRequest, plan_token: str) -> HttpResponse:
-    actions.plan_delete(token=plan_token)
+    plans.plan_delete(token=plan_token)
     # The same answer whether or not it existed.
     return render(request, "checkins/plan_gone.html", {"deleted": True})
 

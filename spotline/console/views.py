@@ -18,15 +18,23 @@ from spotline.accounts import twofactor
 from spotline.accounts.models import Role
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
+from spotline.checkins.models import CheckIn
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
-from spotline.core.geo import Point
+from spotline.core.checkin import OPEN_STATES
 from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget
-from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
-from spotline.dispatch.models import Incident, Source
+from spotline.dispatch.actions.dispatcher import (
+    incident_assign,
+    incident_cancel,
+    incident_escalate,
+    incident_note,
+)
+from spotline.dispatch.actions.opening import incident_open
+from spotline.dispatch.actions.reports import incident_report
+from spotline.dispatch.models import Incident, SafetyTimer, Source
 from spotline.dispatch.presenters import responder_busy_map, responders_roster
 from spotline.errors import ActionError
+from spotline.intake.forms import request_from
 from spotline.intake.models import Guidance, Landmark
 
 View = Callable[..., HttpResponse]
@@ -78,13 +86,10 @@ def index(request: HttpRequest) -> HttpResponse:
     )
     busy = responder_busy_map()
     roster = [(r, busy.get(r.pk)) for r in responders_roster()]
-    from spotline.checkins.models import CheckIn
-    from spotline.core.checkin import OPEN_STATES, Purpose
-
-    open_checkins = CheckIn.objects.filter(state__in=[s.value for s in OPEN_STATES])
-    checkins = list(open_checkins.filter(purpose=Purpose.PERSON).order_by("next_at")
+    running = [s.value for s in OPEN_STATES]
+    checkins = list(CheckIn.objects.filter(state__in=running).order_by("next_at")
                     .values("pk", "state", "next_at")[:50])
-    safety = list(open_checkins.filter(purpose=Purpose.SAFETY).order_by("next_at")
+    safety = list(SafetyTimer.objects.filter(state__in=running).order_by("next_at")
                   .select_related("responder__user")[:50])
     return render(request, "console/index.html", {
         "checkins": checkins, "safety": safety,
@@ -158,7 +163,7 @@ def assign(request: HttpRequest, incident_id: int) -> HttpResponse:
         responder_id = int(request.POST.get("responder_id", ""))
     except ValueError:
         return _bad(request, incident_id, "Choose a responder.")
-    return _act(request, incident_id, lambda: actions.incident_assign(
+    return _act(request, incident_id, lambda: incident_assign(
         incident_id=incident_id, responder_id=responder_id, user_id=request.user.pk,
         now=timezone.now()), "Assigned.")
 
@@ -170,7 +175,7 @@ def escalate(request: HttpRequest, incident_id: int) -> HttpResponse:
         target = EscalationTarget(request.POST.get("to", ""))
     except ValueError:
         return _bad(request, incident_id, "Choose what to escalate to.")
-    return _act(request, incident_id, lambda: actions.incident_escalate(
+    return _act(request, incident_id, lambda: incident_escalate(
         incident_id=incident_id, to=target, user_id=request.user.pk, now=timezone.now()),
         f"Escalated: {target.value}.")
 
@@ -178,7 +183,7 @@ def escalate(request: HttpRequest, incident_id: int) -> HttpResponse:
 @require_POST
 @dispatcher_required
 def cancel(request: HttpRequest, incident_id: int) -> HttpResponse:
-    return _act(request, incident_id, lambda: actions.incident_cancel(
+    return _act(request, incident_id, lambda: incident_cancel(
         incident_id=incident_id, actor=Actor.DISPATCHER, user_id=request.user.pk,
         now=timezone.now()), "Cancelled.")
 
@@ -186,7 +191,7 @@ def cancel(request: HttpRequest, incident_id: int) -> HttpResponse:
 @require_POST
 @dispatcher_required
 def note(request: HttpRequest, incident_id: int) -> HttpResponse:
-    return _act(request, incident_id, lambda: actions.incident_note(
+    return _act(request, incident_id, lambda: incident_note(
         incident_id=incident_id, text=request.POST.get("text", ""), user_id=request.user.pk,
         now=timezone.now()), "Note added.")
 
@@ -195,7 +200,7 @@ def note(request: HttpRequest, incident_id: int) -> HttpResponse:
 @dispatcher_required
 def report(request: HttpRequest, incident_id: int) -> HttpResponse:
     """A status change on the responder's behalf (they phoned it in)."""
-    return _act(request, incident_id, lambda: actions.incident_report(
+    return _act(request, incident_id, lambda: incident_report(
         incident_id=incident_id, type=request.POST.get("type", ""), responder=None,
         user_id=request.user.pk, now=timezone.now()), "Updated.")
 
@@ -204,15 +209,9 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
 def new_incident(request: HttpRequest) -> HttpResponse:
     form = CallerIncidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        point = Point(d["lat"], d["lon"]) if d.get("lat") is not None else None
-        opened = actions.incident_open(
-            kind=Kind(d["kind"]), location=point, description=d.get("where") or "",
-            details=d.get("details") or "", breathing=Answer(d["breathing"]),
-            conscious=Answer(d["conscious"]), danger=Answer(d.get("danger") or "unknown"),
-            callback_phone=d.get("callback_phone") or "",
-            source=Source.OPERATOR, opened_by_user_id=request.user.pk, now=timezone.now(),
-        )
+        opened = incident_open(request_from(form.cleaned_data, source=Source.OPERATOR,
+                                            opened_by_user_id=request.user.pk),
+                               now=timezone.now())
         messages.success(request, f"Incident {opened.incident.pk} opened for the caller.")
         return redirect("console:detail", incident_id=opened.incident.pk)
     return render(request, "console/new.html", {"form": form},

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.db import models
 
+from spotline.core.checkin import CheckState
 from spotline.core.lifecycle import State
 from spotline.core.policy import Actor, OfferStatus, Shortfall
 from spotline.core.triage import Answer, Kind, Priority
@@ -177,6 +178,44 @@ class TimerKind(models.TextChoices):
     ROUND_EXPIRY = "round_expiry"  # a round of offers ran out: widen
     DEADLINE = "deadline"  # nobody accepted in time: raise the alarm
     PURGE = "purge"  # retention window ended: destroy the personal data
+    SAFETY = "safety"  # a responder's safety check is due (or its grace period ended)
+
+
+class SafetyTimer(models.Model):
+    """A responder's safety timer while on scene: the check-in machinery
+    (``core.checkin``'s states and deadlines) turned on the responders.
+
+    Arriving on scene starts one (``SPOTLINE_SAFETY_MINUTES``); "I'm OK" extends it; a
+    miss is asked about, then asked louder, then sends backup (``backup``). Leaving the
+    scene ends it. Nothing personal is kept: the place is the incident's.
+    """
+
+    responder = models.ForeignKey(Responder, on_delete=models.CASCADE, related_name="+")
+    incident = models.ForeignKey("Incident", on_delete=models.CASCADE,
+                                 related_name="safety_timers")
+    state = models.CharField(max_length=10, choices=_choices(CheckState),
+                             default=CheckState.ACTIVE.value)
+    # Bumped on every change: a deadline armed for an older generation does nothing.
+    generation = models.PositiveIntegerField(default=0)
+    minutes = models.PositiveSmallIntegerField()
+    next_at = models.DateTimeField(null=True, blank=True)  # the pending deadline
+    # The backup incident a missed check sent.
+    backup = models.ForeignKey("Incident", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["responder"], name="one_open_safety_timer_a_responder",
+                condition=models.Q(state__in=["active", "asked", "warned"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"safety timer {self.pk} ({self.state})"
 
 
 class Timer(DurableTimer):
@@ -185,7 +224,10 @@ class Timer(DurableTimer):
 
     kind = models.CharField(max_length=16, choices=TimerKind.choices)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timers")
+    # The incident's round; for a safety check, the safety timer's generation.
     round = models.PositiveIntegerField(default=0)
+    safety = models.ForeignKey(SafetyTimer, null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="deadlines")
 
     class Meta:
         indexes = [
@@ -195,8 +237,13 @@ class Timer(DurableTimer):
         ]
         constraints = [
             models.UniqueConstraint(
-                fields=["incident", "kind", "round"], name="one_timer_per_incident_kind_round"
-            )
+                fields=["incident", "kind", "round"], name="one_timer_per_incident_kind_round",
+                condition=models.Q(safety__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["safety", "round"], name="one_deadline_per_safety_generation",
+                condition=models.Q(safety__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.utils.translation import gettext as _
 
 from spotline.core.lifecycle import State
-from spotline.dispatch.actions import estimator, incident_point
+from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
 

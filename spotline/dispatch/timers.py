@@ -1,6 +1,6 @@
 """Dispatch's timer step: which handler fires which kind of ``Timer`` row.
 
-The rows (offer expiry, escalation deadline, purge) are armed by the actions in the
+The rows (offer expiry, escalation deadline, purge, a responder's safety check) are armed by the actions in the
 same transaction as the change that makes them due; ``spotline.timers.engine`` claims,
 fires and retries them; the handlers below only write rows. The worker runs
 ``fire_due`` on every pass, and ``spotline purge`` runs ``purge_due``.
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from spotline.dispatch.actions import deadline_reach, incident_purge, round_expire
+from spotline.dispatch.actions.backup import safety_check_due
+from spotline.dispatch.actions.timed import deadline_reach, incident_purge, round_expire
 from spotline.dispatch.models import Timer, TimerKind
 from spotline.timers import engine
 
@@ -19,6 +20,7 @@ HANDLERS: dict[str, Callable[..., None]] = {
     TimerKind.ROUND_EXPIRY.value: round_expire,
     TimerKind.DEADLINE.value: deadline_reach,
     TimerKind.PURGE.value: incident_purge,
+    TimerKind.SAFETY.value: safety_check_due,
 }
 
 

@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class IntakeConfig(AppConfig):
     name = "spotline.intake"
     label = "intake"
+
+    def ready(self) -> None:
+        # An incident's purge deletes the SMS conversations that led to it.
+        from spotline.dispatch.signals import incident_purged
+        from spotline.intake.sms import conversations_purge
+
+        incident_purged.connect(conversations_purge, dispatch_uid="intake.conversations_purge")

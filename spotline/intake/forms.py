@@ -6,7 +6,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from spotline.core.geo import Point
 from spotline.core.triage import Answer, Kind
+from spotline.dispatch.actions.opening import IncidentRequest
+from spotline.dispatch.models import Source
 from spotline.intake.models import Landmark
 
 KIND_LABELS = [
@@ -22,6 +25,21 @@ ANSWERS = [
     (Answer.NO.value, _("No")),
     (Answer.UNKNOWN.value, _("Don't know")),
 ]
+
+
+def request_from(data: dict[str, Any], *, source: Source, language: str = "en",
+                 opened_by_user_id: int | None = None) -> IncidentRequest:
+    """A help form's (or the console's caller form's) cleaned data as the one typed
+    request every door builds (``dispatch.actions.opening``)."""
+    lat, lon = data.get("lat"), data.get("lon")
+    return IncidentRequest(
+        kind=Kind(data["kind"]),
+        location=Point(lat, lon) if lat is not None and lon is not None else None,
+        description=data.get("where") or "", details=data.get("details") or "",
+        breathing=Answer(data["breathing"]), conscious=Answer(data["conscious"]),
+        danger=Answer(data.get("danger") or "unknown"),
+        callback_phone=data.get("callback_phone") or "", language=language, source=source,
+        opened_by_user_id=opened_by_user_id)
 
 
 class HelpForm(forms.Form):

@@ -47,6 +47,8 @@ from django.db import IntegrityError
 from django.db.models import Q
 
 from spotline.audit.actions import atomic as audit_atomic
+from spotline.checkins.actions import checkin_done, checkin_ok, checkin_start, checkin_start_plan
+from spotline.checkins.plans import Plan, plan_delete, plan_for_phone, plan_save, plan_used
 from spotline.core.sms import (
     ConversationState,
     Keyword,
@@ -70,7 +72,10 @@ from spotline.core.sms_checkin import (
     save_language,
 )
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_note
+from spotline.dispatch.actions.offers import offer_accept, offer_decline
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.safety_timers import safety_current, safety_ok
 from spotline.dispatch.models import Incident, Source
 from spotline.errors import ActionError
 from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
@@ -321,25 +326,19 @@ def _is_over(conversation: SmsConversation, *, now: datetime) -> bool:
 def _open(conversation: SmsConversation, action: OpenIncident, *, details: list[str],
           now: datetime) -> str:
     """Open the incident; the tracking link to text back (the token is not kept)."""
-    opened = actions.incident_open(
-        kind=action.kind,
-        location=None,
-        description=action.place or NO_PLACE,
-        details="\n".join(t for t in details if t.strip())[-MAX_DETAILS:],
-        breathing=action.breathing,
-        conscious=action.conscious,
-        callback_phone=unseal(conversation.phone_sealed, context="sms.phone"),
-        language=action.language,
-        source=Source.SMS,
-        now=now,
-    )
+    opened = incident_open(IncidentRequest(kind=action.kind, location=None,
+                 description=action.place or NO_PLACE,
+                 details="\n".join(t for t in details if t.strip())[-MAX_DETAILS:],
+                 breathing=action.breathing, conscious=action.conscious,
+                 callback_phone=unseal(conversation.phone_sealed, context="sms.phone"),
+                 language=action.language, source=Source.SMS), now=now)
     conversation.incident = opened.incident
     return f"{settings.SPOTLINE_SITE_URL}/t/{opened.tracking_token}/"
 
 
 def _note(incident_id: int, text: str, *, now: datetime) -> None:
     try:
-        actions.incident_note(incident_id=incident_id, text=text, user_id=None, now=now)
+        incident_note(incident_id=incident_id, text=text, user_id=None, now=now)
     except ActionError as exc:  # blank, or the incident was purged meanwhile
         log.info("sms detail not attached incident=%s (%s)", incident_id, type(exc).__name__)
 
@@ -347,8 +346,9 @@ def _note(incident_id: int, text: str, *, now: datetime) -> None:
 # -- retention -----------------------------------------------------------------------------
 
 
-def conversations_purge(incident_id: int) -> int:
-    """Delete the conversations that led to this incident (its purge calls this)."""
+def conversations_purge(*, incident_id: int, **signal: object) -> int:
+    """Delete the conversations that led to this incident (``incident_purged``, sent
+    in the purge's transaction)."""
     deleted, _ = SmsConversation.objects.filter(incident_id=incident_id).delete()
     return deleted
 
@@ -386,9 +386,9 @@ def _answer_offer(responder: Responder, reply: ResponderReply, *, sid: str, now:
     log.info("sms responder answer sid=%s offer=%s accept=%s", sid, offer_id, reply.accept)
     try:
         if not reply.accept:
-            actions.offer_decline(offer_id=offer_id, responder=responder, now=now)
+            offer_decline(offer_id=offer_id, responder=responder, now=now)
             return f"Declined offer {offer_id}. Thank you."
-        offer = actions.offer_accept(offer_id=offer_id, responder=responder, now=now)
+        offer = offer_accept(offer_id=offer_id, responder=responder, now=now)
     except ActionError as exc:
         return f"Offer {offer_id}: {exc.message}."
     incident = offer.incident
@@ -480,7 +480,6 @@ def _checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: datet
                      ) -> str | None:
     """Start, confirm or end a check-in by SMS, or forget a saved place; None when the
     text is about something else."""
-    from spotline.checkins import actions as checkins
     from spotline.checkins.models import CheckIn, SavedPlan
     from spotline.core.checkin import OPEN_STATES, Purpose
 
@@ -488,7 +487,7 @@ def _checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: datet
     if forget is not None:
         # The same answer whether there was a plan or not: a reply never tells whether
         # a number is known.
-        checkins.plan_delete(phone=phone)
+        plan_delete(phone=phone)
         log.info("sms saved place forget sid=%s", sid)
         return checkin_say("forgot", forget)
     spot = parse_spot(body)
@@ -508,9 +507,9 @@ def _checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: datet
     language = active.language
     try:
         if word == "ok":
-            checkin = checkins.checkin_ok(checkin_id=active.pk, now=now)
+            checkin = checkin_ok(checkin_id=active.pk, now=now)
             return checkin_say("ok", language, minutes=checkin.minutes)
-        checkins.checkin_done(checkin_id=active.pk, now=now)
+        checkin_done(checkin_id=active.pk, now=now)
     except ActionError as exc:
         log.info("sms check-in not updated sid=%s checkin=%s (%s)", sid, active.pk,
                  type(exc).__name__)
@@ -523,29 +522,28 @@ def _checkin_start(spot: SpotRequest, *, digest: str, phone: str, sid: str, now:
                    ) -> str:
     """SPOT with a place starts there (and saves it for SPOT SAVE); SPOT alone starts
     from this phone's saved place, or explains how to start."""
-    from spotline.checkins import actions as checkins
     from spotline.core.checkin import DEFAULT_MINUTES, OnMiss
 
     language = spot.language or _known_language(digest)
     minutes = clamp_minutes(spot.minutes) if spot.minutes is not None else None
-    plan = None if spot.place else checkins.plan_for_phone(phone)
+    plan = None if spot.place else plan_for_phone(phone)
     if not spot.place and plan is None:
         return checkin_say("usage", language)
     try:
         if plan is not None:
-            started = checkins.checkin_start_plan(replace(plan, phone=phone),
+            started = checkin_start_plan(replace(plan, phone=phone),
                                                   language=language, now=now, minutes=minutes,
                                                   replace_running=True)
-            checkins.plan_used(phone=phone, now=now)
+            plan_used(phone=phone, now=now)
             key = "started_plan"
         else:
             minutes = minutes or DEFAULT_MINUTES
-            started = checkins.checkin_start(location=None, description=spot.place,
+            started = checkin_start(location=None, description=spot.place,
                                              minutes=minutes, on_miss=OnMiss.RESPONDERS,
                                              phone=phone, language=language, now=now,
                                              replace_running=True)
             if spot.save:
-                checkins.plan_save(checkins.Plan(location=None, description=spot.place,
+                plan_save(Plan(location=None, description=spot.place,
                                                  minutes=minutes, phone=phone),
                                    now=now, phone_key=phone)
             key = "started_saved" if spot.save else "started"
@@ -564,7 +562,6 @@ def _safety_by_text(*, digest: str, body: str, sid: str, now: datetime) -> str |
     may answer an offer): the text then goes on as before."""
     from django.utils import timezone
 
-    from spotline.checkins import safety
     from spotline.core.checkin import OPEN_STATES
     from spotline.errors import NotFound
 
@@ -574,13 +571,13 @@ def _safety_by_text(*, digest: str, body: str, sid: str, now: datetime) -> str |
     responder = Responder.objects.filter(phone_digest=digest).first()
     if responder is None:
         return None
-    current = safety.safety_current(responder)
+    current = safety_current(responder)
     if current is None or current.state not in OPEN_STATES:
         return None
     if said.checkin_id is not None and said.checkin_id != current.pk:
         return None
     try:
-        checkin = safety.safety_ok(responder=responder, minutes=None, now=now)
+        checkin = safety_ok(responder=responder, minutes=None, now=now)
     except NotFound:
         return None  # it ended meanwhile
     except ActionError as exc:

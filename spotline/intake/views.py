@@ -7,14 +7,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from spotline.core.geo import Point
 from spotline.core.policy import Actor
-from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.opening import incident_by_token, incident_open
 from spotline.dispatch.models import Source
 from spotline.dispatch.presenters import tracking
 from spotline.errors import ActionError, NotFound
-from spotline.intake.forms import HelpForm
+from spotline.intake.forms import HelpForm, request_from
 from spotline.intake.guidance import steps_for
 
 
@@ -27,21 +26,9 @@ def help_form(request: HttpRequest) -> HttpResponse:
     """The public help page. A plain form POST: works with JavaScript off."""
     form = HelpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        point = Point(d["lat"], d["lon"]) if d.get("lat") is not None else None
-        opened = actions.incident_open(
-            kind=Kind(d["kind"]),
-            location=point,
-            description=d.get("where") or "",
-            details=d.get("details") or "",
-            breathing=Answer(d["breathing"]),
-            conscious=Answer(d["conscious"]),
-            danger=Answer(d.get("danger") or "unknown"),
-            callback_phone=d.get("callback_phone") or "",
-            language=request.LANGUAGE_CODE or "en",
-            source=Source.WEB,
-            now=timezone.now(),
-        )
+        opened = incident_open(request_from(form.cleaned_data, source=Source.WEB,
+                                            language=request.LANGUAGE_CODE or "en"),
+                               now=timezone.now())
         return redirect("intake:status", token=opened.tracking_token)
     status = 400 if request.method == "POST" else 200
     return render(request, "intake/help.html", {
@@ -53,7 +40,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
 
 def status(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        incident = actions.incident_by_token(token)
+        incident = incident_by_token(token)
     except NotFound:
         raise Http404("no such request") from None
     view = tracking(incident, now=timezone.now())
@@ -68,9 +55,9 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        incident = actions.incident_by_token(token)
-        actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
-                                now=timezone.now())
+        incident = incident_by_token(token)
+        incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
+                        now=timezone.now())
     except NotFound:
         raise Http404("no such request") from None
     except ActionError:

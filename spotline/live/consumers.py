@@ -18,6 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from spotline.dispatch.actions.opening import incident_by_token
 from spotline.live.publish import CONSOLE, PUSH_TIMEOUT, responder_group, track_group
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     def _group_for(self) -> str | None:
         from spotline.accounts.models import Role
-        from spotline.dispatch.actions import incident_by_token
         from spotline.errors import NotFound
         from spotline.responders.models import Responder
 

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -144,27 +145,37 @@ def _send(groups: list[str], message: dict[str, Any], *, at: float | None = None
     _background().submit(layer, groups, message)
 
 
-def _push_incident(incident_id: int) -> None:
-    from spotline.dispatch.models import Incident, Offer
+Audience = Callable[[], Iterable[int]] | Iterable[int]
 
-    at = time.time()  # just after the commit: the two reads below are part of the push
-    responder_ids = set(
-        Offer.objects.filter(incident_id=incident_id).values_list("responder_id", flat=True)
-    )
-    assigned = (
-        Incident.objects.filter(pk=incident_id)
-        .values_list("assigned_responder_id", flat=True)
-        .first()
-    )
-    if assigned:
-        responder_ids.add(assigned)
+
+def _push_incident(incident_id: int, audiences: list[Audience]) -> None:
+    at = time.time()  # just after the commit: reading the audience is part of the push
+    responder_ids: set[int] = set()
+    for audience in audiences:
+        responder_ids.update(audience() if callable(audience) else audience)
     groups = [CONSOLE, track_group(incident_id), *(responder_group(r) for r in responder_ids)]
     _send(groups, {"type": "live.changed", "what": "incident", "id": incident_id}, at=at)
 
 
-def incident_changed(incident_id: int) -> None:
-    """Queue a push about this incident for after the current transaction commits."""
-    _once_per_transaction(("incident", incident_id), lambda: _push_incident(incident_id))
+def incident_changed(incident_id: int, *, responders: Audience) -> None:
+    """Queue a push about this incident for after the current transaction commits.
+
+    It goes to the console, the person's status page and the responders concerned:
+    ``responders`` is their ids, or a function that reads them after the commit (the
+    caller knows its own tables; this module knows none). Several calls in one
+    transaction make one push, to all of their audiences.
+    """
+    queued = _queued(("incident", incident_id))
+    if queued is not None:
+        queued.spotline_audiences.append(responders)  # type: ignore[attr-defined]
+        return
+    audiences: list[Audience] = [responders]
+
+    def run() -> None:
+        _push_incident(incident_id, audiences)
+
+    run.spotline_audiences = audiences  # type: ignore[attr-defined]
+    _on_commit(("incident", incident_id), run)
 
 
 def responder_changed(responder_id: int) -> None:
@@ -183,18 +194,29 @@ def sms_changed(conversation_id: int) -> None:
     )
 
 
-def _once_per_transaction(key: tuple[str, int], push: Any) -> None:
-    # An action writes several events for one incident; one push per commit is enough.
-    # Look for a push already queued in this transaction (Django drops queued
-    # callbacks on rollback, so nothing stale can suppress a later push).
+def _queued(key: tuple[str, int]) -> Any:
+    """The push already queued for ``key`` in this transaction, if any (Django drops
+    queued callbacks on rollback, so nothing stale can be found here)."""
     conn = transaction.get_connection()
-    if conn.in_atomic_block and any(
-        getattr(entry[1], "spotline_key", None) == key for entry in conn.run_on_commit
-    ):
+    if not conn.in_atomic_block:
+        return None
+    for entry in conn.run_on_commit:
+        if getattr(entry[1], "spotline_key", None) == key:
+            return entry[1]
+    return None
+
+
+def _on_commit(key: tuple[str, int], run: Any) -> None:
+    run.spotline_key = key
+    transaction.on_commit(run, robust=True)
+
+
+def _once_per_transaction(key: tuple[str, int], push: Any) -> None:
+    # An action changes a row several times; one push per commit is enough.
+    if _queued(key) is not None:
         return
 
     def run() -> None:
         push()
 
-    run.spotline_key = key  # type: ignore[attr-defined]
-    transaction.on_commit(run, robust=True)
+    _on_commit(key, run)

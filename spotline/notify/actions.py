@@ -8,22 +8,20 @@ from typing import Any
 
 from django.db import transaction
 
-from spotline.dispatch.models import Incident
 from spotline.notify.models import Delivery, DeliveryStatus, Message
 from spotline.privacy.crypto import seal
-from spotline.responders.models import Responder
 
 
 def message_queue(
     *, key: str, purpose: str, body: str, channels: Sequence[str], now: datetime,
-    responder: Responder | None = None, to: str = "", incident: Incident | None = None,
+    responder_id: int | None = None, to: str = "", incident_id: int | None = None,
     offer_id: int | None = None, not_before: datetime | None = None,
 ) -> Message:
     """Queue a message in the caller's transaction. Same key: the existing message."""
     message, _ = Message.objects.get_or_create(
         key=key,
         defaults={
-            "purpose": purpose, "responder": responder, "incident": incident,
+            "purpose": purpose, "responder_id": responder_id, "incident_id": incident_id,
             "offer_id": offer_id,
             "to_sealed": seal(to, context="message.to"),
             "body_sealed": seal(body, context="message.body"),
@@ -35,24 +33,28 @@ def message_queue(
 
 
 def messages_queue(messages: Sequence[dict[str, Any]], *, now: datetime) -> None:
-    """Queue several messages (a round of offers) with one read and one insert.
+    """Queue several messages (a round of offers) with one insert.
 
-    Each item holds ``message_queue``'s keyword arguments (without ``now``). Keys that
-    already exist are left as they are, like ``message_queue``'s get_or_create; a key
-    another transaction inserts at the same moment is skipped, not an error.
+    Each item holds ``message_queue``'s keyword arguments (without ``now``). A key that
+    already exists is left as it is, like ``message_queue``'s get_or_create, whether it
+    was there before or another transaction inserts it at the same moment (the unique
+    key and ``ON CONFLICT DO NOTHING``).
     """
-    keys = [m["key"] for m in messages]
-    existing = set(Message.objects.filter(key__in=keys).values_list("key", flat=True))
-    rows = [
-        Message(key=m["key"], purpose=m["purpose"], responder=m.get("responder"),
-                incident=m.get("incident"), offer_id=m.get("offer_id"),
+    Message.objects.bulk_create([
+        Message(key=m["key"], purpose=m["purpose"], responder_id=m.get("responder_id"),
+                incident_id=m.get("incident_id"), offer_id=m.get("offer_id"),
                 to_sealed=seal(m.get("to", ""), context="message.to"),
                 body_sealed=seal(m["body"], context="message.body"),
                 channels=list(m["channels"]), created_at=now,
                 next_attempt_at=m.get("not_before") or now)
-        for m in messages if m["key"] not in existing
-    ]
-    Message.objects.bulk_create(rows, ignore_conflicts=True)
+        for m in messages
+    ], ignore_conflicts=True)
+
+
+def messages_forget(*, incident_id: int) -> int:
+    """The incident's purge: blank the address and text of its messages. They are
+    blanked once sent anyway; this catches one never sent (a provider down for days)."""
+    return Message.objects.filter(incident_id=incident_id).update(to_sealed="", body_sealed="")
 
 
 def delivery_status_update(*, provider_ref: str, status: str, error: str, now: datetime

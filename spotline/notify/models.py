@@ -9,9 +9,6 @@ from __future__ import annotations
 
 from django.db import models
 
-from spotline.dispatch.models import Incident, Offer
-from spotline.responders.models import Responder
-
 
 class Channel(models.TextChoices):
     CONSOLE = "console"
@@ -26,12 +23,12 @@ class Message(models.Model):
     # providers get "<key>:<channel>" so a resend after a crash is not a second text.
     key = models.CharField(max_length=120, unique=True)
     purpose = models.CharField(max_length=32)
-    responder = models.ForeignKey(Responder, null=True, blank=True, on_delete=models.CASCADE,
+    responder = models.ForeignKey("responders.Responder", null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="messages")
-    incident = models.ForeignKey(Incident, null=True, blank=True, on_delete=models.SET_NULL,
+    incident = models.ForeignKey("dispatch.Incident", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="messages")
     # An offer message is only worth sending while its offer is still open.
-    offer = models.ForeignKey(Offer, null=True, blank=True, on_delete=models.SET_NULL,
+    offer = models.ForeignKey("dispatch.Offer", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="messages")
     to_sealed = models.TextField(blank=True)  # an explicit address (a person's phone)
     body_sealed = models.TextField(blank=True)
@@ -98,7 +95,7 @@ class PushSubscription(models.Model):
     404 or 410 means the subscription is gone: the row is deleted.
     """
 
-    responder = models.ForeignKey(Responder, on_delete=models.CASCADE,
+    responder = models.ForeignKey("responders.Responder", on_delete=models.CASCADE,
                                   related_name="push_subscriptions")
     endpoint = models.URLField(max_length=500, unique=True)
     p256dh = models.CharField(max_length=200)

@@ -1,55 +1,17 @@
-"""The one write path for a responder's shift and location."""
+"""The one write path for a responder's own settings: location and channels.
+
+Going on and off shift is ``dispatch.actions.shifts.shift_set``: leaving shift gives
+back offers, which is dispatch's business.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point
-from spotline.core.lifecycle import HELD
-from spotline.dispatch.actions import retry_on_deadlock
 from spotline.errors import Conflict
 from spotline.live.publish import responder_changed
 from spotline.responders.models import Responder
-
-
-def holds_open_incident(responder: Responder) -> bool:
-    from spotline.dispatch.models import Incident
-
-    return Incident.objects.filter(
-        assigned_responder=responder, state__in=[s.value for s in HELD]
-    ).exists()
-
-
-@retry_on_deadlock
-def shift_set(
-    *, responder: Responder, on_shift: bool, location: Point | None, now: datetime
-) -> Responder:
-    """Go on or off shift. Off shift forgets the location at once."""
-    with audit_atomic():
-        r = Responder.objects.select_for_update().get(pk=responder.pk)
-        if on_shift:
-            if r.on_shift_since is None:
-                r.on_shift_since = now
-            if location is not None:
-                r.lat, r.lon, r.located_at = location.lat, location.lon, now
-        else:
-            if holds_open_incident(r):
-                raise Conflict(
-                    "you hold an open incident: finish it, or release it so it can be "
-                    "offered to someone else, before going off shift"
-                )
-            r.on_shift_since = None
-            r.lat = r.lon = None
-            r.located_at = None
-        r.save(update_fields=["on_shift_since", "lat", "lon", "located_at"])
-        if not on_shift:
-            # After the save: the widening this may cause must already see them off shift.
-            from spotline.dispatch.actions import offers_withdraw_for
-
-            offers_withdraw_for(responder=r, now=now)
-        responder_changed(r.pk)
-    return r
 
 
 def location_update(*, responder: Responder, location: Point, now: datetime) -> Responder:

@@ -16,10 +16,11 @@ from spotline.core.lifecycle import HELD
 from spotline.core.outcome import Referral, parse_referrals
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept, offer_decline
+from spotline.dispatch.actions.reports import incident_outcome, incident_report
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import EmsOutcome, Incident, Offer
 from spotline.errors import ActionError
-from spotline.responders import actions as responder_actions
 from spotline.responders.models import Responder
 
 
@@ -100,7 +101,7 @@ def shift(request: HttpRequest) -> HttpResponse:
     responder = _responder(request)
     on = request.POST.get("on_shift") == "1"
     try:
-        responder_actions.shift_set(responder=responder, on_shift=on, location=_point(request),
+        shift_set(responder=responder, on_shift=on, location=_point(request),
                                     now=timezone.now())
     except ActionError as exc:
         return _done(request, error=exc.message, status=exc.status)
@@ -116,9 +117,9 @@ def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
         raise Http404("no such answer")
     try:
         if answer == "accept":
-            actions.offer_accept(offer_id=offer_id, responder=responder, now=now)
+            offer_accept(offer_id=offer_id, responder=responder, now=now)
         else:
-            actions.offer_decline(offer_id=offer_id, responder=responder, now=now)
+            offer_decline(offer_id=offer_id, responder=responder, now=now)
     except ActionError as exc:
         return _done(request, error=exc.message, status=exc.status)
     return _done(request, ok="Accepted. Go now: the location is below." if answer == "accept"
@@ -130,7 +131,7 @@ def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
 def report(request: HttpRequest, incident_id: int) -> HttpResponse:
     responder = _responder(request)
     try:
-        actions.incident_report(incident_id=incident_id, type=request.POST.get("type", ""),
+        incident_report(incident_id=incident_id, type=request.POST.get("type", ""),
                                 responder=responder, user_id=request.user.pk,
                                 now=timezone.now())
     except ActionError as exc:
@@ -163,7 +164,7 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
         return _done(request, error="Choose an answer for 'responsive afterwards' and "
                      "'ambulance'.", status=400)
     try:
-        actions.incident_outcome(
+        incident_outcome(
             incident_id=incident_id, responder=responder, user_id=request.user.pk,
             now=timezone.now(), naloxone_doses=doses,
             responsive_after=responsive_after, ems=ems, referrals=referrals, notes=notes,

@@ -52,14 +52,17 @@ from twilio.request_validator import RequestValidator
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Profile, Role
 from spotline.api.api import api
-from spotline.checkins import actions as checkins
+from spotline.checkins.actions import checkin_start
+from spotline.checkins.plans import Plan, plan_save
 from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.checkin import OnMiss
 from spotline.core.geo import Point
 from spotline.core.lifecycle import State
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, Opened, incident_open
+from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.models import Incident, Offer
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive
@@ -383,11 +386,11 @@ class World:
                         "sms": str(self.conversation.pk)}
 
 
-def _open(name: str, *, now: Any) -> actions.Opened:
+def _open(name: str, *, now: Any) -> Opened:
     description, details, phone = WORDS[name]
-    return actions.incident_open(kind=Kind.OVERDOSE, location=PLACES[name], now=now,
-                                 description=description, details=details,
-                                 callback_phone=phone, breathing=Answer.NO)
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=PLACES[name],
+               description=description, details=details, callback_phone=phone,
+               breathing=Answer.NO), now=now)
 
 
 def _offer(incident: Incident, responder: Responder) -> Offer:
@@ -432,26 +435,26 @@ def world(db: Any, settings: Any, make_responder: Callable[..., Responder]) -> I
         # B: accepted by R2, who is on scene (and so holds it, with its place).
         r2 = make_responder("rtwo", north_m=100)
         b = _open("B", now=T0)
-        actions.offer_accept(offer_id=_offer(b.incident, r2).pk, responder=r2, now=T0 + 5 * s)
-        actions.incident_report(incident_id=b.incident.pk, type="on_scene", responder=r2,
+        offer_accept(offer_id=_offer(b.incident, r2).pk, responder=r2, now=T0 + 5 * s)
+        incident_report(incident_id=b.incident.pk, type="on_scene", responder=r2,
                                 user_id=r2.user_id, now=T0 + 10 * s)
         # C: accepted by R1, on scene, resolved: closed, once held by R1.
         r1 = make_responder("rone", north_m=150)
         c = _open("C", now=T0 + 15 * s)
-        actions.offer_accept(offer_id=_offer(c.incident, r1).pk, responder=r1, now=T0 + 20 * s)
+        offer_accept(offer_id=_offer(c.incident, r1).pk, responder=r1, now=T0 + 20 * s)
         for at, report in ((25, "on_scene"), (30, "resolved")):
-            actions.incident_report(incident_id=c.incident.pk, type=report, responder=r1,
+            incident_report(incident_id=c.incident.pk, type=report, responder=r1,
                                     user_id=r1.user_id, now=T0 + at * s)
         # A: offered to R1, not yet answered.
         a = _open("A", now=T0 + 35 * s)
         r3 = make_responder("rthree", on_shift=False)
 
         description, access, phone = WORDS["checkin"]
-        started = checkins.checkin_start(
+        started = checkin_start(
             location=PLACES["checkin"], description=description, access=access, minutes=5,
             on_miss=OnMiss.RESPONDERS, phone=phone, language="en", now=T0)
         description, access, phone = WORDS["plan"]
-        plan_token = checkins.plan_save(checkins.Plan(
+        plan_token = plan_save(Plan(
             location=PLACES["plan"], description=description, access=access, phone=phone),
             now=T0)
         text, _, phone = WORDS["sms"]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from spotline.api.housekeeping import idempotency_expire
-from spotline.checkins.actions import plans_expire
+from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
 from spotline.intake.sms import inbound_expire
 from spotline.privacy.models import DataKey

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins import deadlines
-from spotline.checkins.actions import plans_expire
+from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
 from spotline.intake.sms import inbound_expire
 from spotline.notify.sender import send_due

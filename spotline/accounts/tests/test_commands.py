@@ -18,7 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from spotline.accounts.models import ApiToken, Profile, Role
 from spotline.conftest import CENTRE, totp_code
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Timer
 from spotline.responders.models import Responder
 
@@ -208,8 +208,8 @@ def test_it_leaves_a_real_organization_alone() -> None:
 
 def test_it_makes_demo_responders_that_get_offers() -> None:
     run("demo")
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO,
-                                   now=timezone.now())
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO
+             ), now=timezone.now())
     assert opened.incident.offers.count() >= 1
 
 
@@ -226,8 +226,8 @@ def test_it_runs_one_worker_pass_when_nothing_is_due() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_it_fires_due_timers_in_one_worker_pass() -> None:
     now = timezone.now()
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE,
-                                     breathing=Answer.NO, now=now).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO), now=now).incident
     with time_machine.travel(now + timedelta(minutes=3), tick=False):
         out = run("worker", "--once")
     fired = re.search(r"fired (\d+) timer", out)

@@ -24,7 +24,7 @@ from spotline.accounts.management.commands.demo import DEMO_TOTP_SECRET, demo_co
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, login_staff, totp_code
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive
 
@@ -52,7 +52,7 @@ def enrolled(user: User) -> TOTPDevice:
 
 def staff_pages(role: Role = Role.DISPATCHER) -> list[str]:
     """Every staff page of ``role``, an incident's page first."""
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
     sms_receive(sid="SM1", from_number="+15550100155", body="my friend needs help", now=T0)
     conversation = SmsConversation.objects.get()
     pages = [f"/console/incidents/{incident.pk}/", "/console/", "/console/new/",

@@ -13,8 +13,8 @@ from django.utils.dateparse import parse_datetime
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, api_for, offset
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, IncidentEvent
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db

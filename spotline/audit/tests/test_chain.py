@@ -14,7 +14,7 @@ from spotline.audit.models import GENESIS, AuditEntry, AuditHead, AuditImmutable
 from spotline.audit.verify import verify
 from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident
 
 pytestmark = pytest.mark.django_db
@@ -92,7 +92,7 @@ def test_it_takes_codes_only_never_values(bad: dict[str, object]) -> None:
 
 
 def test_a_state_change_and_its_entry_commit_together() -> None:
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     entries = AuditEntry.objects.filter(object_type="incident", object_id=opened.incident.pk)
     assert list(entries.order_by("id").values_list("action", "actor")) == [
         ("incident.opened", "person"), ("incident.dispatch", "system"),
@@ -104,7 +104,7 @@ def test_a_state_change_and_its_entry_roll_back_together() -> None:
     record("incident.view", object_type="incident", object_id=99, now=T0)
     head = AuditHead.objects.get()
     with pytest.raises(Boom), transaction.atomic():
-        actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+        incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
         assert AuditEntry.objects.count() > 1
         raise Boom
     assert not Incident.objects.exists()
@@ -122,5 +122,5 @@ def test_a_failed_audit_append_fails_the_change(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr("spotline.dispatch.actions.record", broken)
     with pytest.raises(Boom):
-        actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+        incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     assert not Incident.objects.exists()

@@ -14,13 +14,16 @@ from spotline.accounts.models import Role
 from spotline.audit.models import AuditEntry
 from spotline.audit.tests.helpers import sql
 from spotline.audit.verify import verify
-from spotline.checkins import safety
 from spotline.checkins.actions import checkin_ok, checkin_start
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.conftest import CENTRE, T0, Api, login_staff
 from spotline.core.checkin import OnMiss
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel, incident_note
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.reports import incident_report
+from spotline.dispatch.actions.safety_timers import safety_ok
 from spotline.dispatch.models import Offer
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive
@@ -58,9 +61,9 @@ def entries_for(object_type: str, object_id: int) -> list[tuple[str, str, int | 
 
 
 def open_distinctive(*, user_id: int | None = None) -> int:
-    opened = actions.incident_open(
-        kind=Kind.OVERDOSE, location=CENTRE, description=PLACE, details=DETAILS,
-        callback_phone=PHONE, breathing=Answer.NO, now=T0, opened_by_user_id=user_id)
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, description=PLACE,
+                 details=DETAILS, callback_phone=PHONE, breathing=Answer.NO,
+                 opened_by_user_id=user_id), now=T0)
     return opened.incident.pk
 
 
@@ -68,8 +71,8 @@ def test_every_incident_change_is_audited_with_who(make_responder, dana: User) -
     ana = make_responder("ana", north_m=100)
     incident_id = open_distinctive(user_id=dana.pk)
     offer = Offer.objects.get(incident_id=incident_id, responder=ana)
-    actions.offer_accept(offer_id=offer.pk, responder=ana, now=T0 + 10 * S)
-    actions.incident_cancel(incident_id=incident_id, actor=actions.Actor.DISPATCHER,
+    offer_accept(offer_id=offer.pk, responder=ana, now=T0 + 10 * S)
+    incident_cancel(incident_id=incident_id, actor=Actor.DISPATCHER,
                             user_id=dana.pk, now=T0 + MIN)
     assert entries_for("incident", incident_id) == [
         ("incident.opened", "dispatcher", dana.pk),
@@ -84,7 +87,7 @@ def test_every_incident_change_is_audited_with_who(make_responder, dana: User) -
 
 def test_a_dispatcher_opening_an_incident_is_audited_with_the_fields_shown(dana: User) -> None:
     incident_id = open_distinctive()
-    actions.incident_note(incident_id=incident_id, text=NOTE, user_id=dana.pk, now=T0 + S)
+    incident_note(incident_id=incident_id, text=NOTE, user_id=dana.pk, now=T0 + S)
     html = client_for(dana).get(f"/console/incidents/{incident_id}/").content.decode()
     assert NOTE in html and DETAILS in html
     view = AuditEntry.objects.filter(action="incident.view").get()
@@ -94,8 +97,7 @@ def test_a_dispatcher_opening_an_incident_is_audited_with_the_fields_shown(dana:
 
 
 def test_a_live_refresh_of_the_page_is_audited_too(dana: User) -> None:
-    incident_id = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE,
-                                        now=T0).incident.pk
+    incident_id = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident.pk
     client = client_for(dana)
     client.get(f"/console/incidents/{incident_id}/")
     client.get(f"/console/incidents/{incident_id}/", headers={"X-Live": "1"})
@@ -144,14 +146,13 @@ def test_check_in_moves_are_audited(settings) -> None:
 def test_a_responders_safety_timer_is_audited_as_theirs(make_responder, settings) -> None:
     settings.SPOTLINE_CHECKIN_GRACE_SECONDS = 60
     ana = make_responder("ana", north_m=50)
-    incident_id = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE,
-                                        now=T0).incident.pk
+    incident_id = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident.pk
     offer = Offer.objects.get(incident_id=incident_id, responder=ana)
-    actions.offer_accept(offer_id=offer.pk, responder=ana, now=T0 + S)
-    actions.incident_report(incident_id=incident_id, type="on_scene", now=T0 + MIN,
+    offer_accept(offer_id=offer.pk, responder=ana, now=T0 + S)
+    incident_report(incident_id=incident_id, type="on_scene", now=T0 + MIN,
                             responder=ana, user_id=ana.user_id)
-    timer = safety.safety_ok(responder=ana, minutes=20, now=T0 + 2 * MIN)
-    actions.incident_report(incident_id=incident_id, type="resolved", now=T0 + 5 * MIN,
+    timer = safety_ok(responder=ana, minutes=20, now=T0 + 2 * MIN)
+    incident_report(incident_id=incident_id, type="resolved", now=T0 + 5 * MIN,
                             responder=ana, user_id=ana.user_id)
     assert entries_for("checkin", timer.pk) == [
         ("checkin.ok", "responder", ana.user_id), ("checkin.done", "system", None)]
@@ -161,7 +162,7 @@ def test_a_responders_safety_timer_is_audited_as_theirs(make_responder, settings
 def test_the_log_holds_no_personal_data(dana: User, make_responder) -> None:
     make_responder("ana", north_m=100)
     incident_id = open_distinctive(user_id=dana.pk)
-    actions.incident_note(incident_id=incident_id, text=NOTE, user_id=dana.pk, now=T0 + S)
+    incident_note(incident_id=incident_id, text=NOTE, user_id=dana.pk, now=T0 + S)
     client_for(dana).get(f"/console/incidents/{incident_id}/")
     Api(token_create(name="dana", now=T0)).get(f"/api/v1/incidents/{incident_id}")
     sms_receive(sid="SM1", from_number=SMS_PHONE, body=SMS_TEXT, now=T0)

@@ -10,9 +10,9 @@ import pytest
 import time_machine
 from django.test import Client
 
-from spotline.checkins.actions import plans_expire
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn, SavedPlan
+from spotline.checkins.plans import plans_expire
 from spotline.conftest import CENTRE, T0, raw_rows
 from spotline.dispatch.models import Incident, Offer
 from spotline.notify.models import Message

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from spotline.checkins.actions import plan_for_phone
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn, SavedPlan
+from spotline.checkins.plans import plan_for_phone
 from spotline.conftest import T0
 from spotline.dispatch.models import Incident
 from spotline.intake.sms import sms_receive

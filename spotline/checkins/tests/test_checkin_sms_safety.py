@@ -15,12 +15,14 @@ from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.reports import incident_report
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, Offer
 from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 PHONE = "+15550100133"
@@ -45,11 +47,11 @@ def responder() -> Responder:
 
 
 def on_scene(sam: Responder) -> CheckIn:
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     breathing=Answer.NO, description="Back door").incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO, description="Back door"), now=T0).incident
     offer = Offer.objects.get(incident=incident, responder=sam)
-    actions.offer_accept(offer_id=offer.pk, responder=sam, now=T0)
-    actions.incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
+    offer_accept(offer_id=offer.pk, responder=sam, now=T0)
+    incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
                             user_id=None, now=T0 + MIN)
     return CheckIn.objects.get(purpose="safety", responder=sam)
 
@@ -102,7 +104,7 @@ def test_without_a_running_timer_ok_goes_on_as_before() -> None:
 def test_after_leaving_the_scene_ok_is_no_longer_a_safety_answer() -> None:
     sam = responder()
     timer = on_scene(sam)
-    actions.incident_report(incident_id=timer.watch_incident_id, type="resolved",
+    incident_report(incident_id=timer.watch_incident_id, type="resolved",
                             responder=sam, user_id=None, now=T0 + 3 * MIN)
     timer.refresh_from_db()
     assert timer.state == "ended"

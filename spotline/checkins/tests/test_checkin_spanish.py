@@ -9,9 +9,10 @@ import pytest
 import time_machine
 from django.test import Client
 
-from spotline.checkins import actions
+from spotline.checkins.actions import checkin_start
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
+from spotline.checkins.plans import Plan, Trusted, plan_save
 from spotline.conftest import CENTRE, T0
 from spotline.core.checkin import OnMiss, Send
 
@@ -32,7 +33,7 @@ def spanish() -> Client:
 
 
 def started(**kwargs) -> str:
-    return actions.checkin_start(location=CENTRE, description="Cuarto 12", minutes=5,
+    return checkin_start(location=CENTRE, description="Cuarto 12", minutes=5,
                                  on_miss=OnMiss.RESPONDERS, phone="", language="es", now=T0,
                                  **kwargs).token
 
@@ -76,8 +77,8 @@ def test_the_language_switch_sets_spanish_for_the_check_in_pages() -> None:
 
 
 def test_a_saved_plan_is_offered_in_spanish() -> None:
-    plan = actions.Plan(location=CENTRE, description="Cuarto 12")
-    token = actions.plan_save(plan, now=T0)
+    plan = Plan(location=CENTRE, description="Cuarto 12")
+    token = plan_save(plan, now=T0)
     html = spanish().get(f"/checkin/p/{token}/").content.decode()
     says(html, "Este es su plan guardado. Revíselo y empiece.", "Borrar mi plan guardado",
          never=("This is your saved plan", "Delete my saved plan"))
@@ -137,7 +138,7 @@ def test_a_warned_check_in_says_help_is_coming_soon() -> None:
 def test_an_escalated_check_in_says_help_is_on_the_way(make_responder) -> None:
     make_responder("sam", north_m=100)
     token = started(send=frozenset({Send.RESPONDERS, Send.TRUSTED}),
-                    trusted=actions.Trusted(phone="+15550100177", name="Kim"))
+                    trusted=Trusted(phone="+15550100177", name="Kim"))
     for after in (0, 60, 120):
         fire_due_checkins(now=DUE + after * S)
     html = page(token, at=DUE + 125 * S)
@@ -159,7 +160,7 @@ def test_an_ended_check_in_says_the_place_is_deleted() -> None:
 
 
 def test_the_plan_gone_page_speaks_spanish() -> None:
-    token = actions.plan_save(actions.Plan(location=CENTRE, description="Cuarto 12"), now=T0)
+    token = plan_save(Plan(location=CENTRE, description="Cuarto 12"), now=T0)
     html = spanish().post(f"/checkin/p/{token}/delete/").content.decode()
     says(html, "Borramos su plan guardado", "se borró de nuestro servidor para siempre",
          "Empezar un acompañamiento", never=("Saved plan deleted", "Start a check-in"))

@@ -7,12 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from spotline.checkins import safety
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.reports import incident_report
+from spotline.dispatch.actions.safety_timers import safety_current, safety_ok
 from spotline.dispatch.models import Incident, Offer
 from spotline.errors import Invalid, NotFound
 from spotline.notify.models import Message
@@ -30,17 +32,17 @@ def settings_for_safety(settings):
 
 
 def on_scene(responder, *, at=T0):
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=at,
-                                   description="Behind the library")
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                 description="Behind the library"), now=at)
     offer = Offer.objects.get(incident=opened.incident, responder=responder)
-    actions.offer_accept(offer_id=offer.pk, responder=responder, now=at + S)
-    actions.incident_report(incident_id=opened.incident.pk, type="on_scene", now=at + 60 * S,
+    offer_accept(offer_id=offer.pk, responder=responder, now=at + S)
+    incident_report(incident_id=opened.incident.pk, type="on_scene", now=at + 60 * S,
                             responder=responder, user_id=None)
     return opened.incident
 
 
 def timer_of(responder) -> CheckIn:
-    checkin = safety.safety_current(responder)
+    checkin = safety_current(responder)
     assert checkin is not None
     return checkin
 
@@ -52,7 +54,7 @@ def test_arriving_on_scene_starts_the_timer_and_leaving_ends_it(make_responder) 
     assert (timer.purpose, timer.state, timer.watch_incident_id) == ("safety", "active",
                                                                     incident.pk)
     assert timer.next_at == T0 + 60 * S + 15 * MIN
-    actions.incident_report(incident_id=incident.pk, type="resolved", now=T0 + 5 * MIN,
+    incident_report(incident_id=incident.pk, type="resolved", now=T0 + 5 * MIN,
                             responder=ana, user_id=None)
     timer.refresh_from_db()
     assert timer.state == "ended"
@@ -100,22 +102,22 @@ def test_im_ok_extends_the_timer_and_voids_the_pending_question(make_responder) 
     due = T0 + 60 * S + 15 * MIN
     fire_due_checkins(now=due)
     assert timer_of(ana).state == "asked"
-    timer = safety.safety_ok(responder=ana, minutes=30, now=due + 10 * S)
+    timer = safety_ok(responder=ana, minutes=30, now=due + 10 * S)
     assert timer.state == "active" and timer.next_at == due + 10 * S + 30 * MIN
     fire_due_checkins(now=due + 200 * S)
     assert timer_of(ana).state == "active" and not Incident.objects.filter(
         source="backup").exists()
     # The same interval next time when no minutes are given.
-    timer = safety.safety_ok(responder=ana, minutes=None, now=due + 20 * S)
+    timer = safety_ok(responder=ana, minutes=None, now=due + 20 * S)
     assert timer.next_at == due + 20 * S + 30 * MIN
     with pytest.raises(Invalid):
-        safety.safety_ok(responder=ana, minutes=61, now=due)
+        safety_ok(responder=ana, minutes=61, now=due)
 
 
 def test_ok_without_a_running_timer_is_refused(make_responder) -> None:
     ana = make_responder("ana")
     with pytest.raises(NotFound):
-        safety.safety_ok(responder=ana, minutes=None, now=T0)
+        safety_ok(responder=ana, minutes=None, now=T0)
 
 
 def test_need_backup_sends_backup_once_and_a_later_miss_does_not_double_it(
@@ -124,7 +126,7 @@ def test_need_backup_sends_backup_once_and_a_later_miss_does_not_double_it(
     incident = on_scene(ana)
     make_responder("ben", north_m=200)
     for _ in range(2):
-        actions.incident_report(incident_id=incident.pk, type="need_backup",
+        incident_report(incident_id=incident.pk, type="need_backup",
                                 now=T0 + 2 * MIN, responder=ana, user_id=None)
     assert Incident.objects.filter(backup_for=incident).count() == 1
     for seconds in (0, 60, 120):
@@ -138,7 +140,7 @@ def test_need_backup_sends_backup_once_and_a_later_miss_does_not_double_it(
 def test_a_new_scene_supersedes_an_old_timer(make_responder) -> None:
     ana = make_responder("ana", north_m=50)
     first = on_scene(ana)
-    actions.incident_report(incident_id=first.pk, type="resolved", now=T0 + 3 * MIN,
+    incident_report(incident_id=first.pk, type="resolved", now=T0 + 3 * MIN,
                             responder=ana, user_id=None)
     second = on_scene(ana, at=T0 + 4 * MIN)
     open_timers = CheckIn.objects.filter(purpose="safety", responder=ana,

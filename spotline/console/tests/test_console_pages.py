@@ -18,7 +18,8 @@ from spotline.conftest import CENTRE, login_staff
 from spotline.core.lifecycle import State
 from spotline.core.policy import Actor
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident
 from spotline.dispatch.timers import fire_due
 
@@ -42,8 +43,8 @@ def coordinator() -> Client:
 
 
 def open_incident(kind: Kind = Kind.OVERDOSE, *, breathing: Answer = Answer.NO) -> Incident:
-    return actions.incident_open(kind=kind, location=CENTRE, description="Corner shop",
-                                 breathing=breathing, now=timezone.now()).incident
+    return incident_open(IncidentRequest(kind=kind, location=CENTRE, description="Corner shop",
+               breathing=breathing), now=timezone.now()).incident
 
 
 def rows(html: str) -> list[int]:
@@ -111,7 +112,7 @@ def test_it_lists_active_incidents_by_priority(dispatcher: Client) -> None:
     p2 = open_incident(Kind.MENTAL_HEALTH, breathing=Answer.UNKNOWN)
     assert (p1.priority, p2.priority, p3.priority) == ("P1", "P2", "P3")
     closed = open_incident(Kind.OVERDOSE)
-    actions.incident_cancel(incident_id=closed.pk, actor=Actor.PERSON, user_id=None,
+    incident_cancel(incident_id=closed.pk, actor=Actor.PERSON, user_id=None,
                             now=timezone.now())
     r = dispatcher.get("/console/")
     assert r.status_code == 200

@@ -15,7 +15,8 @@ from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_assign, incident_cancel
+from spotline.dispatch.actions.opening import incident_open
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Source
 from spotline.dispatch.timers import fire_due
 from spotline.intake.models import Guidance, Landmark
@@ -66,7 +67,7 @@ def test_it_keeps_a_note_out_of_the_timeline_and_deletes_it_with_the_purge(
     dispatcher: Client, settings
 ) -> None:
     settings.SPOTLINE_RETENTION_HOURS = 1
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
+    incident = incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
     r = dispatcher.post(f"/console/incidents/{incident.pk}/note/",
                         {"text": "Caller says the side door is open"}, headers=FETCH)
     assert r.status_code == 200 and r.json() == {"detail": "Note added."}
@@ -75,14 +76,14 @@ def test_it_keeps_a_note_out_of_the_timeline_and_deletes_it_with_the_purge(
     # The timeline holds the note's id, never its words.
     assert event.data == {"note_id": note.pk}
     assert "side door" in dispatcher.get(f"/console/incidents/{incident.pk}/").content.decode()
-    actions.incident_cancel(incident_id=incident.pk, actor=Actor.DISPATCHER, user_id=None,
+    incident_cancel(incident_id=incident.pk, actor=Actor.DISPATCHER, user_id=None,
                             now=T0)
     fire_due(now=T0 + timedelta(hours=1, seconds=1))
     assert IncidentNote.objects.count() == 0
 
 
 def test_it_answers_a_script_driven_form_with_json(dispatcher: Client) -> None:
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE,
+    incident = incident_open(kind=Kind.OVERDOSE, location=CENTRE,
                                      now=timezone.now()).incident
     r = dispatcher.post(f"/console/incidents/{incident.pk}/note/", {"text": "  "},
                         headers=FETCH)
@@ -100,9 +101,9 @@ def test_it_answers_a_script_driven_form_with_json(dispatcher: Client) -> None:
 def test_it_records_a_phoned_in_status_for_the_responder(dispatcher: Client,
                                                          make_responder) -> None:
     sam = make_responder("sam", north_m=100)
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE,
+    incident = incident_open(kind=Kind.OVERDOSE, location=CENTRE,
                                      now=timezone.now()).incident
-    actions.incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None,
+    incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None,
                             now=timezone.now())
     r = dispatcher.post(f"/console/incidents/{incident.pk}/report/", {"type": "on_scene"},
                         headers=FETCH)
@@ -126,7 +127,7 @@ def test_it_shows_the_coordinators_guidance_on_the_status_page(coordinator: Clie
     coordinator.post("/console/setup/", {"g-kind": "overdose", "g-language": "en",
                                          "g-text": "Blue box by the door\nStay with them"})
     assert Guidance.objects.count() == 1
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=timezone.now())
+    opened = incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=timezone.now())
     html = Client().get(f"/t/{opened.tracking_token}/").content.decode()
     assert "<li>Blue box by the door</li>" in html
     assert "one spray in a nostril" not in html  # the default text is replaced

@@ -28,11 +28,14 @@ from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, TERMINAL, State
 from spotline.core.policy import Actor, EscalationTarget, OfferStatus, Shortfall
 from spotline.core.triage import Answer, Kind, Skill
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_assign, incident_cancel, incident_escalate
+from spotline.dispatch.actions.offers import offer_accept, offer_decline
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.reports import incident_report
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer
 from spotline.dispatch.timers import fire_due
 from spotline.errors import ActionError
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 
@@ -104,12 +107,10 @@ class Run:
                       location=offset(CENTRE, spec.north_m, spec.east_m), now=self.now)
 
     def open(self, spec: IncidentSpec) -> None:
-        actions.incident_open(
-            kind=spec.kind, location=CENTRE if spec.located else None,
+        incident_open(IncidentRequest(kind=spec.kind, location=CENTRE if spec.located else None,
             description="" if spec.located else "by the fountain in the park",
-            breathing=spec.breathing, conscious=spec.conscious, danger=spec.danger,
-            now=self.now,
-        )
+            breathing=spec.breathing, conscious=spec.conscious, danger=spec.danger
+        ), now=self.now)
 
     # -- moves ----------------------------------------------------------------------
 
@@ -129,9 +130,9 @@ class Run:
 
     def move(self, name: str) -> None:
         if name == "accept" and (picked := self.pick_offer()):
-            actions.offer_accept(offer_id=picked[0], responder=picked[1], now=self.now)
+            offer_accept(offer_id=picked[0], responder=picked[1], now=self.now)
         elif name == "decline" and (picked := self.pick_offer()):
-            actions.offer_decline(offer_id=picked[0], responder=picked[1], now=self.now)
+            offer_decline(offer_id=picked[0], responder=picked[1], now=self.now)
         elif name == "expire":
             due = (Timer.objects.filter(fired_at__isnull=True).order_by("due_at")
                    .values_list("due_at", flat=True).first())
@@ -140,12 +141,12 @@ class Run:
             fire_due(now=self.now)
         elif name == "assign":
             incident_id, responder = self.pick_incident(), self.pick_responder()
-            actions.incident_assign(incident_id=incident_id, responder_id=responder.pk,
+            incident_assign(incident_id=incident_id, responder_id=responder.pk,
                                     user_id=None, now=self.now)
             self.assigned.add((incident_id, responder.pk))
         elif name == "cancel":
             actor = self.draw(st.sampled_from([Actor.PERSON, Actor.DISPATCHER]))
-            actions.incident_cancel(incident_id=self.pick_incident(), actor=actor,
+            incident_cancel(incident_id=self.pick_incident(), actor=actor,
                                     user_id=None, now=self.now)
         elif name == "report":
             incident = Incident.objects.get(pk=self.pick_incident())
@@ -156,7 +157,7 @@ class Run:
                 responder = incident.assigned_responder
             elif who == "other":
                 responder = self.pick_responder()
-            actions.incident_report(incident_id=incident.pk,
+            incident_report(incident_id=incident.pk,
                                     type=self.draw(st.sampled_from(REPORT_TYPES)),
                                     now=self.now, responder=responder, user_id=None)
         elif name == "shift":
@@ -165,7 +166,7 @@ class Run:
             shift_set(responder=responder, on_shift=not responder.on_shift,
                       location=location, now=self.now)
         elif name == "escalate":
-            actions.incident_escalate(incident_id=self.pick_incident(),
+            incident_escalate(incident_id=self.pick_incident(),
                                       to=self.draw(st.sampled_from(EscalationTarget)),
                                       user_id=None, now=self.now)
 
@@ -284,7 +285,7 @@ class DispatchPropertiesTest(TestCase):
 
 
 def _open(now: datetime = T0) -> Incident:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=now).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=now).incident
 
 
 def test_it_blames_the_person_who_cancels_while_offers_are_still_pending(
@@ -294,7 +295,7 @@ def test_it_blames_the_person_who_cancels_while_offers_are_still_pending(
     make_responder("alex", north_m=300)
     incident = _open()
     assert incident.offers.filter(status=OfferStatus.PENDING).count() == 2
-    actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
+    incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
                             now=T0 + timedelta(seconds=10))
     incident.refresh_from_db()
     # Nobody declined and nobody let an offer lapse: the person gave up (or was fine).
@@ -307,8 +308,8 @@ def test_it_blames_the_declines_when_the_person_cancels_after_everyone_declined(
     sam = make_responder("sam", north_m=100)
     incident = _open()
     offer = incident.offers.get(responder=sam)
-    actions.offer_decline(offer_id=offer.pk, responder=sam, now=T0 + timedelta(seconds=5))
-    actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
+    offer_decline(offer_id=offer.pk, responder=sam, now=T0 + timedelta(seconds=5))
+    incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
                             now=T0 + timedelta(seconds=60))
     incident.refresh_from_db()
     assert incident.unserved_reason == Shortfall.ALL_DECLINED
@@ -323,7 +324,7 @@ def test_it_refuses_an_accept_from_a_responder_who_went_off_shift(
     sam = shift_set(responder=sam, on_shift=False, location=None,
                     now=T0 + timedelta(seconds=5))
     with pytest.raises(ActionError):
-        actions.offer_accept(offer_id=offer.pk, responder=sam, now=T0 + timedelta(seconds=10))
+        offer_accept(offer_id=offer.pk, responder=sam, now=T0 + timedelta(seconds=10))
     incident.refresh_from_db()
     assert incident.state == State.DISPATCHING
     assert incident.assigned_responder_id is None
@@ -335,7 +336,7 @@ def test_it_gives_back_a_responders_other_offers_when_a_dispatcher_assigns_them(
     sam = make_responder("sam", north_m=100)
     first, second = _open(), _open(T0 + timedelta(seconds=1))
     assert second.offers.get(responder=sam).status == OfferStatus.PENDING
-    actions.incident_assign(incident_id=first.pk, responder_id=sam.pk, user_id=None,
+    incident_assign(incident_id=first.pk, responder_id=sam.pk, user_id=None,
                             now=T0 + timedelta(seconds=5))
     # As after an accept: one incident at a time, so the other offer goes back.
     assert second.offers.get(responder=sam).status == OfferStatus.WITHDRAWN

@@ -35,7 +35,8 @@ from spotline.conftest import CENTRE, T0, offset
 from spotline.core.geo import Point
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer, TimerKind
 from spotline.dispatch.timers import fire_due, fire_timer
 from spotline.errors import IncidentTaken
@@ -65,8 +66,8 @@ def with_marks(marks: list[pytest.MarkDecorator]) -> Callable[[Any], Any]:
 
 
 def open_overdose(*, now: datetime, at: Point = CENTRE) -> Incident:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=at, now=now,
-                                 breathing=Answer.NO).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=at, breathing=Answer.NO
+           ), now=now).incident
 
 
 def near_and_far(make_responder: Callable[..., Responder], around: Point = CENTRE,
@@ -385,7 +386,7 @@ def test_it_assigns_once_when_three_responders_accept_at_the_same_moment(make_re
         assert set(offers) == {r.pk for r in responders}
 
         results = run_threads(
-            lambda i, rs=responders, ids=offers: actions.offer_accept(
+            lambda i, rs=responders, ids=offers: offer_accept(
                 offer_id=ids[rs[i].pk], responder=rs[i], now=T0 + 10 * S),
             3,
         )

@@ -17,10 +17,12 @@ from django.db import connection
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.lifecycle import HELD
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_assign
+from spotline.dispatch.actions.offers import offer_accept, offer_decline
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, Offer
 from spotline.errors import ActionError
-from spotline.responders.actions import shift_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,8 +70,8 @@ def held_by(responder_id: int) -> int:
 
 
 def open_two():
-    a = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
-    b = actions.incident_open(kind=Kind.OVERDOSE, location=offset(CENTRE, 50), now=T0).incident
+    a = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
+    b = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=offset(CENTRE, 50)), now=T0).incident
     return a, b
 
 
@@ -81,8 +83,8 @@ def test_it_never_lets_an_accept_and_an_assign_give_one_responder_two_incidents(
         a, b = open_two()
         offer = Offer.objects.get(incident=a, responder=sam)
         outcomes = race(
-            lambda: actions.offer_accept(offer_id=offer.pk, responder=sam, now=T0),
-            lambda: actions.incident_assign(incident_id=b.pk, responder_id=sam.pk,
+            lambda: offer_accept(offer_id=offer.pk, responder=sam, now=T0),
+            lambda: incident_assign(incident_id=b.pk, responder_id=sam.pk,
                                             user_id=None, now=T0),
         )
         only_clear_refusals(outcomes)
@@ -98,8 +100,8 @@ def test_it_never_deadlocks_two_responders_accepting_crossed_offers(make_respond
         o1 = Offer.objects.get(incident=a, responder=r1)
         o2 = Offer.objects.get(incident=b, responder=r2)
         outcomes = race(
-            lambda: actions.offer_accept(offer_id=o1.pk, responder=r1, now=T0),
-            lambda: actions.offer_accept(offer_id=o2.pk, responder=r2, now=T0),
+            lambda: offer_accept(offer_id=o1.pk, responder=r1, now=T0),
+            lambda: offer_accept(offer_id=o2.pk, responder=r2, now=T0),
         )
         assert outcomes == [None, None]
         assert held_by(r1.pk) == held_by(r2.pk) == 1
@@ -112,7 +114,7 @@ def test_it_never_leaves_an_off_shift_responder_holding_an_incident(make_respond
         a, _ = open_two()
         offer = Offer.objects.get(incident=a, responder=sam)
         outcomes = race(
-            lambda: actions.offer_accept(offer_id=offer.pk, responder=sam, now=T0),
+            lambda: offer_accept(offer_id=offer.pk, responder=sam, now=T0),
             lambda: shift_set(responder=sam, on_shift=False, location=None, now=T0),
         )
         only_clear_refusals(outcomes)
@@ -128,13 +130,13 @@ def test_it_widens_an_incident_whose_last_offer_went_to_a_responder_who_took_ano
 ) -> None:
     sam = make_responder("sam", north_m=10)
     far = make_responder("far", north_m=5000)
-    a = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
+    a = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
     # A second incident offered to sam only (K=1 for P3), far from everyone else.
-    b = actions.incident_open(kind=Kind.OVERDOSE, location=offset(CENTRE, 20), now=T0).incident
+    b = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=offset(CENTRE, 20)), now=T0).incident
     for other in Offer.objects.filter(incident=b).exclude(responder=sam):
-        actions.offer_decline(offer_id=other.pk, responder=other.responder, now=T0)
+        offer_decline(offer_id=other.pk, responder=other.responder, now=T0)
     offer = Offer.objects.get(incident=a, responder=sam)
-    actions.offer_accept(offer_id=offer.pk, responder=sam, now=T0)
+    offer_accept(offer_id=offer.pk, responder=sam, now=T0)
     types = list(b.events.values_list("type", flat=True))
     assert "offer_withdrawn" in types
     # b did not sit waiting on sam: it was offered again at once (far already declined,

@@ -10,7 +10,8 @@ from django.test import Client
 
 from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_assign
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, Timer, TimerKind
 from spotline.dispatch.timers import fire_due
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def test_it_closes_an_unanswerable_request_after_the_maximum_age(settings) -> None:
     settings.SPOTLINE_MAX_OPEN_HOURS = 1
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
     # Nobody is on shift: rounds keep looking, every 45 s, until the hour is up.
     t = T0
     while t < T0 + timedelta(minutes=59):
@@ -40,8 +41,8 @@ def test_it_closes_an_unanswerable_request_after_the_maximum_age(settings) -> No
 def test_it_never_closes_a_held_incident_for_age(settings, make_responder) -> None:
     settings.SPOTLINE_MAX_OPEN_HOURS = 1
     sam = make_responder("sam", north_m=100)
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
-    actions.incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None,
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
+    incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None,
                             now=T0)
     fire_due(now=T0 + timedelta(hours=3))
     incident.refresh_from_db()

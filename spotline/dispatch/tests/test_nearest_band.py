@@ -18,7 +18,8 @@ from django.test import Client
 from spotline.conftest import CENTRE, T0, api_for, offset
 from spotline.core.geo import Point
 from spotline.core.nearest import band_of
-from spotline.responders.actions import location_update, shift_set
+from spotline.dispatch.actions.shifts import shift_set
+from spotline.responders.actions import location_update
 from spotline.responders.models import Responder
 
 SOUTH = Point(-33.8688, 151.2093)

@@ -23,7 +23,8 @@ from spotline.conftest import T0
 from spotline.core.geo import Mode, Point, StraightLineEstimator
 from spotline.core.policy import OfferStatus, PastOffer, PriorityPolicy, plan_round
 from spotline.core.triage import Kind, Skill
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.search import candidates_all, plan_nearest
 from spotline.dispatch.models import Incident
 from spotline.responders.models import Responder
 
@@ -108,10 +109,10 @@ def both(*, location: Point | None, required: frozenset[Skill], past: list[PastO
         "location": location, "required": required, "past_offers": past,
         "policy": PriorityPolicy(k, timezone.timedelta(seconds=45),
                                  timezone.timedelta(seconds=120)),
-        "estimator": estimator or actions.estimator(), "now": T0,
+        "estimator": estimator or estimator(), "now": T0,
     }
-    return (actions.plan_nearest(**args),  # type: ignore[arg-type]
-            plan_round(candidates=actions._candidates(required), **args))  # type: ignore[arg-type]
+    return (plan_nearest(**args),  # type: ignore[arg-type]
+            plan_round(candidates=candidates_all(required), **args))  # type: ignore[arg-type]
 
 
 class TestIndexedEqualsBruteForce(TestCase):
@@ -197,7 +198,7 @@ def test_it_is_what_a_new_incident_is_offered_to(make_responder: Any) -> None:
     car = make_responder("car", north_m=1_200, mode=Mode.CAR)  # 202 s: before mid's 215 s
     make_responder("walker", north_m=300)
     make_responder("farther", north_m=5_000)
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     offered = list(Offer.objects.filter(incident=opened.incident)
                    .order_by("eta_seconds").values_list("responder_id", flat=True))
     assert offered == [near.pk, car.pk, mid.pk]

@@ -18,8 +18,12 @@ from spotline.conftest import CENTRE, T0, offset
 from spotline.core.geo import Point
 from spotline.core.policy import Actor, DispatchPolicy, OfferStatus, PriorityPolicy
 from spotline.core.triage import Answer, Kind, Priority
-from spotline.dispatch import actions
 from spotline.dispatch import timers as worker
+from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.offers import offer_accept, offer_decline
+from spotline.dispatch.actions.opening import IncidentRequest, Opened, incident_open
+from spotline.dispatch.actions.reports import incident_outcome, incident_report
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import (
     EmsOutcome,
     Incident,
@@ -31,7 +35,6 @@ from spotline.dispatch.models import (
 )
 from spotline.dispatch.presenters import tracking
 from spotline.errors import IncidentTaken
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 from spotline.timers.engine import MAX_BACKOFF
 
@@ -40,9 +43,9 @@ pytestmark = pytest.mark.django_db
 S = timedelta(seconds=1)
 
 
-def open_overdose(*, now: Any = T0, at: Point = CENTRE, **kwargs: Any) -> actions.Opened:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=at, now=now,
-                                 breathing=Answer.NO, **kwargs)
+def open_overdose(*, now: Any = T0, at: Point = CENTRE, **kwargs: Any) -> Opened:
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=at, breathing=Answer.NO,
+               **kwargs), now=now)
 
 
 def reload(incident: Incident) -> Incident:
@@ -207,8 +210,8 @@ def test_it_requests_no_ambulance_for_other_priorities_when_only_p1_is_automatic
         cast, settings):
     settings.SPOTLINE_POLICY = auto_ems_for_p1(settings.SPOTLINE_POLICY)
     # Breathing and conscious: an overdose drops to P2, whose deadline is 300 s.
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     breathing=Answer.YES, conscious=Answer.YES).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.YES, conscious=Answer.YES), now=T0).incident
     assert incident.priority == "P2"
     worker.fire_due(now=T0 + 300 * S)
     incident = reload(incident)
@@ -219,7 +222,7 @@ def test_it_requests_no_ambulance_for_other_priorities_when_only_p1_is_automatic
 def test_it_does_not_escalate_an_accepted_incident_at_the_deadline(cast, settings):
     settings.SPOTLINE_POLICY = auto_ems_for_p1(settings.SPOTLINE_POLICY)
     incident = open_overdose().incident
-    actions.offer_accept(offer_id=offer_of(incident, cast["near2"]).pk,
+    offer_accept(offer_id=offer_of(incident, cast["near2"]).pk,
                          responder=cast["near2"], now=T0 + 10 * S)
 
     worker.fire_due(now=T0 + 45 * S)
@@ -240,13 +243,13 @@ def test_it_does_not_escalate_an_accepted_incident_at_the_deadline(cast, setting
 
 def test_it_widens_at_once_when_every_offer_is_declined(cast):
     incident = open_overdose().incident
-    actions.offer_decline(offer_id=offer_of(incident, cast["near1"]).pk,
+    offer_decline(offer_id=offer_of(incident, cast["near1"]).pk,
                           responder=cast["near1"], now=T0 + 5 * S)
-    actions.offer_decline(offer_id=offer_of(incident, cast["near2"]).pk,
+    offer_decline(offer_id=offer_of(incident, cast["near2"]).pk,
                           responder=cast["near2"], now=T0 + 6 * S)
     assert reload(incident).current_round == 1  # one offer is still out
 
-    actions.offer_decline(offer_id=offer_of(incident, cast["near3"]).pk,
+    offer_decline(offer_id=offer_of(incident, cast["near3"]).pk,
                           responder=cast["near3"], now=T0 + 7 * S)
     incident = reload(incident)
     assert incident.current_round == 2
@@ -316,7 +319,7 @@ def test_it_records_no_answer_when_the_person_cancels_after_an_unanswered_deadli
     worker.fire_due(now=T0 + 120 * S)
     assert reload(incident).unanswered_at == T0 + 120 * S
 
-    actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
+    incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
                             now=T0 + 130 * S)
     incident = reload(incident)
     assert incident.state == "cancelled"
@@ -333,7 +336,7 @@ def test_it_records_no_one_qualified_when_only_the_unqualified_are_on_shift(make
     worker.fire_due(now=T0 + 120 * S)
     assert not Offer.objects.filter(responder=helper).exists()
 
-    actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
+    incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
                             now=T0 + 130 * S)
     assert reload(incident).unserved_reason == "no_one_qualified"
 
@@ -343,16 +346,16 @@ def test_it_purges_personal_data_when_the_retention_window_ends(cast, settings):
     incident = open_overdose(description="behind the kiosk", details="blue jacket",
                              callback_phone="+358401234567", accuracy_m=12.0).incident
     near1 = cast["near1"]
-    actions.offer_accept(offer_id=offer_of(incident, near1).pk, responder=near1,
+    offer_accept(offer_id=offer_of(incident, near1).pk, responder=near1,
                          now=T0 + 10 * S)
     for step in ("en_route", "on_scene"):
-        actions.incident_report(incident_id=incident.pk, type=step, now=T0 + 60 * S,
+        incident_report(incident_id=incident.pk, type=step, now=T0 + 60 * S,
                                 responder=near1, user_id=near1.user_id)
-    actions.incident_outcome(incident_id=incident.pk, responder=near1, user_id=near1.user_id,
+    incident_outcome(incident_id=incident.pk, responder=near1, user_id=near1.user_id,
                              now=T0 + 300 * S, naloxone_doses=2, responsive_after=Answer.YES,
                              ems=EmsOutcome.NOT_NEEDED, referrals=["detox"],
                              notes="lives at the shelter on 5th")
-    actions.incident_report(incident_id=incident.pk, type="resolved", now=T0 + 600 * S,
+    incident_report(incident_id=incident.pk, type="resolved", now=T0 + 600 * S,
                             responder=near1, user_id=near1.user_id)
     closed_at = reload(incident).closed_at
     assert closed_at == T0 + 600 * S
@@ -450,7 +453,7 @@ def test_it_lets_a_late_responder_accept_an_expired_offer_while_still_dispatchin
     late_offer = offer_of(incident, cast["near1"])
     assert late_offer.status == OfferStatus.EXPIRED
 
-    accepted = actions.offer_accept(offer_id=late_offer.pk, responder=cast["near1"],
+    accepted = offer_accept(offer_id=late_offer.pk, responder=cast["near1"],
                                     now=T0 + 50 * S)
     assert accepted.status == OfferStatus.ACCEPTED
     incident = reload(incident)
@@ -471,11 +474,11 @@ def test_it_lets_a_late_responder_accept_an_expired_offer_while_still_dispatchin
 def test_it_refuses_a_late_accept_once_someone_else_holds_the_incident(cast):
     incident = open_overdose().incident
     worker.fire_due(now=T0 + 45 * S)
-    actions.offer_accept(offer_id=offer_of(incident, cast["far1"]).pk,
+    offer_accept(offer_id=offer_of(incident, cast["far1"]).pk,
                          responder=cast["far1"], now=T0 + 50 * S)
 
     with pytest.raises(IncidentTaken):
-        actions.offer_accept(offer_id=offer_of(incident, cast["near1"]).pk,
+        offer_accept(offer_id=offer_of(incident, cast["near1"]).pk,
                              responder=cast["near1"], now=T0 + 55 * S)
     assert offer_of(incident, cast["near1"]).status == OfferStatus.EXPIRED
     assert reload(incident).assigned_responder_id == cast["far1"].pk

@@ -17,7 +17,9 @@ from django.utils import timezone
 from spotline.conftest import CENTRE
 from spotline.core.lifecycle import State
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_by_token, incident_open
+from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.models import Incident, Source
 from spotline.responders.models import Responder
 
@@ -88,8 +90,8 @@ def token_of(response: Any) -> str:
 
 
 def open_incident(*, kind: str = "overdose") -> tuple[Incident, str]:
-    opened = actions.incident_open(kind=Kind(kind), location=CENTRE, description="Corner shop",
-                                   breathing=Answer.NO, now=timezone.now())
+    opened = incident_open(IncidentRequest(kind=Kind(kind), location=CENTRE,
+                 description="Corner shop", breathing=Answer.NO), now=timezone.now())
     return opened.incident, opened.tracking_token
 
 
@@ -140,7 +142,7 @@ def test_it_opens_an_incident_from_a_plain_form_post_and_redirects_to_its_status
     status = client.get(r["Location"])
     assert status.status_code == 200
     assert 'id="status-message"' in status.content.decode()
-    assert actions.incident_by_token(token).pk == incident.pk
+    assert incident_by_token(token).pk == incident.pk
 
 
 def test_it_submits_what_the_page_itself_offers() -> None:
@@ -272,7 +274,7 @@ def test_it_shows_the_responder_by_first_name_once_accepted(make_responder) -> N
     sam = make_responder("sam", north_m=200)
     incident, token = open_incident()
     offer = incident.offers.get(responder=sam)
-    actions.offer_accept(offer_id=offer.pk, responder=sam, now=timezone.now())
+    offer_accept(offer_id=offer.pk, responder=sam, now=timezone.now())
     html = Client().get(f"/t/{token}/").content.decode()
     assert "Sam accepted and is coming" in html
 
@@ -299,8 +301,8 @@ def test_it_does_not_cancel_once_a_responder_is_on_scene(make_responder) -> None
     sam = make_responder("sam", north_m=200)
     incident, token = open_incident()
     offer = incident.offers.get(responder=sam)
-    actions.offer_accept(offer_id=offer.pk, responder=sam, now=timezone.now())
-    actions.incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
+    offer_accept(offer_id=offer.pk, responder=sam, now=timezone.now())
+    incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
                             user_id=sam.user_id, now=timezone.now())
     client = Client()
     assert "/cancel/" not in client.get(f"/t/{token}/").content.decode()

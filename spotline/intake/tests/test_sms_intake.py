@@ -24,7 +24,9 @@ from twilio.request_validator import RequestValidator
 
 from spotline.conftest import T0, raw_rows
 from spotline.core.policy import Actor
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.opening import incident_by_token
+from spotline.dispatch.actions.timed import incident_purge
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Timer, TimerKind
 from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
 from spotline.intake.sms import (
@@ -85,7 +87,7 @@ def replies(r) -> list[str]:
 def tracked(reply: list[str]) -> Incident:
     tokens = [m.group(1) for r in reply if (m := TRACK.search(r))]
     assert len(tokens) == 1, reply
-    return actions.incident_by_token(tokens[0])
+    return incident_by_token(tokens[0])
 
 
 # -- one text, one incident --------------------------------------------------------------
@@ -159,7 +161,7 @@ def test_it_opens_on_a_guess_without_a_place_and_asks_for_a_call_back() -> None:
 
 def test_it_starts_a_new_request_once_the_incident_closed() -> None:
     first = tracked(text("my friend isn't breathing behind the 7-11 on 5th"))
-    actions.incident_cancel(incident_id=first.pk, actor=Actor.PERSON, user_id=None,
+    incident_cancel(incident_id=first.pk, actor=Actor.PERSON, user_id=None,
                             now=T0 + timedelta(minutes=5))
     reply = text("someone is having a seizure at the park on Elm")
     second = tracked(reply)
@@ -352,7 +354,7 @@ def test_it_logs_no_phone_number_and_no_text(caplog) -> None:
 def test_it_deletes_the_conversation_with_its_incident(settings) -> None:
     incident = tracked(text("my friend isn't breathing behind the 7-11 on 5th"))
     other = tracked(text("someone is bleeding at the park on Elm", phone="+15550107777"))
-    assert conversations_purge(incident.pk) == 1
+    assert conversations_purge(incident_id=incident.pk) == 1
     assert list(SmsConversation.objects.values_list("incident", flat=True)) == [other.pk]
 
 
@@ -371,10 +373,10 @@ def test_it_expires_message_ids_and_abandoned_conversations_after_a_day() -> Non
 def test_it_expires_conversations_whose_incident_was_purged() -> None:
     opened = sms_receive(sid="SM1", from_number=PHONE,
                          body="my friend isn't breathing behind the 7-11 on 5th", now=T0)
-    incident = actions.incident_by_token(TRACK.search(opened[1]).group(1))
-    actions.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None, now=T0)
+    incident = incident_by_token(TRACK.search(opened[1]).group(1))
+    incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None, now=T0)
     timer = Timer.objects.get(incident=incident, kind=TimerKind.PURGE)
-    actions.incident_purge(timer=timer, now=timer.due_at)
+    incident_purge(timer=timer, now=timer.due_at)
     inbound_expire(now=T0 + timedelta(hours=1))
     assert not SmsConversation.objects.exists()
 

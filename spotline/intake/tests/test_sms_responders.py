@@ -9,12 +9,12 @@ from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.sms import parse_responder_reply
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Offer
 from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 PHONE = "+15550100142"
@@ -44,8 +44,8 @@ def responder(name: str = "sam") -> Responder:
 
 
 def open_p1():
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                 breathing=Answer.NO, description="Back door").incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO,
+               description="Back door"), now=T0).incident
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.test import Client
 import spotline
 from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 
 LOCALE = Path(spotline.__file__).parent / "locale"
 
@@ -56,7 +56,8 @@ def test_it_serves_the_help_page_in_spanish(db) -> None:
 
 
 def test_it_tells_a_spanish_speaker_the_status_in_spanish(db) -> None:
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0, language="es")
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, language="es"
+             ), now=T0)
     html = Client().get(f"/t/{opened.tracking_token}/",
                         headers={"Accept-Language": "es"}).content.decode()
     assert "Ahora mismo no hay nadie de turno" in html  # nobody is on shift in this test

@@ -19,7 +19,7 @@ from channels.testing import WebsocketCommunicator
 from spotline.asgi import application
 from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Offer
 from spotline.live import publish
 
@@ -45,7 +45,7 @@ def test_pushes_pause_after_a_failure_and_requests_go_on(
     make_responder(north_m=200)
     with caplog.at_level(logging.WARNING, logger="spotline.live.publish"):
         started = time.monotonic()
-        opened = [actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+        opened = [incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
                   for _ in range(3)]
         elapsed = time.monotonic() - started
         # Pushes through Redis go out on the process's push thread, not the request's.
@@ -62,7 +62,7 @@ def test_pushes_pause_after_a_failure_and_requests_go_on(
 
 
 def test_a_socket_is_refused_when_the_layer_is_down(redis_down: Any) -> None:
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
 
     async def story() -> tuple[bool, Any]:
         comm = WebsocketCommunicator(application, f"/ws/track/{opened.tracking_token}/",

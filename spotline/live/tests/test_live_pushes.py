@@ -19,7 +19,9 @@ from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.geo import Point
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, Opened, incident_open
 from spotline.dispatch.models import Offer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,8 +60,8 @@ async def connect(path: str, headers: list[tuple[bytes, bytes]] | None = None
     return comm, connected, code
 
 
-def open_incident() -> actions.Opened:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+def open_incident() -> Opened:
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
 
 
 def test_it_tells_the_status_page_when_a_responder_accepts(make_responder: Any) -> None:
@@ -72,7 +74,7 @@ def test_it_tells_the_status_page_when_a_responder_accepts(make_responder: Any) 
         assert (await comm.receive_json_from(timeout=5))["type"] == "hello"
         offer = await database_sync_to_async(
             lambda: Offer.objects.get(incident=opened.incident, responder=responder))()
-        await database_sync_to_async(actions.offer_accept)(
+        await database_sync_to_async(offer_accept)(
             offer_id=offer.pk, responder=responder, now=T0)
         message = await comm.receive_json_from(timeout=5)
         # One push per commit, however many events the action wrote.
@@ -217,7 +219,7 @@ def test_it_pushes_through_a_real_redis_between_separate_layers(make_responder: 
 
     def publish_from_another_process() -> None:
         channel_layers.backends.clear()  # a fresh layer object, as in another process
-        actions.incident_cancel(incident_id=opened.incident.pk, actor=Actor.PERSON,
+        incident_cancel(incident_id=opened.incident.pk, actor=Actor.PERSON,
                                 user_id=None, now=T0)
 
     async def story() -> dict[str, Any]:

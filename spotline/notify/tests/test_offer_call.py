@@ -12,11 +12,12 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Offer
 from spotline.notify.models import Message
 from spotline.notify.sender import send_one
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +48,8 @@ def press(offer: Offer, digits: str, *, called: str = PHONE):
 
 
 def open_p1():
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                 breathing=Answer.NO).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO
+           ), now=T0).incident
 
 
 def test_it_accepts_when_the_responder_presses_1() -> None:
@@ -99,7 +100,7 @@ def test_it_rings_only_if_a_p1_offer_is_still_unanswered(settings) -> None:
     assert call.next_attempt_at == T0 + timedelta(seconds=20)
     # Answered in the app before the call was due: the call is dropped, not made.
     offer = Offer.objects.get(incident=incident, responder=sam)
-    actions.offer_accept(offer_id=offer.pk, responder=sam, now=T0 + timedelta(seconds=5))
+    offer_accept(offer_id=offer.pk, responder=sam, now=T0 + timedelta(seconds=5))
     assert send_one(call.pk, now=T0 + timedelta(seconds=21), transports={}) is False
     call.refresh_from_db()
     assert call.cancelled_at is not None and call.sent_at is None

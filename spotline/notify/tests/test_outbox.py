@@ -19,7 +19,9 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, Offer
 from spotline.notify import actions as notify_actions
 from spotline.notify.actions import message_queue
@@ -28,7 +30,6 @@ from spotline.notify.providers import PermanentError, Sent, TransientError, Tran
 from spotline.notify.providers import console as console_provider
 from spotline.notify.sender import MAX_TRIES_PER_CHANNEL, due_message_ids, send_due, send_one
 from spotline.privacy.crypto import phone_digest, unseal
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db
@@ -53,9 +54,8 @@ def responder_with(name: str, *, phone: str = "", channels: list[str] | None = N
 
 
 def open_overdose(**kwargs: Any) -> Incident:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                 breathing=Answer.NO, description=PLACE, details=DETAILS,
-                                 **kwargs).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO,
+               description=PLACE, details=DETAILS, **kwargs), now=T0).incident
 
 
 def body_of(message: Message) -> str:
@@ -455,7 +455,7 @@ def test_it_does_not_send_an_offer_that_was_withdrawn_meanwhile(make_responder):
     transports: dict[str, Transport] = {"push": push, "sms": sms}
     assert send_one(message.pk, now=T0, transports=transports) is False  # retry later
 
-    actions.offer_accept(offer_id=Offer.objects.get(incident=incident, responder=taker).pk,
+    offer_accept(offer_id=Offer.objects.get(incident=incident, responder=taker).pk,
                          responder=taker, now=T0 + S)
     assert Offer.objects.get(incident=incident, responder=other).status == "withdrawn"
     send_one(message.pk, now=T0 + 10 * S, transports=transports)

@@ -28,10 +28,10 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, offset
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.notify.models import Message
 from spotline.notify.tests.twilio_stub import TwilioStub
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 REPO = Path(__file__).resolve().parents[3]
@@ -150,8 +150,8 @@ def queue_an_offer_text() -> Message:
     now = timezone.now()
     shift_set(responder=responder, on_shift=True, location=offset(CENTRE, 100), now=now)
     # Opened now: its timers are 45 s and more away, so the workers only send.
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=now,
-                                     breathing=Answer.NO).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO), now=now).incident
     return Message.objects.get(purpose="offer", incident=incident)
 
 

@@ -6,7 +6,9 @@ import pytest
 
 from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_assign
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.models import Source
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
@@ -17,9 +19,9 @@ PHONE = "+15550100177"
 
 
 def open_by_sms(language: str = "en"):
-    return actions.incident_open(kind=Kind.OVERDOSE, location=None, description="behind the 7-11",
-                                 source=Source.SMS, callback_phone=PHONE, language=language,
-                                 now=T0).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=None,
+               description="behind the 7-11", source=Source.SMS, callback_phone=PHONE,
+               language=language), now=T0).incident
 
 
 def status_texts(incident) -> list[str]:
@@ -30,8 +32,8 @@ def status_texts(incident) -> list[str]:
 def test_it_texts_the_person_when_a_responder_is_coming_and_arrives(make_responder) -> None:
     sam = make_responder("sam", north_m=100)
     incident = open_by_sms()
-    actions.incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
-    actions.incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
+    incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
+    incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
                             user_id=None, now=T0)
     assert status_texts(incident) == ["Sam is coming to help.", "Sam has arrived."]
     message = Message.objects.filter(incident=incident, purpose="status").first()
@@ -42,13 +44,13 @@ def test_it_texts_the_person_when_a_responder_is_coming_and_arrives(make_respond
 def test_it_texts_in_spanish_to_someone_who_wrote_in_spanish(make_responder) -> None:
     sam = make_responder("sam", north_m=100)
     incident = open_by_sms(language="es")
-    actions.incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
+    incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
     assert status_texts(incident) == ["Sam va en camino para ayudar."]
 
 
 def test_it_never_texts_someone_who_asked_on_the_web(make_responder) -> None:
     sam = make_responder("sam", north_m=100)
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     callback_phone=PHONE).incident
-    actions.incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   callback_phone=PHONE), now=T0).incident
+    incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
     assert status_texts(incident) == []

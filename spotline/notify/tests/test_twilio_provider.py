@@ -18,13 +18,13 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.notify.models import Delivery, DeliveryStatus, Message
 from spotline.notify.providers import PermanentError, TransientError, registry
 from spotline.notify.providers.twilio import TwilioTransport
 from spotline.notify.sender import send_due
 from spotline.notify.tests.twilio_stub import TwilioStub
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 ACCOUNT_SID = "AC" + "5" * 32
@@ -178,9 +178,9 @@ def test_it_texts_an_offer_to_the_responders_phone_without_the_place(stub, setti
     responder = Responder.objects.get(user=user)
     Responder.objects.filter(pk=responder.pk).update(channels=["sms"])
     shift_set(responder=responder, on_shift=True, location=offset(CENTRE, 100), now=T0)
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     breathing=Answer.NO, description=PLACE,
-                                     details="blue door").incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO, description=PLACE, details="blue door"
+               ), now=T0).incident
     message = Message.objects.get(purpose="offer", incident=incident)
 
     assert send_due(now=T0) == 1
@@ -212,8 +212,8 @@ def test_it_falls_back_from_push_to_sms_when_only_twilio_is_on(stub, settings):
                        phone=TO)
     responder = shift_set(responder=Responder.objects.get(user=user), on_shift=True,
                           location=offset(CENTRE, 100), now=T0)
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     breathing=Answer.NO).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO), now=T0).incident
     message = Message.objects.get(purpose="offer", incident=incident, responder=responder)
     assert message.channels == ["push", "sms", "voice"]
 

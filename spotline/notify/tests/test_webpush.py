@@ -34,13 +34,13 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, api_for, offset
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.notify.models import Delivery, Message, PushSubscription
 from spotline.notify.providers import PermanentError, TransientError
 from spotline.notify.providers import console as console_provider
 from spotline.notify.providers.webpush import WebPushTransport
 from spotline.notify.sender import send_due
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db
@@ -331,9 +331,8 @@ def test_it_falls_back_when_the_push_service_refuses_our_signature(push_service,
 
 def test_it_sends_an_offer_by_push_without_the_place(push_service, responder):
     push_service.subscribe(responder, "phone")
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     breathing=Answer.NO, description=PLACE,
-                                     details=DETAILS).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO, description=PLACE, details=DETAILS), now=T0).incident
     message = Message.objects.get(purpose="offer", incident=incident, responder=responder)
     assert message.channels == ["push", "sms"]
 
@@ -354,8 +353,8 @@ def test_it_falls_back_to_sms_when_the_browser_unsubscribed(push_service, respon
     push_service.subscribe(responder, "phone")
     push_service.status["/push/phone"] = 410
     console_provider.SENT.clear()
-    incident = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0,
-                                     breathing=Answer.NO).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                   breathing=Answer.NO), now=T0).incident
     message = Message.objects.get(purpose="offer", incident=incident, responder=responder)
 
     assert send_due(now=T0) == 0  # push: gone

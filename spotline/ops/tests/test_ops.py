@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from spotline.conftest import CENTRE
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.timers import fire_due
 from spotline.notify.sender import send_due
 from spotline.responders.models import Responder
@@ -102,8 +102,8 @@ def test_readyz_reports_late_timers_without_turning_unready(
     pass clears it."""
     make_responder(north_m=100)
     past = timezone.now() - timedelta(minutes=5)
-    actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=past, breathing=Answer.NO,
-                          description=DESCRIPTION, callback_phone=PHONE)
+    incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO,
+        description=DESCRIPTION, callback_phone=PHONE), now=past)
     response = Client().get("/readyz")
     body = response.json()
     assert response.status_code == 200
@@ -155,9 +155,9 @@ def test_metrics_need_the_token_when_one_is_set(db: Any, settings: Any) -> None:
 def test_requests_are_counted_by_route_never_by_path(
         db: Any, make_responder: Callable[..., Responder]) -> None:
     make_responder(north_m=100)
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=timezone.now(),
-                                   breathing=Answer.NO, description=DESCRIPTION,
-                                   callback_phone=PHONE)
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
+                 breathing=Answer.NO, description=DESCRIPTION, callback_phone=PHONE
+             ), now=timezone.now())
     token = opened.tracking_token
     route = {"route": "t/<str:token>/", "method": "GET"}
     before = scrape()
@@ -185,7 +185,8 @@ def test_gauges_count_the_dispatch_state(
     for n in range(3):
         make_responder(north_m=100 + n * 50)
     now = timezone.now()
-    actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=now, breathing=Answer.NO)
+    incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO
+    ), now=now)
     text = scrape()
     assert value(text, "spotline_database_up") == 1
     assert value(text, "spotline_incidents_open", state="dispatching", priority="P1") == 1

@@ -22,6 +22,7 @@ from django.test import Client, RequestFactory, override_settings
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import login_staff
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.ops.unavailable import database_unavailable, server_error
 
 pytestmark = pytest.mark.django_db
@@ -158,9 +159,8 @@ def test_an_outage_wrapped_in_another_exception_is_recognised() -> None:
 def test_the_public_status_page_answers_503_while_polled() -> None:
     from spotline.conftest import CENTRE, T0
     from spotline.core.triage import Kind
-    from spotline.dispatch import actions
 
-    opened = actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     client = Client(raise_request_exception=False)
     url = f"/t/{opened.tracking_token}/"
     assert client.get(url).status_code == 200

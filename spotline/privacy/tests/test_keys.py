@@ -13,7 +13,7 @@ from django.db import connection
 
 from spotline.conftest import CENTRE, T0, raw_rows
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident
 from spotline.notify.actions import message_queue
 from spotline.notify.models import Message
@@ -29,9 +29,8 @@ def new_key() -> bytes:
 
 
 def open_incident(details: str = "behind the blue door") -> Incident:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, description="Elm 5",
-                                 details=details, callback_phone="+15550100999", now=T0
-                                 ).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, description="Elm 5",
+               details=details, callback_phone="+15550100999"), now=T0).incident
 
 
 def test_each_incident_has_its_own_key_and_stores_only_ciphertext() -> None:

@@ -29,7 +29,9 @@ from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.policy import Actor
 from spotline.core.triage import Answer
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel, incident_note
+from spotline.dispatch.actions.offers import offer_accept
+from spotline.dispatch.actions.reports import incident_outcome, incident_report
 from spotline.dispatch.models import EmsOutcome, Incident, Offer
 from spotline.intake.sms import sms_receive
 from spotline.privacy.keys import Shredded, unseal_under
@@ -93,19 +95,19 @@ def create_everything(make_responder) -> None:
     api_incident = Incident.objects.get(source="api")
     offer = Offer.objects.get(incident=api_incident, responder=sam)
     now = T0 + 200 * S
-    actions.offer_accept(offer_id=offer.pk, responder=sam, now=now)
-    actions.incident_report(incident_id=api_incident.pk, type="on_scene", now=now,
+    offer_accept(offer_id=offer.pk, responder=sam, now=now)
+    incident_report(incident_id=api_incident.pk, type="on_scene", now=now,
                             responder=sam, user_id=None)
-    actions.incident_outcome(incident_id=api_incident.pk, responder=sam, user_id=None,
+    incident_outcome(incident_id=api_incident.pk, responder=sam, user_id=None,
                              now=now, naloxone_doses=1, responsive_after=Answer.YES,
                              ems=EmsOutcome.NOT_NEEDED, referrals=[],
                              notes=SECRETS["outcome notes"])
-    actions.incident_note(incident_id=api_incident.pk, text=SECRETS["note"], user_id=None,
+    incident_note(incident_id=api_incident.pk, text=SECRETS["note"], user_id=None,
                           now=now)
-    actions.incident_report(incident_id=api_incident.pk, type="resolved", now=now + S,
+    incident_report(incident_id=api_incident.pk, type="resolved", now=now + S,
                             responder=sam, user_id=None)
     for incident in Incident.objects.filter(closed_at__isnull=True):
-        actions.incident_cancel(incident_id=incident.pk, actor=Actor.DISPATCHER, user_id=None,
+        incident_cancel(incident_id=incident.pk, actor=Actor.DISPATCHER, user_id=None,
                                 now=now + 2 * S)
     assert Incident.objects.count() == 4
 

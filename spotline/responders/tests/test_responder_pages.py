@@ -13,7 +13,7 @@ from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, login_staff, offset
 from spotline.core.lifecycle import State
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, Offer, Outcome
 from spotline.responders.models import Responder
 
@@ -31,9 +31,8 @@ def login(responder: Responder) -> Client:
 
 
 def open_incident() -> Incident:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, description=WHERE,
-                                 details=DETAILS, breathing=Answer.NO,
-                                 now=timezone.now()).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, description=WHERE,
+               details=DETAILS, breathing=Answer.NO), now=timezone.now()).incident
 
 
 def messages_of(response: Any) -> list[str]:

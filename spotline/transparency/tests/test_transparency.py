@@ -9,18 +9,20 @@ import pytest
 import time_machine
 from django.test import Client
 
-from spotline.checkins import actions as checkins
+from spotline.checkins.actions import checkin_done, checkin_start
+from spotline.checkins.plans import Plan, Trusted, plan_delete, plan_save
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.checkin import OnMiss
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident
 from spotline.dispatch.timers import fire_due
 from spotline.intake.sms import sms_receive
 from spotline.notify.actions import message_queue
 from spotline.notify.sender import send_due
-from spotline.responders.actions import shift_set
 
 pytestmark = pytest.mark.django_db
 
@@ -59,8 +61,7 @@ def held(at: datetime) -> dict[str, dict[str, Any]]:
 
 
 def open_incident(at: datetime, **kwargs: Any) -> Incident:
-    return actions.incident_open(kind=Kind.OVERDOSE, location=WHERE, now=at,
-                                 **kwargs).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=WHERE, **kwargs), now=at).incident
 
 
 def test_it_counts_open_incidents_and_the_oldest_ones_age() -> None:
@@ -75,7 +76,7 @@ def test_it_moves_a_closed_incident_to_awaiting_purge_and_forgets_it_at_the_purg
     settings.SPOTLINE_RETENTION_HOURS = 6
     first = open_incident(T0)
     open_incident(T0 + 10 * MIN)
-    actions.incident_cancel(incident_id=first.pk, actor=Actor.PERSON, user_id=None,
+    incident_cancel(incident_id=first.pk, actor=Actor.PERSON, user_id=None,
                             now=T0 + H)
 
     now = held(T0 + 2 * H)
@@ -96,18 +97,18 @@ def test_it_moves_a_closed_incident_to_awaiting_purge_and_forgets_it_at_the_purg
 
 
 def test_it_counts_check_ins_until_they_end_and_saved_plans_until_deleted() -> None:
-    started = checkins.checkin_start(location=WHERE, description=PLACE, minutes=5,
+    started = checkin_start(location=WHERE, description=PLACE, minutes=5,
                                      on_miss=OnMiss.RESPONDERS, phone=PHONE, language="en",
                                      now=T0, access=ACCESS)
-    token = checkins.plan_save(checkins.Plan(location=WHERE, description=PLACE,
+    token = plan_save(Plan(location=WHERE, description=PLACE,
                                              access=ACCESS, phone=PHONE), now=T0 + MIN)
     now = held(T0 + 3 * MIN)
     assert now["checkins_holding_place"] == {"count": 1, "oldest_age_seconds": 180}
     assert now["saved_checkin_plans"] == {"count": 1, "oldest_age_seconds": 120,
                                           "longest_unused_seconds": 120}
 
-    checkins.checkin_done(checkin_id=started.checkin.pk, now=T0 + 4 * MIN)
-    checkins.plan_delete(token=token)
+    checkin_done(checkin_id=started.checkin.pk, now=T0 + 4 * MIN)
+    plan_delete(token=token)
     later = held(T0 + 5 * MIN)
     assert later["checkins_holding_place"] == {"count": 0, "oldest_age_seconds": None}
     assert later["saved_checkin_plans"]["count"] == 0
@@ -194,9 +195,9 @@ def test_the_page_and_json_answer_only_reads() -> None:
 def test_nothing_personal_reaches_the_public_side(make_responder) -> None:
     make_responder("quetzal", at=offset(CENTRE, 40))
     open_incident(T0, description=PLACE, details=DETAILS, callback_phone=PHONE)
-    checkins.checkin_start(location=WHERE, description=PLACE, minutes=5,
+    checkin_start(location=WHERE, description=PLACE, minutes=5,
                            on_miss=OnMiss.RESPONDERS, phone=PHONE, language="en", now=T0,
-                           access=ACCESS, trusted=checkins.Trusted(phone=TRUSTED, name="Kim"))
+                           access=ACCESS, trusted=Trusted(phone=TRUSTED, name="Kim"))
     with time_machine.travel(T0, tick=False):
         sms_receive(sid="SM" + "3" * 32, from_number=SMS_FROM, body=SMS_BODY, now=T0)
     secrets = [PLACE, "Zanzibar", DETAILS, "tangerine", PHONE, PHONE_DIGITS, ACCESS,

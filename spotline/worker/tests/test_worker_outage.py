@@ -19,7 +19,7 @@ from django.db import OperationalError, connection
 
 from spotline.conftest import CENTRE, T0
 from spotline.core.triage import Kind
-from spotline.dispatch import actions
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Timer
 from spotline.worker.loop import Worker
 
@@ -54,7 +54,7 @@ def test_the_worker_survives_an_outage_and_fires_what_fell_due(
         make_responder: Any, caplog: pytest.LogCaptureFixture) -> None:
     for n in range(3):
         make_responder(north_m=100 * (n + 1))
-    actions.incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0)
+    incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     # T0 is in the past: the offers' expiry and the escalation deadline are due now.
     due = Timer.objects.filter(fired_at__isnull=True).count()
     assert due >= 2

@@ -14,8 +14,8 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.accounts.twofactor import authenticator_set, has_authenticator
 from spotline.core.geo import Mode, Point
+from spotline.dispatch.actions.shifts import shift_set
 from spotline.intake.models import Landmark
-from spotline.responders.actions import shift_set
 from spotline.responders.models import Responder
 
 DEMO_PASSWORD = "spotline-demo"  # noqa: S105 - printed on purpose: demo data only

@@ -26,7 +26,7 @@ from spotline.accounts.models import Profile, Role
 from spotline.api.models import IdempotentRequest
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.triage import Kind
-from spotline.dispatch.actions import incident_open
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, Source
 from spotline.notify.providers.twilio.webhooks import signed_by_twilio, twiml
 from spotline.privacy.crypto import SealError, unseal
@@ -114,13 +114,13 @@ def voice_recorded(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     try:
         with audit_atomic():
-            incident = incident_open(
-                kind=Kind.OTHER, location=None, now=now, source=Source.OPERATOR,
-                description="Unknown: caller left a voicemail",
-                details="Voicemail left on the hotline (recording at the provider; "
+            incident = incident_open(IncidentRequest(kind=Kind.OTHER, location=None,
+                           source=Source.OPERATOR,
+                           description="Unknown: caller left a voicemail",
+                           details="Voicemail left on the hotline (recording at the provider; "
                         "call back)",
-                callback_phone=request.POST.get("From", ""),
-            ).incident
+                           callback_phone=request.POST.get("From", "")
+                       ), now=now).incident
             # dispatch.actions has no public "flag" action; this is what its _attention
             # does. The live push is queued for the commit, so it carries the flag.
             Incident.objects.filter(pk=incident.pk).update(attention=CALL_BACK,

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from spotline.dispatch import actions
+from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.models import Offer
 from spotline.errors import ActionError
 from spotline.notify.providers.twilio.webhooks import signed_by_twilio, twiml
@@ -46,11 +46,11 @@ def offer_call(request: HttpRequest, offer_id: int) -> HttpResponse:
     now = timezone.now()
     try:
         if digit == "1":
-            actions.offer_accept(offer_id=offer.pk, responder=offer.responder, now=now)
+            offer_accept(offer_id=offer.pk, responder=offer.responder, now=now)
             response.say("Accepted. The location is in the app and in a text message. "
                          "Thank you. Go now.")
         elif digit == "2":
-            actions.offer_decline(offer_id=offer.pk, responder=offer.responder, now=now)
+            offer_decline(offer_id=offer.pk, responder=offer.responder, now=now)
             response.say("Declined. Thank you.")
         else:
             response.say("Sorry, that key does nothing. The offer stays open in the app.")

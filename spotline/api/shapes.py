@@ -1,0 +1,35 @@
+"""What an incident or an offer looks like in an answer, shared by the endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spotline.dispatch.models import Incident, Offer
+from spotline.dispatch.presenters import eta_minutes
+
+
+def exact(incident: Incident) -> dict[str, Any]:
+    """What only the assigned responder and dispatchers see: where, and the answers."""
+    return {
+        "location": {"lat": incident.lat, "lon": incident.lon,
+                     "accuracy_m": incident.accuracy_m,
+                     "description": incident.location_description},
+        "details": incident.details,
+        "breathing": incident.breathing,
+        "conscious": incident.conscious,
+        "danger": incident.danger,
+    }
+
+
+def offer_out(offer: Offer) -> dict[str, Any]:
+    return {
+        "id": offer.pk,
+        "incident_id": offer.incident_id,
+        "kind": offer.incident.kind,
+        "priority": offer.incident.priority,
+        "distance_m": round(offer.distance_m) if offer.distance_m is not None else None,
+        "eta_minutes": eta_minutes(offer.eta_seconds),
+        "area": offer.incident.area,
+        "expires_at": offer.expires_at,
+        "status": offer.status,
+    }

@@ -1,0 +1,138 @@
+"""A round of offers: the next nearest responders, their offer messages, the expiry
+timer; and widening when a round ran out.
+
+The offer text names the kind, priority and distance, never the place: the exact
+location is for whoever accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+
+from spotline.core.policy import Actor, OfferStatus, Ranked, Round
+from spotline.core.triage import Priority, Skill
+from spotline.dispatch.actions.records import arm, event, flag
+from spotline.dispatch.actions.search import (
+    Contact,
+    Found,
+    estimator,
+    incident_point,
+    past_offers,
+    policy_for,
+    search,
+)
+from spotline.dispatch.models import Incident, Offer, TimerKind
+from spotline.notify.actions import messages_queue
+
+
+def find(incident: Incident, *, now: datetime, required: frozenset[Skill] | None = None,
+         first: bool = False) -> Found:
+    """The next round for this incident (``first``: it has had no offers yet)."""
+    skills = required if required is not None else frozenset(
+        Skill(s) for s in incident.required_skills)
+    return search(location=incident_point(incident), required=skills,
+                  past_offers=[] if first else past_offers(incident),
+                  policy=policy_for(incident), estimator=estimator(), now=now)
+
+
+def offer_rows(incident: Incident, plan: Round, *, now: datetime) -> list[Offer]:
+    """A first round's offers, unsaved (``incident.current_round`` already advanced)."""
+    return [Offer(incident=incident, responder_id=r.responder_id, round=incident.current_round,
+                  status=OfferStatus.PENDING, eta_seconds=r.eta_seconds,
+                  distance_m=r.distance_m, created_at=now, expires_at=plan.expires_at)
+            for r in plan.offers]
+
+
+def offer_messages(incident: Incident, ranked: Iterable[Ranked], offer_ids: dict[int, int],
+                   contacts: dict[int, Contact], *, now: datetime) -> list[dict[str, Any]]:
+    """One offer message per responder (and, for a P1, a call if still unanswered)."""
+    queue: list[dict[str, Any]] = []
+    for r in ranked:
+        contact = contacts[r.responder_id]
+        eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
+        offer_id = offer_ids[r.responder_id]
+        body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
+                f"Reply YES {offer_id} to accept, NO {offer_id} to decline, or open "
+                f"{settings.SPOTLINE_SITE_URL}/responder/")
+        queue.append({
+            "key": f"offer:{offer_id}:{incident.current_round}", "purpose": "offer",
+            "body": body, "channels": contact.channels or settings.DEFAULT_OFFER_CHANNELS,
+            "responder_id": r.responder_id, "incident_id": incident.pk, "offer_id": offer_id,
+        })
+        if incident.priority == Priority.P1 and contact.has_phone:
+            # Still unanswered after a while: ring their phone ("press 1 to accept").
+            # The sender drops the call if the offer was answered or withdrawn by then.
+            queue.append({
+                "key": f"offer-call:{offer_id}:{incident.current_round}",
+                "purpose": "offer_call", "body": body, "channels": ["voice"],
+                "responder_id": r.responder_id, "incident_id": incident.pk,
+                "offer_id": offer_id,
+                "not_before": now + timedelta(seconds=settings.SPOTLINE_OFFER_CALL_AFTER_SECONDS),
+            })
+    return queue
+
+
+def round_start(incident: Incident, *, now: datetime,
+                required: frozenset[Skill] | None = None) -> int:
+    """Offer the (locked) incident to the next K responders and arm the round's expiry.
+
+    Always arms the timer, even when nobody could be offered: the next round then
+    looks again, so a responder who comes on shift in the meantime gets the offer.
+    Returns the number of offers made.
+    """
+    found = find(incident, now=now, required=required)
+    plan = found.round
+    incident.current_round += 1
+    # A responder whose earlier offer was withdrawn before they could answer keeps
+    # their row (one offer row per responder per incident): it is reopened.
+    existing = dict(Offer.objects.filter(
+        incident=incident, responder_id__in=[r.responder_id for r in plan.offers],
+    ).values_list("responder_id", "id"))
+    fresh = []
+    for r in plan.offers:
+        fields = {
+            "round": incident.current_round, "status": OfferStatus.PENDING,
+            "eta_seconds": r.eta_seconds, "distance_m": r.distance_m,
+            "created_at": now, "expires_at": plan.expires_at,
+        }
+        if r.responder_id in existing:
+            Offer.objects.filter(pk=existing[r.responder_id],
+                                 status=OfferStatus.WITHDRAWN).update(answered_at=None, **fields)
+        else:
+            fresh.append(Offer(incident=incident, responder_id=r.responder_id, **fields))
+    Offer.objects.bulk_create(fresh)
+    offer_ids = {**existing, **{o.responder_id: o.pk for o in fresh}}
+    # One insert for the round's messages (a get_or_create per message was a query, a
+    # savepoint and an insert each: a third of a new incident's statements).
+    messages_queue(offer_messages(incident, plan.offers, offer_ids, found.contacts, now=now),
+                   now=now)
+    shortfall = plan.shortfall.value if plan.shortfall else ""
+    previous = incident.round_shortfall
+    incident.round_shortfall = shortfall
+    Incident.objects.filter(pk=incident.pk).update(
+        current_round=incident.current_round, round_shortfall=shortfall)
+    arm(incident, TimerKind.ROUND_EXPIRY, round=incident.current_round, due_at=plan.expires_at)
+    if plan.offers:
+        event(incident, "offers_made", actor=Actor.SYSTEM, now=now,
+              round=incident.current_round,
+              responder_ids=[r.responder_id for r in plan.offers])
+    elif shortfall != previous:
+        # Say so once per change, not every round: a quiet night must not bury the
+        # timeline under identical "still nobody" lines.
+        event(incident, "no_offers", actor=Actor.SYSTEM, now=now,
+              round=incident.current_round, shortfall=shortfall)
+        if shortfall:
+            flag(incident, shortfall, now=now)
+    return len(plan.offers)
+
+
+def widen(incident: Incident, *, now: datetime, why: str) -> None:
+    """A wider round at once (the last one ran out, or its offers came back)."""
+    made = round_start(incident, now=now)
+    event(incident, "widened", actor=Actor.SYSTEM, now=now, round=incident.current_round,
+          offers=made, why=why)
+    flag(incident, "widened", now=now)

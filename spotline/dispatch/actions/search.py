@@ -1,0 +1,204 @@
+"""Who is near enough to be offered an incident: reads only, for ``rounds``.
+
+``search`` is ``core.policy.plan_round`` over everyone on shift, reading only the rows
+near enough to matter (``core.nearest``'s growing travel-time boxes over the banded
+index), and also returns how to reach the chosen responders, from the same query, so a
+round's offer messages need no read of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+
+from spotline.core import nearest
+from spotline.core.geo import Mode, Point, StraightLineEstimator, TravelTimeEstimator
+from spotline.core.lifecycle import HELD
+from spotline.core.policy import (
+    Candidate,
+    OfferStatus,
+    PastOffer,
+    PriorityPolicy,
+    Round,
+    plan_round,
+)
+from spotline.core.triage import Priority, Skill
+from spotline.dispatch.models import Incident, Offer
+from spotline.responders.models import Responder
+
+
+def estimator() -> StraightLineEstimator:
+    return StraightLineEstimator(detour_factor=settings.SPOTLINE_DETOUR_FACTOR)
+
+
+def policy_for(incident: Incident) -> PriorityPolicy:
+    return settings.SPOTLINE_POLICY[Priority(incident.priority)]
+
+
+def incident_point(incident: Incident) -> Point | None:
+    if incident.lat is None or incident.lon is None:
+        return None
+    return Point(incident.lat, incident.lon)
+
+
+def past_offers(incident: Incident) -> list[PastOffer]:
+    return [
+        PastOffer(rid, OfferStatus(status))
+        for rid, status in Offer.objects.filter(incident=incident).values_list(
+            "responder_id", "status"
+        )
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """How a responder hears of an offer: their channel order, and whether they gave a
+    phone (a P1 offer also rings it)."""
+
+    channels: list[str]
+    has_phone: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    round: Round
+    contacts: dict[int, Contact]  # for the responders in ``round.offers``
+
+
+Row = tuple[int, float | None, float | None, str, list[str] | str, bool, list[str] | str, bool]
+
+
+def _read(rows: Sequence[Row]) -> tuple[list[Candidate], dict[int, Contact]]:
+    known = Skill._value2member_map_
+    candidates, contacts = [], {}
+    for rid, lat, lon, mode, skills, busy, channels, has_phone in rows:
+        skills = json.loads(skills) if isinstance(skills, str) else skills
+        channels = json.loads(channels) if isinstance(channels, str) else channels
+        candidates.append(Candidate(
+            responder_id=rid,
+            location=Point(lat, lon) if lat is not None and lon is not None else None,
+            mode=Mode(mode),
+            skills=frozenset(Skill(s) for s in skills if s in known),
+            on_shift=True,
+            busy=bool(busy),
+        ))
+        contacts[rid] = Contact(channels=list(channels or []), has_phone=bool(has_phone))
+    return candidates, contacts
+
+
+def _everyone() -> tuple[list[Candidate], dict[int, Contact]]:
+    busy = set(
+        Incident.objects.filter(
+            state__in=[s.value for s in HELD], assigned_responder__isnull=False
+        ).values_list("assigned_responder_id", flat=True)
+    )
+    rows = Responder.objects.filter(on_shift_since__isnull=False).values_list(
+        "id", "lat", "lon", "mode", "skills", "channels", "phone_sealed"
+    )
+    return _read([(rid, lat, lon, mode, skills, rid in busy, channels, phone != "")
+                  for rid, lat, lon, mode, skills, channels, phone in rows])
+
+
+def candidates_all(required: frozenset[Skill] = frozenset()) -> list[Candidate]:
+    """Everyone on shift, with whether they are busy; the policy filters and ranks.
+
+    The brute-force scan: ``search`` falls back to it, and the tests and
+    ``bench/nearest.py`` hold the indexed search to its answers.
+    """
+    return _everyone()[0]
+
+
+def _within(boxes: dict[Mode, nearest.Box], required: frozenset[Skill]
+            ) -> tuple[list[Candidate], dict[int, Contact]]:
+    """The on-shift responders of each mode inside that mode's box, in one query.
+
+    Each mode's term is a run of short seeks in the partial index
+    responder_on_shift_band (mode, lat_band, lon, lat): one range of longitudes per
+    latitude band, the box's latitudes checked in the index too. Each term repeats the
+    index's condition so that SQLite can use it for every branch of the OR. Whether a
+    responder is busy comes from the same query. Raw SQL: the ORM spent longer building
+    this statement than the database spends answering it.
+    """
+    responders, incidents = Responder._meta.db_table, Incident._meta.db_table
+    # Placeholders in the order they appear: the EXISTS first, then the terms.
+    params: list[str | int | float] = [s.value for s in HELD]
+    terms = []
+    for mode, box in boxes.items():
+        bands = box.bands
+        terms.append(
+            f"(r.mode = %s AND r.on_shift_since IS NOT NULL"
+            f" AND r.lat_band IN ({', '.join(['%s'] * len(bands))})"
+            f" AND r.lon >= %s AND r.lon <= %s AND r.lat >= %s AND r.lat <= %s)")
+        params += [mode.value, *bands, box.lon_min, box.lon_max, box.lat_min, box.lat_max]
+    where = " OR ".join(terms)
+    if required and connection.vendor == "postgresql":
+        where = f"({where}) AND r.skills @> %s::jsonb"
+        params.append(json.dumps(sorted(required)))
+    elif required:
+        for skill in sorted(required):
+            where = (f"({where}) AND EXISTS (SELECT 1 FROM json_each(r.skills) s"  # noqa: S608
+                     f" WHERE s.value = %s)")
+            params.append(skill.value)
+    held = ", ".join(["%s"] * len(HELD))
+    # Only table names and placeholders are formatted in; every value is a parameter.
+    sql = (f"SELECT r.id, r.lat, r.lon, r.mode, r.skills, EXISTS (SELECT 1 FROM {incidents} i"  # noqa: S608
+           f" WHERE i.assigned_responder_id = r.id AND i.state IN ({held})),"
+           f" r.channels, r.phone_sealed <> ''"
+           f" FROM {responders} r WHERE {where}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _read(cursor.fetchall())
+
+
+def candidates_within(boxes: dict[Mode, nearest.Box],
+                      required: frozenset[Skill] = frozenset()) -> list[Candidate]:
+    return _within(boxes, required)[0]
+
+
+def search(
+    *,
+    location: Point | None,
+    required: frozenset[Skill],
+    past_offers: list[PastOffer],
+    policy: PriorityPolicy,
+    estimator: TravelTimeEstimator,
+    now: datetime,
+) -> Found:
+    """``plan_round`` over everyone on shift, reading only those near enough to matter.
+
+    Looks within growing travel-time budgets (core.nearest) and keeps the first round
+    that is provably the full scan's; otherwise (no coordinates, no reach bound, a box
+    at a pole or the antimeridian, or nobody close enough) scans everyone.
+    """
+    def found(read: tuple[list[Candidate], dict[int, Contact]]) -> Found:
+        candidates, contacts = read
+        plan = plan_round(location=location, required=required, candidates=candidates,
+                          past_offers=past_offers, policy=policy, estimator=estimator,
+                          now=now)
+        return Found(plan, {r.responder_id: contacts[r.responder_id] for r in plan.offers})
+
+    k = policy.offers_per_round
+    seconds = nearest.FIRST_BUDGET
+    while True:
+        boxes = nearest.search_boxes(location, seconds, estimator)
+        if boxes is None:
+            break
+        near = _within(boxes, required)
+        result = found(near)
+        if nearest.is_exact(result.round, k=k, seconds=seconds):
+            return result
+        if seconds >= nearest.LAST_BUDGET:
+            break
+        seconds = min(nearest.LAST_BUDGET,
+                      nearest.next_budget(seconds, found=len(near[0]), k=k))
+    return found(_everyone())
+
+
+def plan_nearest(**kwargs: object) -> Round:
+    """``search`` without the contacts (the tests and benchmarks compare rounds)."""
+    return search(**kwargs).round  # type: ignore[arg-type]
