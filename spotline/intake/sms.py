@@ -13,7 +13,7 @@ calls ``sms_receive`` once.
    who we are. HELP is answered even after STOP (carriers expect it); a repeated STOP
    is not confirmed twice.
 3. A number that texted STOP gets no answer to anything else.
-4. Check-ins by text (``core.sms_checkin``): a responder's "OK" to their running safety
+4. Check-ins by text (``core.sms.checkin``): a responder's "OK" to their running safety
    timer, then a person's SPOT / CUIDA, OK, DONE, SAVE and FORGET; then a responder's
    answer to an offer ("YES 42").
 5. Load (or start) the phone's open conversation, and start over if its incident has
@@ -59,7 +59,7 @@ from spotline.core.sms import (
     keyword_reply,
     parse_responder_reply,
 )
-from spotline.core.sms_checkin import (
+from spotline.core.sms.checkin import (
     SpotRequest,
     checkin_say,
     checkin_word,

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from spotline.core import sms, sms_checkin
+from spotline.core import sms
 from spotline.core.checkin import MAX_MINUTES, MIN_MINUTES
-from spotline.core.sms_checkin import (
+from spotline.core.sms import checkin as sms_checkin
+from spotline.core.sms.checkin import (
     CHECKIN_MESSAGES,
     FORGET_WORDS,
     MAX_PLACE,
@@ -245,7 +246,7 @@ def test_every_reply_fits_any_place(place: str, minutes: int, language: str) -> 
 
 
 def test_everyday_spanish_verbs_are_not_taken_for_a_check_in() -> None:
-    from spotline.core.sms_checkin import parse_spot as parse
+    from spotline.core.sms.checkin import parse_spot as parse
 
     assert parse("Vigila a mi amigo, no respira") is None
     assert parse("cuida a mi hermana por favor") is None

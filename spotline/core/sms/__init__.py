@@ -17,7 +17,7 @@ English ones are plain GSM-7, the cheapest and most compatible SMS encoding; Spa
 ones keep their accents (á, í, ó, ú are not in GSM-7, so they travel as UCS-2). No reply
 mentions the police except to say that we never send them.
 
-Check-ins by text ("SPOT 5 <where>", OK, DONE, saved places) are in ``core.sms_checkin``.
+Check-ins by text ("SPOT 5 <where>", OK, DONE, saved places) are in ``core.sms.checkin``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from spotline.core import sms_checkin
+from spotline.core.sms import checkin as sms_checkin
 from spotline.core.triage import Answer, Kind
 
 MAX_REPLY = 320  # two concatenated GSM-7 segments, five UCS-2 ones
@@ -739,7 +739,7 @@ def parse_responder_reply(text: str) -> ResponderReply | None:
                           offer_id=int(offer) if offer else None)
 
 
-# -- check-ins by text: in ``core.sms_checkin``; these names stay importable from here ----
+# -- check-ins by text: in ``core.sms.checkin``; these names stay importable from here ---
 
 CHECKIN_OK_WORDS = sms_checkin.CHECKIN_OK_WORDS
 CHECKIN_DONE_WORDS = sms_checkin.CHECKIN_DONE_WORDS
