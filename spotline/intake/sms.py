@@ -47,18 +47,6 @@ from django.db import IntegrityError
 from django.db.models import Q
 
 from spotline.audit.actions import atomic as audit_atomic
-from spotline.core.sms import (
-    ConversationState,
-    Keyword,
-    OpenIncident,
-    ResponderReply,
-    Step,
-    classify_keyword,
-    converse,
-    keyword_language,
-    keyword_reply,
-    parse_responder_reply,
-)
 from spotline.core.sms.checkin import (
     SpotRequest,
     checkin_say,
@@ -69,6 +57,9 @@ from spotline.core.sms.checkin import (
     parse_spot,
     save_language,
 )
+from spotline.core.sms.converse import ConversationState, OpenIncident, Step, converse
+from spotline.core.sms.keywords import Keyword, classify_keyword, keyword_language, keyword_reply
+from spotline.core.sms.responder import ResponderReply, parse_responder_reply
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch import actions
 from spotline.dispatch.errors import ActionError

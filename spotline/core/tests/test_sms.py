@@ -17,26 +17,25 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from spotline.core.sms import (
-    KEYWORDS,
-    MAX_PLACE,
-    MAX_REPLY,
-    MESSAGES,
+from spotline.core.sms.converse import (
     NEXT_STEP,
     STEPS,
-    WHAT,
     ConversationState,
-    Keyword,
     OpenIncident,
     Step,
     Turn,
-    Understanding,
-    classify_keyword,
     converse,
+)
+from spotline.core.sms.keywords import (
+    KEYWORDS,
+    Keyword,
+    classify_keyword,
     keyword_language,
     keyword_reply,
-    understand,
 )
+from spotline.core.sms.replies import MESSAGES, WHAT
+from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
+from spotline.core.sms.understand import Understanding, understand
 from spotline.core.triage import Answer, Kind
 
 NOW = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)

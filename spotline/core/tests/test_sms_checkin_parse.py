@@ -10,14 +10,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from spotline.core import sms
 from spotline.core.checkin import MAX_MINUTES, MIN_MINUTES
-from spotline.core.sms import checkin as sms_checkin
 from spotline.core.sms.checkin import (
     CHECKIN_MESSAGES,
     FORGET_WORDS,
-    MAX_PLACE,
-    MAX_REPLY,
     SAVE_WORDS,
     START_WORDS,
     SafetyOk,
@@ -30,6 +26,7 @@ from spotline.core.sms.checkin import (
     parse_spot,
     save_language,
 )
+from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
 from spotline.core.tests.test_sms import GSM7, _police_free
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "sms-examples.md"
@@ -149,12 +146,6 @@ def test_it_keeps_minutes_in_range() -> None:
                                                              MAX_MINUTES]
 
 
-def test_the_old_names_still_come_from_core_sms() -> None:
-    assert sms.parse_spot is parse_spot and sms.checkin_word is checkin_word
-    assert sms.CHECKIN_OK_WORDS is sms_checkin.CHECKIN_OK_WORDS
-    assert (sms.MAX_REPLY, sms.MAX_PLACE) == (MAX_REPLY, MAX_PLACE)
-
-
 def test_keywords_are_folded_single_words() -> None:
     for word in (*START_WORDS, *SAVE_WORDS, *FORGET_WORDS):
         assert word.isalpha() and word.islower() and word.isascii()
@@ -246,11 +237,9 @@ def test_every_reply_fits_any_place(place: str, minutes: int, language: str) -> 
 
 
 def test_everyday_spanish_verbs_are_not_taken_for_a_check_in() -> None:
-    from spotline.core.sms.checkin import parse_spot as parse
-
-    assert parse("Vigila a mi amigo, no respira") is None
-    assert parse("cuida a mi hermana por favor") is None
-    started = parse("CUIDA 5 Calle Mayor 3")
+    assert parse_spot("Vigila a mi amigo, no respira") is None
+    assert parse_spot("cuida a mi hermana por favor") is None
+    started = parse_spot("CUIDA 5 Calle Mayor 3")
     assert started is not None and (started.minutes, started.place) == (5, "Calle Mayor 3")
-    alone = parse("Cuídame")
+    alone = parse_spot("Cuídame")
     assert alone is not None and alone.place == "" and alone.language == "es"
