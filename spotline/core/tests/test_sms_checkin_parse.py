@@ -27,7 +27,7 @@ from spotline.core.sms.checkin import (
     save_language,
 )
 from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
-from spotline.core.tests.test_sms import GSM7, _police_free
+from spotline.core.tests.test_sms_replies import GSM7, police_free
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "sms-examples.md"
 
@@ -84,7 +84,8 @@ def test_the_docs_table_is_what_the_code_reads() -> None:
 
 
 def test_the_docs_table_stays_out_of_the_understanding_examples() -> None:
-    # test_sms.py reads every row that starts with "| `" as an understanding example.
+    # test_sms_understand.py reads every row that starts with "| `" as an understanding
+    # example.
     assert all(not line.startswith("| `") for line in
                DOCS.read_text(encoding="utf-8").split("## Check-ins by text", 1)[1]
                .splitlines())
@@ -170,7 +171,7 @@ def test_check_in_messages_fit_and_never_suggest_police(key: str) -> None:
     for language in ("en", "es"):
         reply = _all(key, language, place="x " * 300)
         assert 0 < len(reply) <= MAX_REPLY, (key, language, len(reply))
-        assert _police_free(reply)
+        assert police_free(reply)
     assert set(_all(key, "en")) <= GSM7, key
 
 
