@@ -13,7 +13,7 @@ calls ``sms_receive`` once.
    who we are. HELP is answered even after STOP (carriers expect it); a repeated STOP
    is not confirmed twice.
 3. A number that texted STOP gets no answer to anything else.
-4. Check-ins by text (``core.sms_checkin``): a responder's "OK" to their running safety
+4. Check-ins by text (``core.sms.checkin``): a responder's "OK" to their running safety
    timer, then a person's SPOT / CUIDA, OK, DONE, SAVE and FORGET; then a responder's
    answer to an offer ("YES 42").
 5. Load (or start) the phone's open conversation, and start over if its incident has
@@ -49,19 +49,7 @@ from django.db.models import Q
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.checkins.actions import checkin_done, checkin_ok, checkin_start, checkin_start_plan
 from spotline.checkins.plans import Plan, plan_delete, plan_for_phone, plan_save, plan_used
-from spotline.core.sms import (
-    ConversationState,
-    Keyword,
-    OpenIncident,
-    ResponderReply,
-    Step,
-    classify_keyword,
-    converse,
-    keyword_language,
-    keyword_reply,
-    parse_responder_reply,
-)
-from spotline.core.sms_checkin import (
+from spotline.core.sms.checkin import (
     SpotRequest,
     checkin_say,
     checkin_word,
@@ -71,6 +59,9 @@ from spotline.core.sms_checkin import (
     parse_spot,
     save_language,
 )
+from spotline.core.sms.converse import ConversationState, OpenIncident, Step, converse
+from spotline.core.sms.keywords import Keyword, classify_keyword, keyword_language, keyword_reply
+from spotline.core.sms.responder import ResponderReply, parse_responder_reply
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.dispatcher import incident_note
 from spotline.dispatch.actions.offers import offer_accept, offer_decline

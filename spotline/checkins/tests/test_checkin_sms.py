@@ -10,7 +10,7 @@ import pytest
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import T0
-from spotline.core.sms import checkin_word, parse_spot
+from spotline.core.sms.checkin import checkin_word, parse_spot
 from spotline.dispatch.models import Incident
 from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message

@@ -10,13 +10,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from spotline.core import sms, sms_checkin
 from spotline.core.checkin import MAX_MINUTES, MIN_MINUTES
-from spotline.core.sms_checkin import (
+from spotline.core.sms.checkin import (
     CHECKIN_MESSAGES,
     FORGET_WORDS,
-    MAX_PLACE,
-    MAX_REPLY,
     SAVE_WORDS,
     START_WORDS,
     SafetyOk,
@@ -29,7 +26,8 @@ from spotline.core.sms_checkin import (
     parse_spot,
     save_language,
 )
-from spotline.core.tests.test_sms import GSM7, _police_free
+from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
+from spotline.core.tests.test_sms_replies import GSM7, police_free
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "sms-examples.md"
 
@@ -86,7 +84,8 @@ def test_the_docs_table_is_what_the_code_reads() -> None:
 
 
 def test_the_docs_table_stays_out_of_the_understanding_examples() -> None:
-    # test_sms.py reads every row that starts with "| `" as an understanding example.
+    # test_sms_understand.py reads every row that starts with "| `" as an understanding
+    # example.
     assert all(not line.startswith("| `") for line in
                DOCS.read_text(encoding="utf-8").split("## Check-ins by text", 1)[1]
                .splitlines())
@@ -148,12 +147,6 @@ def test_it_keeps_minutes_in_range() -> None:
                                                              MAX_MINUTES]
 
 
-def test_the_old_names_still_come_from_core_sms() -> None:
-    assert sms.parse_spot is parse_spot and sms.checkin_word is checkin_word
-    assert sms.CHECKIN_OK_WORDS is sms_checkin.CHECKIN_OK_WORDS
-    assert (sms.MAX_REPLY, sms.MAX_PLACE) == (MAX_REPLY, MAX_PLACE)
-
-
 def test_keywords_are_folded_single_words() -> None:
     for word in (*START_WORDS, *SAVE_WORDS, *FORGET_WORDS):
         assert word.isalpha() and word.islower() and word.isascii()
@@ -178,7 +171,7 @@ def test_check_in_messages_fit_and_never_suggest_police(key: str) -> None:
     for language in ("en", "es"):
         reply = _all(key, language, place="x " * 300)
         assert 0 < len(reply) <= MAX_REPLY, (key, language, len(reply))
-        assert _police_free(reply)
+        assert police_free(reply)
     assert set(_all(key, "en")) <= GSM7, key
 
 
@@ -245,11 +238,9 @@ def test_every_reply_fits_any_place(place: str, minutes: int, language: str) -> 
 
 
 def test_everyday_spanish_verbs_are_not_taken_for_a_check_in() -> None:
-    from spotline.core.sms_checkin import parse_spot as parse
-
-    assert parse("Vigila a mi amigo, no respira") is None
-    assert parse("cuida a mi hermana por favor") is None
-    started = parse("CUIDA 5 Calle Mayor 3")
+    assert parse_spot("Vigila a mi amigo, no respira") is None
+    assert parse_spot("cuida a mi hermana por favor") is None
+    started = parse_spot("CUIDA 5 Calle Mayor 3")
     assert started is not None and (started.minutes, started.place) == (5, "Calle Mayor 3")
-    alone = parse("Cuídame")
+    alone = parse_spot("Cuídame")
     assert alone is not None and alone.place == "" and alone.language == "es"

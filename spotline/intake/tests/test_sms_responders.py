@@ -7,7 +7,7 @@ import pytest
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
-from spotline.core.sms import parse_responder_reply
+from spotline.core.sms.responder import parse_responder_reply
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set

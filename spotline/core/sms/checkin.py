@@ -24,9 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from spotline.core.checkin import MAX_MINUTES, MIN_MINUTES
-
-MAX_REPLY = 320  # as core.sms.MAX_REPLY (a test holds them equal)
-MAX_PLACE = 200  # as core.sms.MAX_PLACE
+from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
 
 # Start words and the language they answer in (None: the phone's known language).
 START_WORDS: dict[str, str | None] = {"spot": None, "cuida": "es", "cuidame": "es",
@@ -54,7 +52,12 @@ _SAFETY_OK = re.compile(
 
 
 def _fold(text: str) -> str:
-    """Lower case without accents, one character for one character."""
+    """Lower case without accents, one character for one character.
+
+    Not ``text.fold``: that one also straightens curly quotes, which would change what a
+    check-in text means ("I'm OK 12" typed with a curly apostrophe would become a safety
+    OK).
+    """
     out = []
     for ch in text:
         base = "".join(c for c in unicodedata.normalize("NFD", ch)

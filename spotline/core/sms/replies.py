@@ -1,0 +1,102 @@
+"""Replies to a help request and to compliance keywords, in English and Spanish, each at
+most ``MAX_REPLY`` characters.
+
+English ones are plain GSM-7, the cheapest and most compatible SMS encoding; Spanish
+ones keep their accents (á, í, ó, ú are not in GSM-7, so they travel as UCS-2). No reply
+mentions the police except to say that we never send them.
+"""
+
+from __future__ import annotations
+
+from spotline.core.sms.text import MAX_REPLY
+from spotline.core.triage import Kind
+
+_CHOICES_EN = "1 overdose, 2 mental health, 3 hurt or sick, 4 check on someone, 5 conflict, 6 other"
+_CHOICES_ES = ("1 sobredosis, 2 salud mental, 3 herida o enfermedad, 4 ver cómo está alguien, "
+               "5 conflicto, 6 otra cosa")
+_WHERE_EN = "Where are you? A street address, cross streets, or a place people know."
+_WHERE_ES = "¿Dónde estás? Una dirección, un cruce de calles o un lugar conocido."
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "intro": {"en": "Spotline here. We never send police.",
+              "es": "Aquí Spotline. Nunca enviamos a la policía."},
+    "got_place": {"en": "Got it: {place}.", "es": "Entendido: {place}."},
+    "ask_kind": {"en": f"What is happening? Reply with a number: {_CHOICES_EN}",
+                 "es": f"¿Qué está pasando? Responde con un número: {_CHOICES_ES}"},
+    "kind_again": {
+        "en": f"Sorry, I did not get that. Reply with one number, for example 1 if someone "
+              f"took too much: {_CHOICES_EN}",
+        "es": f"Perdón, no entendí. Responde con un solo número, por ejemplo 1 si alguien "
+              f"consumió demasiado: {_CHOICES_ES}",
+    },
+    "assume": {"en": "OK, we will send someone to help.",
+               "es": "Bien, vamos a enviar a alguien a ayudar."},
+    "ask_place": {"en": _WHERE_EN, "es": _WHERE_ES},
+    "place_again": {
+        "en": 'Sorry, I could not tell where you are. Send a street address, cross streets, '
+              'or a place people know, like "5th and Main" or "behind the library on Elm".',
+        "es": 'Perdón, no entendí dónde estás. Manda una dirección, un cruce de calles o un '
+              'lugar conocido, como "5ta y Main" o "detrás de la biblioteca en Elm".',
+    },
+    "dispatched": {
+        "en": "Sending a responder for {what} at: {place}. We never send police. Reply with a "
+              "better location anytime. Reply STOP to stop texts.",
+        "es": "Enviamos a una persona de apoyo por {what} en: {place}. Nunca enviamos a la "
+              "policía. Responde con una mejor ubicación cuando quieras. Responde PARAR para "
+              "no recibir más mensajes.",
+    },
+    "dispatched_unsure": {
+        "en": "Sending a responder for {what}. We could not tell exactly where you are, so "
+              "someone may call or text you. Reply with an address, cross streets, or a place "
+              "people know. We never send police.",
+        "es": "Enviamos a una persona de apoyo por {what}. No supimos bien dónde estás, así "
+              "que alguien te puede llamar o escribir. Responde con una dirección, un cruce de "
+              "calles o un lugar conocido. Nunca enviamos a la policía.",
+    },
+    "naloxone": {
+        "en": "If you have naloxone (Narcan), give it now. If they are not breathing, give "
+              "rescue breaths. Stay with them if you can.",
+        "es": "Si tienes naloxona (Narcan), dásela ahora. Si no respira, dale respiración de "
+              "rescate. Quédate con la persona si puedes.",
+    },
+    "noted": {"en": "Thanks, we added that to your request. Text anytime with more details.",
+              "es": "Gracias, lo añadimos a tu solicitud. Escribe cuando quieras con más "
+                    "detalles."},
+    "moved": {"en": "Thanks, we updated the location: {place}. Text anytime with more details.",
+              "es": "Gracias, actualizamos la ubicación: {place}. Escribe cuando quieras con "
+                    "más detalles."},
+    "still_open": {"en": "Your request is still open. Text any details or a better location.",
+                   "es": "Tu solicitud sigue abierta. Escribe cualquier detalle o una mejor "
+                         "ubicación."},
+    # For the shell's keyword handling; {org} is the organization's name.
+    "stop": {"en": "{org}: you will get no more texts from us. Reply START to get texts again.",
+             "es": "{org}: no te enviaremos más mensajes. Responde INICIO para volver a "
+                   "recibirlos."},
+    "start": {"en": "{org}: you will get texts from us again. Text what is happening and "
+                    "where to ask for help. Reply STOP to stop.",
+              "es": "{org}: volverás a recibir nuestros mensajes. Escribe qué pasa y dónde "
+                    "para pedir ayuda. Responde PARAR para dejar de recibirlos."},
+    "help": {"en": "{org}: text what is happening and where, and we send a trained community "
+                   "responder. We never send police. Reply STOP to stop texts.",
+             "es": "{org}: escribe qué pasa y dónde, y enviamos a una persona de apoyo de la "
+                   "comunidad. Nunca enviamos a la policía. Responde PARAR para dejar de "
+                   "recibir mensajes."},
+}
+WHAT: dict[Kind, dict[str, str]] = {
+    Kind.OVERDOSE: {"en": "an overdose", "es": "una sobredosis"},
+    Kind.MENTAL_HEALTH: {"en": "a mental health crisis", "es": "una crisis de salud mental"},
+    Kind.MEDICAL: {"en": "someone hurt or sick", "es": "una persona herida o enferma"},
+    Kind.WELFARE_CHECK: {"en": "a check on someone", "es": "ver cómo está alguien"},
+    Kind.CONFLICT: {"en": "a conflict", "es": "un conflicto"},
+    Kind.OTHER: {"en": "your request", "es": "tu solicitud"},
+}
+
+
+def say(lang: str, *keys: str, what: str = "", place: str = "", org: str = "") -> str:
+    """One SMS from message parts, cut to fit: only the echoed place is shortened."""
+    template = " ".join(MESSAGES[key][lang] for key in keys)
+    room = MAX_REPLY - len(template.format(what=what, place="", org=org))
+    echo = " ".join(place.split()) or "?"
+    if len(echo) > room:
+        echo = echo[: max(room - 3, 0)].rstrip() + "..."
+    return template.format(what=what, place=echo, org=org)
