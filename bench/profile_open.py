@@ -1,9 +1,9 @@
 """Where the time of one request-to-offers goes, in-process, with 10,000 responders.
 
 Seeds the responders like request_to_offers.py, then opens BENCH_PROFILE_N incidents
-through the same function the public POST calls (``dispatch.actions.incident_open``)
+through the same function the public POST calls (``dispatch.actions.opening.incident_open``)
 under cProfile, and prints one JSON line per part: the cumulative milliseconds per
-request spent in it (parts overlap: _start_round contains _candidates and plan_round).
+request spent in it (parts overlap: search contains _within and plan_round).
 
     python bench/profile_open.py                      # SQLite
     DATABASE_URL=postgres://.../..._bench python bench/profile_open.py
@@ -25,11 +25,13 @@ sys.path.insert(0, str(REPO))
 
 # (label, file suffix, function name) of the parts worth knowing.
 PARTS = [
-    ("incident_open (whole)", "dispatch/actions.py", "incident_open"),
-    ("_start_round", "dispatch/actions.py", "_start_round"),
-    ("_candidates (load all on-shift)", "dispatch/actions.py", "_candidates"),
+    ("incident_open (whole)", "dispatch/actions/opening.py", "incident_open"),
+    ("search (nearest responders)", "dispatch/actions/search.py", "search"),
+    ("_everyone (load all on-shift)", "dispatch/actions/search.py", "_everyone"),
+    ("_within (the banded index)", "dispatch/actions/search.py", "_within"),
     ("plan_round (filter + ETA + sort)", "core/policy.py", "plan_round"),
-    ("_notify_offers (outbox)", "dispatch/actions.py", "_notify_offers"),
+    ("offer_messages (outbox)", "dispatch/actions/rounds.py", "offer_messages"),
+    ("messages_queue (outbox insert)", "notify/actions.py", "messages_queue"),
     ("seal (AES-GCM)", "privacy/crypto.py", "seal"),
     ("audit record", "audit/actions.py", "record"),
     ("live push on commit", "live/publish.py", "_push_incident"),
@@ -109,7 +111,7 @@ def main() -> None:
         print(json.dumps({"part": label, "ms_per_request": round(total * 1000 / n, 2)}))
     if os.environ.get("BENCH_PROFILE_TOP"):
         st = pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative")
-        st.print_callees("incident_open|_start_round|_notify_offers|record|create|_push_incident|"
+        st.print_callees("incident_open|search|_within|messages_queue|record|create|_push_incident|"
                          "_apply|_event")
 
 

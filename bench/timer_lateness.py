@@ -74,7 +74,7 @@ def main() -> None:
     from spotline.core.checkin import OnMiss
     from spotline.core.geo import Point
     from spotline.core.triage import Kind
-    from spotline.dispatch.actions.opening import incident_open
+    from spotline.dispatch.actions.opening import IncidentRequest, incident_open
     from spotline.dispatch.models import Incident, Timer, TimerKind
 
     # Nothing else may be due: on PostgreSQL the benchmarks share one database, and
@@ -85,8 +85,8 @@ def main() -> None:
     # Templates made through the real write paths; the bulk rows copy them (the setup is
     # not what is measured). Nobody is on shift, so the incident makes no offers.
     now = timezone.now()
-    template = incident_open(kind=Kind.OVERDOSE, location=Point(43.04, -87.91), now=now,
-                             description="bench").incident
+    template = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=Point(43.04, -87.91),
+                                             description="bench"), now=now).incident
     Timer.objects.filter(incident=template, fired_at__isnull=True).update(fired_at=now)
     fields = model_to_dict(template, exclude=["id", "tracking_digest", "assigned_responder",
                                               "backup_for"])

@@ -250,7 +250,7 @@ def demo_code(server: Server, username: str) -> str:
     """A code from the demo authenticator (the key `spotline demo` prints), as an app
     shows it. A code is accepted once: signing in twice within one 30-second step takes
     the next step's code (accepted one step early), or waits for it."""
-    from spotline.accounts.management.commands.demo import demo_code as code_at
+    from spotline.worker.management.commands.demo import demo_code as code_at
 
     key = (server.base, username)
     last = _last_step.get(key, -1)

@@ -129,7 +129,7 @@ def test_it_plays_the_whole_story_live_in_three_browsers(server: Server,
     except Exception:
         problems.append(
             "the outcome form does not appear on the responder page after 'Resolved' without "
-            "a reload (in responders/index.html the `{% for i in recent %}` outcome forms "
+            "a reload (in field/index.html the `{% for i in recent %}` outcome forms "
             "are outside <div id=\"responder-live\" data-live>, so live.js never renders "
             "them)")
         responder.reload()

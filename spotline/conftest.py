@@ -16,7 +16,9 @@ from django.test import Client
 
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Role
+from spotline.checkins import deadlines as checkin_deadlines
 from spotline.core.geo import Mode, Point
+from spotline.dispatch import timers as dispatch_timers
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.responders.models import Responder
 
@@ -54,6 +56,12 @@ class Api:
         return self._call("put", path, body if body is not None else {}, **headers)
 
 
+def fire_timers(*, now: datetime) -> int:
+    """Both timer steps of a worker pass, at ``now``: dispatch's timers (offer expiry,
+    deadlines, purges, responders' safety checks) and people's check-in deadlines."""
+    return dispatch_timers.fire_due(now=now) + checkin_deadlines.fire_due(now=now)
+
+
 @pytest.fixture
 def make_responder(db: Any) -> Callable[..., Responder]:
     counter = {"n": 0}
@@ -67,11 +75,12 @@ def make_responder(db: Any) -> Callable[..., Responder]:
         north_m: float = 0.0,
         on_shift: bool = True,
         now: datetime = T0,
+        phone: str = "",
     ) -> Responder:
         counter["n"] += 1
         name = name or f"responder{counter['n']}"
         user = user_create(name=name, role=Role.RESPONDER, password=None, skills=skills,
-                           alias=name.capitalize(), mode=mode)
+                           alias=name.capitalize(), mode=mode, phone=phone)
         responder = Responder.objects.get(user=user)
         if on_shift:
             location = at if at is not None else offset(CENTRE, north_m)

@@ -40,9 +40,13 @@ from typing import Literal
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
+
+from spotline.notify.providers.twilio.signature import signature_valid
+from spotline.privacy.crypto import normalize_phone
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +104,6 @@ def by_sms_sender(request: HttpRequest) -> Client:
     An unsigned request is refused by the webhook anyway; it is counted by address and
     not against the global limit, so forged requests cannot use up real texts' share.
     """
-    from spotline.notify.providers.twilio.webhooks import signature_valid
-    from spotline.privacy.crypto import normalize_phone
-
     try:
         sender = normalize_phone(request.POST.get("From", ""))
         signed = signature_valid(request)
@@ -292,7 +293,6 @@ def reset() -> None:
     """Forget every count (of an in-memory cache only: never a shared Redis), the log
     throttle and a failed cache: each test starts from here."""
     global _open_until
-    from django.core.cache.backends.locmem import LocMemCache
 
     cache = caches[CACHE]
     if isinstance(cache, LocMemCache):

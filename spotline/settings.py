@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "spotline.dispatch",
     "spotline.intake",
     "spotline.console",
+    "spotline.field",
     "spotline.api",
     "spotline.live",
     "spotline.notify",

@@ -6,6 +6,8 @@ import math
 from typing import Any
 
 import segno
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -123,9 +125,6 @@ def _enrol(request: HttpRequest, next_url: str) -> HttpResponse:
 def locked_out(request: HttpRequest, original_response: Any = None,
                credentials: dict[str, Any] | None = None) -> HttpResponse:
     """django-axes' answer to a locked-out name and address: 429, saying when to retry."""
-    from axes.helpers import get_client_username, get_cool_off
-    from axes.models import AccessAttempt
-
     cool_off = get_cool_off(request)
     last = (AccessAttempt.objects
             .filter(username=get_client_username(request, credentials),

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from spotline.api import schemas as s
 from spotline.api.auth import AUTH, require_responder
-from spotline.notify.providers.webpush import subscription_delete, subscription_save
+from spotline.notify.providers.webpush.subscriptions import subscription_delete, subscription_save
 
 router = Router(auth=AUTH, tags=["responder"])
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from spotline.console import views
+from spotline.console import sms_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -15,8 +15,8 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cancel/", views.cancel, name="cancel"),
     path("incidents/<int:incident_id>/note/", views.note, name="note"),
     path("incidents/<int:incident_id>/report/", views.report, name="report"),
-    path("sms/", views.sms_list, name="sms"),
-    path("sms/<int:conversation_id>/", views.sms_detail, name="sms-detail"),
-    path("sms/<int:conversation_id>/take/", views.sms_take, name="sms-take"),
-    path("sms/<int:conversation_id>/reply/", views.sms_reply, name="sms-reply"),
+    path("sms/", sms_views.sms_list, name="sms"),
+    path("sms/<int:conversation_id>/", sms_views.sms_detail, name="sms-detail"),
+    path("sms/<int:conversation_id>/take/", sms_views.sms_take, name="sms-take"),
+    path("sms/<int:conversation_id>/reply/", sms_views.sms_reply, name="sms-reply"),
 ]

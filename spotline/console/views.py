@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from spotline.accounts import twofactor
 from spotline.accounts.models import Role
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
 from spotline.checkins.models import CheckIn
+from spotline.console.access import coordinator_required, dispatcher_required
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
 from spotline.core.checkin import OPEN_STATES
 from spotline.core.lifecycle import OPEN
@@ -36,33 +33,6 @@ from spotline.dispatch.presenters import responder_busy_map, responders_roster
 from spotline.errors import ActionError
 from spotline.intake.forms import request_from
 from spotline.intake.models import Guidance, Landmark
-
-View = Callable[..., HttpResponse]
-
-
-def _role_required(*roles: str) -> Callable[[View], View]:
-    """Signed in with one of ``roles`` (anyone else: 404), and with a verified second
-    factor where SPOTLINE_2FA_ROLES asks for one (else: the code page, then back)."""
-
-    def decorate(view: View) -> View:
-        @login_required
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            profile = getattr(request.user, "profile", None)
-            # An admin (superuser) may do whatever a coordinator may.
-            if not request.user.is_superuser and (profile is None or profile.role not in roles):
-                raise Http404("not found")
-            if not twofactor.may_use_staff_pages(request):
-                return redirect(twofactor.verify_url(request.get_full_path()))
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
-
-
-dispatcher_required = _role_required(Role.DISPATCHER, Role.COORDINATOR)
-coordinator_required = _role_required(Role.COORDINATOR)
 
 
 def _map_settings() -> dict[str, str]:
@@ -244,69 +214,3 @@ def setup(request: HttpRequest) -> HttpResponse:
         "landmarks": Landmark.objects.all(),
         "guidance_form": guidance_form, "landmark_form": landmark_form,
     }, status=400 if request.method == "POST" else 200)
-
-
-# -- SMS conversations ------------------------------------------------------------------
-
-
-@dispatcher_required
-def sms_list(request: HttpRequest) -> HttpResponse:
-    from spotline.intake.models import SmsConversation
-
-    conversations = SmsConversation.objects.filter(closed_at__isnull=True).order_by(
-        "-updated_at")[:200]
-    return render(request, "console/sms_list.html", {"conversations": conversations})
-
-
-def _conversation(conversation_id: int) -> Any:
-    from spotline.intake.models import SmsConversation
-
-    conversation = SmsConversation.objects.filter(pk=conversation_id).first()
-    if conversation is None:
-        raise Http404("no such conversation")
-    return conversation
-
-
-@dispatcher_required
-def sms_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    from spotline.intake.sms import transcript
-    from spotline.privacy.crypto import unseal
-
-    conversation = _conversation(conversation_id)
-    with audit_atomic():
-        record("conversation.view", object_type="sms_conversation",
-               object_id=conversation.pk, now=timezone.now(), actor="user",
-               actor_user_id=request.user.pk, fields=["phone", "transcript"])
-    return render(request, "console/sms_detail.html", {
-        "conversation": conversation, "transcript": transcript(conversation),
-        "phone": unseal(conversation.phone_sealed, context="sms.phone"),
-    })
-
-
-@require_POST
-@dispatcher_required
-def sms_take(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    from spotline.intake.sms import conversation_take_over
-
-    conversation = _conversation(conversation_id)
-    take = request.POST.get("take") == "1"
-    conversation_take_over(conversation_id=conversation.pk, user_id=request.user.pk,
-                           take=take, now=timezone.now())
-    messages.success(request, "You are answering this conversation." if take
-                     else "Spotline answers this conversation again.")
-    return redirect("console:sms-detail", conversation_id=conversation.pk)
-
-
-@require_POST
-@dispatcher_required
-def sms_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    from spotline.intake.sms import conversation_reply
-
-    conversation = _conversation(conversation_id)
-    try:
-        conversation_reply(conversation_id=conversation.pk, text=request.POST.get("text", ""),
-                           user_id=request.user.pk, now=timezone.now())
-        messages.success(request, "Reply queued.")
-    except ActionError as exc:
-        messages.error(request, exc.message)
-    return redirect("console:sms-detail", conversation_id=conversation.pk)

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from django.utils.translation import gettext as _
 
-from spotline.core.lifecycle import State
+from spotline.core.geo import Mode
+from spotline.core.lifecycle import HELD, State
 from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
@@ -40,8 +41,6 @@ def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
         return None
     target = incident_point(incident)
     if target is not None and responder.point is not None:
-        from spotline.core.geo import Mode
-
         return estimator().eta_seconds(responder.point, target, Mode(responder.mode))
     offer = Offer.objects.filter(incident=incident, responder=responder).first()
     if offer is None or offer.eta_seconds is None:
@@ -94,8 +93,6 @@ def tracking(incident: Incident, *, now: datetime) -> Tracking:
 
 def responder_busy_map() -> dict[int, int]:
     """Responder id -> the open incident they hold."""
-    from spotline.core.lifecycle import HELD
-
     return dict(
         Incident.objects.filter(
             state__in=[s.value for s in HELD], assigned_responder__isnull=False

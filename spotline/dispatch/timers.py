@@ -1,8 +1,9 @@
 """Dispatch's timer step: which handler fires which kind of ``Timer`` row.
 
-The rows (offer expiry, escalation deadline, purge, a responder's safety check) are armed by the actions in the
-same transaction as the change that makes them due; ``spotline.timers.engine`` claims,
-fires and retries them; the handlers below only write rows. The worker runs
+The rows (offer expiry, escalation deadline, purge, a responder's safety check) are
+armed by the actions in the same transaction as the change that makes them due;
+``spotline.timers.engine`` claims, fires and retries them; the handlers below only
+write rows. The worker runs
 ``fire_due`` on every pass, and ``spotline purge`` runs ``purge_due``.
 """
 

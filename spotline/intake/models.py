@@ -48,8 +48,9 @@ class Guidance(models.Model):
 
 
 class InboundSms(models.Model):
-    """One inbound text, by the provider's message id: a retried webhook gets the same
-    answer and changes nothing. Rows are deleted a day later (``inbound_expire``)."""
+    """One inbound text (or hotline voicemail), by the provider's message or call id: a
+    retried webhook gets the same answer and changes nothing. Rows are deleted a day
+    later (``inbound_expire``)."""
 
     sid = models.CharField(max_length=64, unique=True)
     received_at = models.DateTimeField(db_index=True)
@@ -91,13 +92,3 @@ class SmsConversation(models.Model):
 
     def __str__(self) -> str:
         return f"sms conversation {self.pk}"
-
-
-class SmsOptOut(models.Model):
-    """A number that texted STOP. Kept until it texts START: carriers require it."""
-
-    phone_digest = models.CharField(max_length=64, unique=True)
-    at = models.DateTimeField()
-
-    def __str__(self) -> str:
-        return f"sms opt-out {self.pk}"

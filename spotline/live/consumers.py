@@ -18,8 +18,12 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from spotline.accounts import twofactor
+from spotline.accounts.models import Role
 from spotline.dispatch.actions.opening import incident_by_token
+from spotline.errors import NotFound
 from spotline.live.publish import CONSOLE, PUSH_TIMEOUT, responder_group, track_group
+from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +69,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.send_json({"type": "hello", "group": self.group.split(".", 1)[0]})
 
     def _group_for(self) -> str | None:
-        from spotline.accounts.models import Role
-        from spotline.errors import NotFound
-        from spotline.responders.models import Responder
-
         kind = self.scope["url_route"]["kwargs"].get("kind")
         user = self.scope.get("user")
         if kind == "track":
@@ -79,8 +79,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return track_group(incident.pk)
         if user is None or not user.is_authenticated:
             return None
-        from spotline.accounts import twofactor
-
         # A session still waiting for its second factor hears nothing.
         if twofactor.needs_2fa(user) and not twofactor.session_verified(
                 user, self.scope.get("session")):

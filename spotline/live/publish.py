@@ -167,7 +167,7 @@ def incident_changed(incident_id: int, *, responders: Audience) -> None:
     """
     queued = _queued(("incident", incident_id))
     if queued is not None:
-        queued.spotline_audiences.append(responders)  # type: ignore[attr-defined]
+        queued.spotline_audiences.append(responders)
         return
     audiences: list[Audience] = [responders]
 

@@ -1,4 +1,5 @@
-"""The one write path for the outbox."""
+"""The one write path for the outbox: messages queued, forgotten, their delivery
+status; and the numbers that opted out of texts."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from django.db import transaction
 
-from spotline.notify.models import Delivery, DeliveryStatus, Message
-from spotline.privacy.crypto import seal
+from spotline.notify.models import Delivery, DeliveryStatus, Message, SmsOptOut
+from spotline.privacy.crypto import normalize_phone, phone_digest, seal
 
 
 def message_queue(
@@ -55,6 +56,26 @@ def messages_forget(*, incident_id: int) -> int:
     """The incident's purge: blank the address and text of its messages. They are
     blanked once sent anyway; this catches one never sent (a provider down for days)."""
     return Message.objects.filter(incident_id=incident_id).update(to_sealed="", body_sealed="")
+
+
+def is_opted_out(phone: str) -> bool:
+    """True when this number texted STOP (and not START since): send it nothing."""
+    number = normalize_phone(phone)
+    if not number.lstrip("+"):
+        return False
+    return SmsOptOut.objects.filter(phone_digest=phone_digest(number)).exists()
+
+
+def optout_record(*, phone: str, now: datetime) -> bool:
+    """The number texted STOP. True when it was not opted out already."""
+    _, created = SmsOptOut.objects.get_or_create(phone_digest=phone_digest(phone),
+                                                 defaults={"at": now})
+    return created
+
+
+def optout_remove(*, phone: str) -> None:
+    """The number texted START."""
+    SmsOptOut.objects.filter(phone_digest=phone_digest(phone)).delete()
 
 
 def delivery_status_update(*, provider_ref: str, status: str, error: str, now: datetime

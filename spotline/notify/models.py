@@ -23,10 +23,10 @@ class Message(models.Model):
     # providers get "<key>:<channel>" so a resend after a crash is not a second text.
     key = models.CharField(max_length=120, unique=True)
     purpose = models.CharField(max_length=32)
-    responder = models.ForeignKey("responders.Responder", null=True, blank=True, on_delete=models.CASCADE,
-                                  related_name="messages")
-    incident = models.ForeignKey("dispatch.Incident", null=True, blank=True, on_delete=models.SET_NULL,
-                                 related_name="messages")
+    responder = models.ForeignKey("responders.Responder", null=True, blank=True,
+                                  on_delete=models.CASCADE, related_name="messages")
+    incident = models.ForeignKey("dispatch.Incident", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="messages")
     # An offer message is only worth sending while its offer is still open.
     offer = models.ForeignKey("dispatch.Offer", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="messages")
@@ -104,3 +104,15 @@ class PushSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"push subscription {self.pk} of responder {self.responder_id}"
+
+
+class SmsOptOut(models.Model):
+    """A number that texted STOP: nothing more is sent to it, by SMS or by call, until
+    it texts START (carriers require both). Only the phone's keyed digest is kept, for
+    as long as the opt-out stands. SMS intake records it; the sender obeys it."""
+
+    phone_digest = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sms opt-out {self.pk}"

@@ -26,8 +26,10 @@ from django.conf import settings
 from django.db.models import F, Q
 
 from spotline.core.policy import OfferStatus
+from spotline.notify.actions import is_opted_out
 from spotline.notify.models import Delivery, DeliveryStatus, Message
-from spotline.notify.providers import PermanentError, TransientError, Transport, registry
+from spotline.notify.providers.base import PermanentError, TransientError, Transport
+from spotline.notify.providers.registry import registry
 from spotline.privacy.crypto import unseal
 
 log = logging.getLogger(__name__)
@@ -80,14 +82,12 @@ def send_one(message_id: int, *, now: datetime,
         finish(cancelled_at=now, leased_until=None, to_sealed="", body_sealed="",
                last_error="offer closed")
         return False
-    if message.to_sealed and set(message.channels) <= {"sms", "voice"}:
-        from spotline.intake.sms import is_opted_out
-
-        if is_opted_out(unseal(message.to_sealed, context="message.to")):
-            # They texted STOP: nothing more goes to that number, ever, until START.
-            finish(cancelled_at=now, leased_until=None, to_sealed="", body_sealed="",
-                   last_error="opted out")
-            return False
+    if (message.to_sealed and set(message.channels) <= {"sms", "voice"}
+            and is_opted_out(unseal(message.to_sealed, context="message.to"))):
+        # They texted STOP: nothing more goes to that number, ever, until START.
+        finish(cancelled_at=now, leased_until=None, to_sealed="", body_sealed="",
+               last_error="opted out")
+        return False
     transports = transports if transports is not None else registry()
     index, transport, address = message.channel_index, None, None
     while index < len(message.channels):

@@ -12,8 +12,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+import redis
 from django.db import connection, transaction
 from django.db.models import Min, Q
+
+from spotline.checkins.models import CheckInDeadline
+from spotline.dispatch.models import Timer
+from spotline.notify.models import Message
 
 # A trivial query slower than this means the database cannot serve a help request in
 # any useful time: unready. On PostgreSQL it is also the statement timeout, so a hung
@@ -59,8 +64,6 @@ def check_database() -> DbCheck:
 
 @lru_cache(maxsize=4)
 def _redis_client(url: str) -> Any:
-    import redis
-
     # Short timeouts: a Redis that is down must not make the probe slow, and it is not a
     # reason to be unready at all (see views.readyz).
     return redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
@@ -93,10 +96,6 @@ def due_work(*, now: datetime) -> list[Queue]:
     The filters are the ones the worker uses to pick work (so "due" here is exactly what
     a running worker would take next), and each one runs on its partial index.
     """
-    from spotline.checkins.models import CheckInDeadline
-    from spotline.dispatch.models import Timer
-    from spotline.notify.models import Message
-
     open_message = Q(sent_at__isnull=True, failed_at__isnull=True, cancelled_at__isnull=True)
     not_leased = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
     sources: list[tuple[str, Any, str]] = [

@@ -34,8 +34,11 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
+from spotline.checkins.models import CheckIn
 from spotline.core.lifecycle import State
 from spotline.core.triage import Priority
+from spotline.dispatch.models import Incident, Offer
+from spotline.notify.models import Message
 from spotline.ops.health import due_work
 
 # The "_created" twin of every series only doubles the output (and multiprocess mode has
@@ -88,10 +91,6 @@ class DispatchState(Collector):
         yield from gauges
 
     def _gauges(self) -> Iterator[Metric]:
-        from spotline.checkins.models import CheckIn
-        from spotline.dispatch.models import Incident, Offer
-        from spotline.notify.models import Message
-
         now = self.now
         incidents = GaugeMetricFamily("spotline_incidents_open",
                                       "Open incidents by state and priority",

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
-from spotline.privacy.keys import Shredded, is_sealed, seal_under, unseal_under
+from spotline.privacy.keys import Shredded, is_sealed, key_create, seal_under, unseal_under
 
 
 class SealedField(models.TextField):  # type: ignore[type-arg]
@@ -92,16 +93,13 @@ class SealedModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # A key only when there is something to seal (a responder's safety timer, say,
-        # holds nothing personal and needs none).
+        # A key only when there is something to seal (a check-in started with no phone
+        # and no trusted person, say, still has a place; a row with nothing sealed needs
+        # none).
         if self.data_key_id is None and any(
                 isinstance(f, SealedField) and f.key_from == "data_key_id"
                 and getattr(self, f.attname) not in (None, "")
                 for f in self._meta.concrete_fields):
-            from django.utils import timezone
-
-            from spotline.privacy.keys import key_create
-
             self.data_key_id = key_create(now=timezone.now())
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:

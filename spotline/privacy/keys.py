@@ -18,6 +18,7 @@ from datetime import datetime
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from spotline.privacy.crypto import SealError, seal, unseal
+from spotline.privacy.models import DataKey
 
 _CONTEXT = "datakey"
 # Unwrapped keys are cached briefly per process, so a page listing 50 incidents does
@@ -34,8 +35,6 @@ class Shredded(Exception):
 
 def key_create(*, now: datetime) -> str:
     """A new data key; returns its name (``kid``)."""
-    from spotline.privacy.models import DataKey
-
     raw = AESGCM.generate_key(bit_length=256)
     kid = secrets.token_hex(12)
     DataKey.objects.create(kid=kid, created_at=now,
@@ -51,8 +50,6 @@ def _aead(key_id: str) -> AESGCM:
         hit = _cache.get(key_id)
         if hit and hit[0] > now:
             return hit[1]
-    from spotline.privacy.models import DataKey
-
     wrapped = DataKey.objects.filter(kid=key_id).values_list("wrapped", flat=True).first()
     if not wrapped:
         raise Shredded(f"data key {key_id} was destroyed")
@@ -99,8 +96,6 @@ def key_destroy(key_id: str | int | None, *, now: datetime) -> bool:
     if key_id is None:
         return False
     key_id = str(key_id)  # the kid (typing sees a foreign key's id as an int)
-    from spotline.privacy.models import DataKey
-
     with _lock:
         _cache.pop(key_id, None)
     return bool(DataKey.objects.filter(kid=key_id, destroyed_at__isnull=True)

@@ -23,9 +23,9 @@ from spotline.api.models import IdempotentRequest
 from spotline.checkins.models import CheckIn, SavedPlan
 from spotline.core.triage import Priority
 from spotline.dispatch.models import Incident
-from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
+from spotline.intake.models import InboundSms, SmsConversation
 from spotline.intake.sms import INBOUND_KEEP
-from spotline.notify.models import Message
+from spotline.notify.models import Message, SmsOptOut
 from spotline.responders.models import Responder
 
 # The order of the page's table and of the JSON object.

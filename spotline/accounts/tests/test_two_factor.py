@@ -20,13 +20,13 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from spotline.accounts import twofactor
 from spotline.accounts.actions import user_create
-from spotline.accounts.management.commands.demo import DEMO_TOTP_SECRET, demo_code
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, login_staff, totp_code
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive
+from spotline.worker.management.commands.demo import DEMO_TOTP_SECRET, demo_code
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,8 @@ import pytest
 import time_machine
 from django.utils.dateparse import parse_datetime
 
-from spotline.checkins.deadlines import fire_due as fire_due_checkins
-from spotline.checkins.models import CheckIn
-from spotline.conftest import CENTRE, T0, Api, api_for, offset
-from spotline.dispatch.models import Incident, Offer
+from spotline.conftest import CENTRE, T0, Api, api_for, fire_timers, offset
+from spotline.dispatch.models import Incident, Offer, SafetyTimer
 from spotline.notify.models import Message
 from spotline.responders.models import Responder
 
@@ -89,8 +87,8 @@ def when(body: dict[str, Any], field: str = "next_check_at") -> datetime | None:
 
 
 def state_at(moment: datetime, responder: Responder) -> str:
-    fire_due_checkins(now=moment)
-    return CheckIn.objects.get(purpose="safety", responder=responder).state
+    fire_timers(now=moment)
+    return SafetyTimer.objects.get(responder=responder).state
 
 
 def backup_for(incident_id: int) -> Incident:
@@ -175,7 +173,7 @@ def test_it_takes_im_ok_after_a_missed_check(sam, public_api) -> None:
 @pytest.mark.parametrize("minutes", [0, 61, -5, "15", 1.5, None, True])
 def test_it_refuses_bad_minutes(sam, public_api, minutes: Any) -> None:
     api, _ = on_scene(public_api, sam)
-    before = CheckIn.objects.get(responder=sam).next_at
+    before = SafetyTimer.objects.get(responder=sam).next_at
     body = {"minutes": minutes}
     if minutes is None:  # explicitly null is "the same interval": allowed
         assert ok(api, ARRIVED + MIN, body).status_code == 200
@@ -183,7 +181,7 @@ def test_it_refuses_bad_minutes(sam, public_api, minutes: Any) -> None:
     r = ok(api, ARRIVED + MIN, body)
     assert r.status_code == 422, r.content
     assert r.json()["detail"]
-    assert CheckIn.objects.get(responder=sam).next_at == before
+    assert SafetyTimer.objects.get(responder=sam).next_at == before
 
 
 def test_it_answers_404_to_im_ok_without_a_timer(sam) -> None:
@@ -248,7 +246,7 @@ def test_it_sends_no_second_backup_when_a_check_is_missed_after_need_backup(
     api, incident_id = on_scene(public_api, sam)
     report(api, incident_id, "need_backup", ARRIVED + MIN)
     for moment in (DUE, DUE + GRACE, DUE + 2 * GRACE):
-        fire_due_checkins(now=moment)
+        fire_timers(now=moment)
     assert Incident.objects.filter(backup_for_id=incident_id).count() == 1
     assert Incident.objects.get(pk=incident_id).attention == "missed_safety_check"
 
@@ -266,8 +264,8 @@ def test_it_ends_the_timer_when_the_responder_leaves_the_scene(sam, ana, public_
     assert body["state"] == "ended"
     assert body["next_check_at"] is None
     for moment in (DUE, DUE + GRACE, DUE + 2 * GRACE):
-        fire_due_checkins(now=moment)
-    assert CheckIn.objects.get(responder=sam).state == "ended"
+        fire_timers(now=moment)
+    assert SafetyTimer.objects.get(responder=sam).state == "ended"
     assert not Incident.objects.filter(backup_for_id=incident_id).exists()
     assert not Message.objects.filter(purpose="safety").exists()
     assert ok(api, ARRIVED + 6 * MIN).status_code == 404
@@ -283,8 +281,8 @@ def test_it_never_shows_or_extends_someone_elses_timer(sam, ana, public_api) -> 
     assert timer(theirs)["incident_id"] is None
     assert ok(theirs, ARRIVED + MIN).status_code == 404
     assert ok(theirs, ARRIVED + MIN, {"minutes": 60}).status_code == 404
-    checkin = CheckIn.objects.get(responder=sam)
-    assert (checkin.next_at, checkin.minutes) == (DUE, 15)
+    safety = SafetyTimer.objects.get(responder=sam)
+    assert (safety.next_at, safety.minutes) == (DUE, 15)
 
 
 def test_it_shows_each_responder_their_own_timer(sam, ana, make_responder,

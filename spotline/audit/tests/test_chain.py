@@ -120,7 +120,7 @@ def test_a_failed_audit_append_fails_the_change(monkeypatch: pytest.MonkeyPatch)
     def broken(*args: object, **kwargs: object) -> None:
         raise Boom
 
-    monkeypatch.setattr("spotline.dispatch.actions.record", broken)
+    monkeypatch.setattr("spotline.dispatch.actions.records.record", broken)
     with pytest.raises(Boom):
         incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     assert not Incident.objects.exists()

@@ -18,6 +18,7 @@ from spotline.checkins.actions import checkin_ok, checkin_start
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.conftest import CENTRE, T0, Api, login_staff
 from spotline.core.checkin import OnMiss
+from spotline.core.policy import Actor
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.dispatcher import incident_cancel, incident_note
 from spotline.dispatch.actions.offers import offer_accept
@@ -97,7 +98,8 @@ def test_a_dispatcher_opening_an_incident_is_audited_with_the_fields_shown(dana:
 
 
 def test_a_live_refresh_of_the_page_is_audited_too(dana: User) -> None:
-    incident_id = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident.pk
+    incident_id = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE),
+                                now=T0).incident.pk
     client = client_for(dana)
     client.get(f"/console/incidents/{incident_id}/")
     client.get(f"/console/incidents/{incident_id}/", headers={"X-Live": "1"})
@@ -146,7 +148,8 @@ def test_check_in_moves_are_audited(settings) -> None:
 def test_a_responders_safety_timer_is_audited_as_theirs(make_responder, settings) -> None:
     settings.SPOTLINE_CHECKIN_GRACE_SECONDS = 60
     ana = make_responder("ana", north_m=50)
-    incident_id = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident.pk
+    incident_id = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE),
+                                now=T0).incident.pk
     offer = Offer.objects.get(incident_id=incident_id, responder=ana)
     offer_accept(offer_id=offer.pk, responder=ana, now=T0 + S)
     incident_report(incident_id=incident_id, type="on_scene", now=T0 + MIN,
@@ -154,8 +157,8 @@ def test_a_responders_safety_timer_is_audited_as_theirs(make_responder, settings
     timer = safety_ok(responder=ana, minutes=20, now=T0 + 2 * MIN)
     incident_report(incident_id=incident_id, type="resolved", now=T0 + 5 * MIN,
                             responder=ana, user_id=ana.user_id)
-    assert entries_for("checkin", timer.pk) == [
-        ("checkin.ok", "responder", ana.user_id), ("checkin.done", "system", None)]
+    assert entries_for("safety_timer", timer.pk) == [
+        ("safety.ok", "responder", ana.user_id), ("safety.done", "system", None)]
     assert verify().ok
 
 

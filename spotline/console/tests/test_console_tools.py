@@ -16,7 +16,7 @@ from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.dispatcher import incident_assign, incident_cancel
-from spotline.dispatch.actions.opening import incident_open
+from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Source
 from spotline.dispatch.timers import fire_due
 from spotline.intake.models import Guidance, Landmark
@@ -67,7 +67,7 @@ def test_it_keeps_a_note_out_of_the_timeline_and_deletes_it_with_the_purge(
     dispatcher: Client, settings
 ) -> None:
     settings.SPOTLINE_RETENTION_HOURS = 1
-    incident = incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=T0).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
     r = dispatcher.post(f"/console/incidents/{incident.pk}/note/",
                         {"text": "Caller says the side door is open"}, headers=FETCH)
     assert r.status_code == 200 and r.json() == {"detail": "Note added."}
@@ -83,8 +83,8 @@ def test_it_keeps_a_note_out_of_the_timeline_and_deletes_it_with_the_purge(
 
 
 def test_it_answers_a_script_driven_form_with_json(dispatcher: Client) -> None:
-    incident = incident_open(kind=Kind.OVERDOSE, location=CENTRE,
-                                     now=timezone.now()).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE
+               ), now=timezone.now()).incident
     r = dispatcher.post(f"/console/incidents/{incident.pk}/note/", {"text": "  "},
                         headers=FETCH)
     assert r.status_code == 400 and "1 to 2000" in r.json()["detail"]
@@ -101,8 +101,8 @@ def test_it_answers_a_script_driven_form_with_json(dispatcher: Client) -> None:
 def test_it_records_a_phoned_in_status_for_the_responder(dispatcher: Client,
                                                          make_responder) -> None:
     sam = make_responder("sam", north_m=100)
-    incident = incident_open(kind=Kind.OVERDOSE, location=CENTRE,
-                                     now=timezone.now()).incident
+    incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE
+               ), now=timezone.now()).incident
     incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None,
                             now=timezone.now())
     r = dispatcher.post(f"/console/incidents/{incident.pk}/report/", {"type": "on_scene"},
@@ -127,7 +127,8 @@ def test_it_shows_the_coordinators_guidance_on_the_status_page(coordinator: Clie
     coordinator.post("/console/setup/", {"g-kind": "overdose", "g-language": "en",
                                          "g-text": "Blue box by the door\nStay with them"})
     assert Guidance.objects.count() == 1
-    opened = incident_open(kind=Kind.OVERDOSE, location=CENTRE, now=timezone.now())
+    opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE
+             ), now=timezone.now())
     html = Client().get(f"/t/{opened.tracking_token}/").content.decode()
     assert "<li>Blue box by the door</li>" in html
     assert "one spray in a nostril" not in html  # the default text is replaced

@@ -10,8 +10,9 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import T0, login_staff
 from spotline.dispatch.models import Incident
+from spotline.intake.conversations import transcript
 from spotline.intake.models import SmsConversation
-from spotline.intake.sms import sms_receive, transcript
+from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
 

@@ -61,6 +61,8 @@ def safety_check_due(*, timer: Timer, now: datetime) -> None:
     """A safety timer's deadline fired (a ``Timer`` of kind ``safety``): ask, ask louder,
     or send backup, unless "I'm OK" or leaving the scene superseded it."""
     lock(timer.incident_id)  # the lock order: the incident, then its safety timer
+    if timer.safety_id is None:
+        return  # not a safety check (a kind mix-up): nothing to ask
     safety = SafetyTimer.objects.select_for_update().get(pk=timer.safety_id)
     if safety.generation != timer.round:
         return  # superseded by an OK or the end: nothing to do

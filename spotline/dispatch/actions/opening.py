@@ -134,7 +134,8 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
     and its START_OFFERS effect (``moves.move`` and ``rounds.round_start``), written in
     bulk for a row nobody else can see yet."""
     t = lifecycle.transition(State.NEW, Event.DISPATCH, now=now)
-    assert t.effects == (Effect.START_OFFERS,), "the lifecycle table changed: update this"
+    if t.effects != (Effect.START_OFFERS,):
+        raise RuntimeError("the lifecycle table changed what DISPATCH does: update this")
     found = find(incident, now=now, first=True)
     plan = found.round
     shortfall = plan.shortfall.value if plan.shortfall else ""

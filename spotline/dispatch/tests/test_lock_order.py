@@ -71,7 +71,8 @@ def held_by(responder_id: int) -> int:
 
 def open_two():
     a = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
-    b = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=offset(CENTRE, 50)), now=T0).incident
+    b = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=offset(CENTRE, 50)),
+                      now=T0).incident
     return a, b
 
 
@@ -132,7 +133,8 @@ def test_it_widens_an_incident_whose_last_offer_went_to_a_responder_who_took_ano
     far = make_responder("far", north_m=5000)
     a = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0).incident
     # A second incident offered to sam only (K=1 for P3), far from everyone else.
-    b = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=offset(CENTRE, 20)), now=T0).incident
+    b = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=offset(CENTRE, 20)),
+                      now=T0).incident
     for other in Offer.objects.filter(incident=b).exclude(responder=sam):
         offer_decline(offer_id=other.pk, responder=other.responder, now=T0)
     offer = Offer.objects.get(incident=a, responder=sam)

@@ -3,7 +3,7 @@
 Hypothesis builds rosters (clustered round a point or spread over tens of kilometres,
 some without a shared location, some busy, mixed skills and modes), an incident point
 (near, far away, or none) and offers already made, then compares ``plan_nearest`` with
-``plan_round`` over ``_candidates``: the same offers, in the same order, with the same
+``plan_round`` over ``candidates_all``: the same offers, in the same order, with the same
 ETAs, and the same shortfall. Real database; each example rolls back.
 """
 
@@ -23,6 +23,7 @@ from spotline.conftest import T0
 from spotline.core.geo import Mode, Point, StraightLineEstimator
 from spotline.core.policy import OfferStatus, PastOffer, PriorityPolicy, plan_round
 from spotline.core.triage import Kind, Skill
+from spotline.dispatch.actions import search
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.search import candidates_all, plan_nearest
 from spotline.dispatch.models import Incident
@@ -109,9 +110,9 @@ def both(*, location: Point | None, required: frozenset[Skill], past: list[PastO
         "location": location, "required": required, "past_offers": past,
         "policy": PriorityPolicy(k, timezone.timedelta(seconds=45),
                                  timezone.timedelta(seconds=120)),
-        "estimator": estimator or estimator(), "now": T0,
+        "estimator": estimator or search.estimator(), "now": T0,
     }
-    return (plan_nearest(**args),  # type: ignore[arg-type]
+    return (plan_nearest(**args),
             plan_round(candidates=candidates_all(required), **args))  # type: ignore[arg-type]
 
 

@@ -28,16 +28,17 @@ from spotline.dispatch.actions.dispatcher import incident_cancel
 from spotline.dispatch.actions.opening import incident_by_token
 from spotline.dispatch.actions.timed import incident_purge
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Timer, TimerKind
-from spotline.intake.models import InboundSms, SmsConversation, SmsOptOut
+from spotline.intake import sms
+from spotline.intake.models import InboundSms, SmsConversation
 from spotline.intake.sms import (
     NO_PLACE,
     TRY_AGAIN,
     conversations_purge,
     inbound_expire,
-    is_opted_out,
     sms_receive,
 )
-from spotline.notify.models import Message
+from spotline.notify.actions import is_opted_out
+from spotline.notify.models import Message, SmsOptOut
 
 pytestmark = pytest.mark.django_db
 
@@ -305,10 +306,10 @@ def test_it_asks_to_try_again_when_a_field_is_missing(params) -> None:
 
 
 def test_it_asks_to_try_again_when_something_unexpected_fails(monkeypatch) -> None:
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(actions, "incident_open", broken)
+    monkeypatch.setattr(sms, "incident_open", broken)
     assert text("my friend isn't breathing behind the 7-11 on 5th") == [TRY_AGAIN]
     # Rolled back whole: the retry is handled afresh.
     assert not InboundSms.objects.exists()

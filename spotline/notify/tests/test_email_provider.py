@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from spotline.notify.providers import TransientError
-from spotline.notify.providers.email import EmailTransport
+from spotline.notify.providers.base import TransientError
+from spotline.notify.providers.email.transport import EmailTransport
 
 
 class Inbox:

@@ -19,15 +19,15 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
 from spotline.core.triage import Answer, Kind
+from spotline.dispatch.actions import opening
 from spotline.dispatch.actions.offers import offer_accept
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, Offer
-from spotline.notify import actions as notify_actions
 from spotline.notify.actions import message_queue
 from spotline.notify.models import Delivery, DeliveryStatus, Message
-from spotline.notify.providers import PermanentError, Sent, TransientError, Transport
-from spotline.notify.providers import console as console_provider
+from spotline.notify.providers.base import PermanentError, Sent, TransientError, Transport
+from spotline.notify.providers.console import transport as console_provider
 from spotline.notify.sender import MAX_TRIES_PER_CHANNEL, due_message_ids, send_due, send_one
 from spotline.privacy.crypto import phone_digest, unseal
 from spotline.responders.models import Responder
@@ -96,7 +96,7 @@ class Crash(BaseException):
 def queue(*, key: str = "test:1", channels: list[str], responder: Responder | None = None,
           to: str = "", body: str = "Spotline: a test message") -> Message:
     return message_queue(key=key, purpose="test", body=body, channels=channels, now=T0,
-                         responder=responder, to=to)
+                         responder_id=responder.pk if responder else None, to=to)
 
 
 def deliveries(message: Message) -> list[tuple[str, int, str]]:
@@ -149,7 +149,8 @@ def test_it_opens_no_incident_when_queuing_its_messages_fails(make_responder, mo
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("outbox unavailable")
 
-    monkeypatch.setattr(notify_actions, "messages_queue", broken)
+    # Where the one door for a new incident calls it.
+    monkeypatch.setattr(opening, "messages_queue", broken)
     with pytest.raises(RuntimeError):
         open_overdose()
 

@@ -49,7 +49,7 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "spotline.settings")
 import django
 django.setup()
-from spotline.notify.providers.twilio import TwilioTransport
+from spotline.notify.providers.twilio.transport import TwilioTransport
 real_send = TwilioTransport.send
 def send_then_die(self, **kwargs):
     real_send(self, **kwargs)

@@ -21,8 +21,9 @@ from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.notify.models import Delivery, DeliveryStatus, Message
-from spotline.notify.providers import PermanentError, TransientError, registry
-from spotline.notify.providers.twilio import TwilioTransport
+from spotline.notify.providers.base import PermanentError, TransientError
+from spotline.notify.providers.registry import registry
+from spotline.notify.providers.twilio.transport import TwilioTransport
 from spotline.notify.sender import send_due
 from spotline.notify.tests.twilio_stub import TwilioStub
 from spotline.responders.models import Responder

@@ -37,9 +37,9 @@ from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.notify.models import Delivery, Message, PushSubscription
-from spotline.notify.providers import PermanentError, TransientError
-from spotline.notify.providers import console as console_provider
-from spotline.notify.providers.webpush import WebPushTransport
+from spotline.notify.providers.base import PermanentError, TransientError
+from spotline.notify.providers.console import transport as console_provider
+from spotline.notify.providers.webpush.transport import WebPushTransport
 from spotline.notify.sender import send_due
 from spotline.responders.models import Responder
 

@@ -61,7 +61,8 @@ def held(at: datetime) -> dict[str, dict[str, Any]]:
 
 
 def open_incident(at: datetime, **kwargs: Any) -> Incident:
-    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=WHERE, **kwargs), now=at).incident
+    return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=WHERE, **kwargs),
+                         now=at).incident
 
 
 def test_it_counts_open_incidents_and_the_oldest_ones_age() -> None:

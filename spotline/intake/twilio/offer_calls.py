@@ -1,37 +1,24 @@
-"""Spoken offers: an unanswered P1 offer can ring the responder's phone.
+"""Spoken offers answered: the key a responder pressed on an offer call.
 
-The call says what the offer says and asks "press 1 to accept, 2 to decline"
-(TwiML ``<Gather>``). The key press comes back to ``offer_call`` — a Twilio-signed
-webhook — which accepts or declines through the same actions as the app, for the
-offer named in the URL, and only if the number Twilio called is that responder's.
+An unanswered P1 offer rings the responder's phone (the call's TwiML is the
+transport's, ``notify.providers.twilio.transport.offer_call_twiml``): "press 1 to
+accept, 2 to decline". The key press comes back to ``offer_call`` — a Twilio-signed
+webhook — which accepts or declines through the same actions as the app, for the offer
+named in the URL, and only if the number Twilio called is that responder's.
 """
 
 from __future__ import annotations
 
-import re
-
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.models import Offer
 from spotline.errors import ActionError
-from spotline.notify.providers.twilio.webhooks import signed_by_twilio, twiml
+from spotline.intake.twilio.webhooks import twiml
+from spotline.notify.providers.twilio.signature import signed_by_twilio
 from spotline.privacy.crypto import phone_digest
-
-
-def offer_call_twiml(*, offer_id: int, text: str) -> str:
-    response = VoiceResponse()
-    gather = Gather(num_digits=1, timeout=10,
-                    action=f"{settings.SPOTLINE_SITE_URL}/hooks/twilio/offer-call/{offer_id}")
-    # The text's reply instructions and link mean nothing spoken: say the offer only.
-    gather.say(re.split(r"\.? (?:Reply|Open) ", text)[0].rstrip(".") + ".")
-    gather.say("Press 1 to accept. Press 2 to decline.")
-    response.append(gather)
-    response.say("No answer received. The offer stays open in the app.")
-    return str(response)
 
 
 @signed_by_twilio

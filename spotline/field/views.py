@@ -41,7 +41,7 @@ def index(request: HttpRequest) -> HttpResponse:
     recent = list(Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,
                                       purged_at__isnull=True, on_scene_at__isnull=False)
               .order_by("-closed_at")[:3])
-    return render(request, "responders/index.html", {
+    return render(request, "field/index.html", {
         "responder": responder, "offers": offers, "current": current, "recent": recent,
         "answers": [a.value for a in Answer], "ems_choices": [e.value for e in EmsOutcome],
         "referral_choices": [(r.value, r.value.replace("_", " ")) for r in Referral],
@@ -49,12 +49,12 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def manifest(request: HttpRequest) -> HttpResponse:
-    return render(request, "responders/manifest.webmanifest",
+    return render(request, "field/manifest.webmanifest",
                   content_type="application/manifest+json")
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
-    response = render(request, "responders/sw.js", content_type="text/javascript")
+    response = render(request, "field/sw.js", content_type="text/javascript")
     # Served from /responder/ so it controls exactly the responder app.
     response["Service-Worker-Allowed"] = "/responder/"
     response["Cache-Control"] = "no-cache"
@@ -62,7 +62,7 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 
 
 def offline(request: HttpRequest) -> HttpResponse:
-    return render(request, "responders/offline.html")
+    return render(request, "field/offline.html")
 
 
 def _done(request: HttpRequest, *, ok: str | None = None, error: str | None = None,

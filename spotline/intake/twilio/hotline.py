@@ -4,8 +4,9 @@
 with a ``<Number>`` each: Twilio connects the first to answer and drops the others).
 When nobody answers, or nobody is on duty, the caller hears that nobody could answer
 and can leave a message (``voice_missed``); ``voice_recorded`` then opens an incident
-flagged ``attention="call_back"`` with the caller's number as the sealed call-back
-number. All three are Twilio-signed webhooks (``signed_by_twilio``).
+flagged ``attention="call_back"`` (through the one door, ``incident_open``) with the
+caller's number as the sealed call-back number. All three are Twilio-signed webhooks
+(``signed_by_twilio``).
 
 Privacy: logs carry the CallSid and incident id only, never From, To or the
 recording's URL. The recording itself stays at the provider and its URL is not stored
@@ -23,12 +24,14 @@ from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from spotline.accounts.models import Profile, Role
-from spotline.api.models import IdempotentRequest
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
-from spotline.dispatch.models import Incident, Source
-from spotline.notify.providers.twilio.webhooks import signed_by_twilio, twiml
+from spotline.dispatch.models import Source
+from spotline.intake.models import InboundSms
+from spotline.intake.sms import MAX_SID
+from spotline.intake.twilio.webhooks import twiml
+from spotline.notify.providers.twilio.signature import signed_by_twilio
 from spotline.privacy.crypto import SealError, unseal
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,6 @@ RECORD_SECONDS = 120
 NOBODY = ("Nobody could answer. After the tone, say where you are and what is happening. "
           "We will call you back. We never send police.")
 THANKS = "Thank you. We will call you back."
-SCOPE = "hotline"  # IdempotentRequest scope: one incident per CallSid
 CALL_BACK = "call_back"  # the incident's attention flag
 
 
@@ -102,34 +104,27 @@ def voice_missed(request: HttpRequest) -> HttpResponse:
 def voice_recorded(request: HttpRequest) -> HttpResponse:
     """The caller left a message (or hung up silent): open an incident to call back.
 
-    Once per CallSid: a retried webhook finds the IdempotentRequest row and opens nothing.
-    The incident-open, the flag and the row commit together.
+    Once per CallSid: its id is kept like an inbound text's (``InboundSms``, a day), so
+    a retried webhook opens nothing. The id, the incident and its flag commit together.
     """
-    sid = request.POST.get("CallSid", "")[:200]
+    sid = request.POST.get("CallSid", "")[:MAX_SID]
     response = VoiceResponse()
     response.say(THANKS)
     response.hangup()
-    if sid and IdempotentRequest.objects.filter(scope=SCOPE, key=sid).exists():
+    if sid and InboundSms.objects.filter(sid=sid).exists():
         return twiml(str(response))
     now = timezone.now()
     try:
         with audit_atomic():
-            incident = incident_open(IncidentRequest(kind=Kind.OTHER, location=None,
-                           source=Source.OPERATOR,
-                           description="Unknown: caller left a voicemail",
-                           details="Voicemail left on the hotline (recording at the provider; "
-                        "call back)",
-                           callback_phone=request.POST.get("From", "")
-                       ), now=now).incident
-            # dispatch.actions has no public "flag" action; this is what its _attention
-            # does. The live push is queued for the commit, so it carries the flag.
-            Incident.objects.filter(pk=incident.pk).update(attention=CALL_BACK,
-                                                           attention_at=now)
-            if sid:
-                IdempotentRequest.objects.create(
-                    scope=SCOPE, key=sid, request_digest="", status_code=200,
-                    response={"incident": incident.pk}, created_at=now)
+            if sid:  # first: a concurrent copy of this webhook waits here, then fails
+                InboundSms.objects.create(sid=sid, received_at=now)
+            incident = incident_open(IncidentRequest(
+                kind=Kind.OTHER, source=Source.OPERATOR,
+                description="Unknown: caller left a voicemail",
+                details="Voicemail left on the hotline (recording at the provider; call back)",
+                callback_phone=request.POST.get("From", ""), attention=CALL_BACK,
+            ), now=now).incident
     except IntegrityError:  # the same CallSid at the same moment: the other one won
         return twiml(str(response))
-    log.info("hotline voicemail sid=%s incident=%s", sid[:64], incident.pk)
+    log.info("hotline voicemail sid=%s incident=%s", sid, incident.pk)
     return twiml(str(response))

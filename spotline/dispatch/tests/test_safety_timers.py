@@ -7,15 +7,16 @@ from datetime import timedelta
 
 import pytest
 
-from spotline.checkins.deadlines import fire_due as fire_due_checkins
-from spotline.checkins.models import CheckIn
+from spotline.accounts.actions import user_create
+from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, login_staff
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.offers import offer_accept
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.actions.safety_timers import safety_current, safety_ok
-from spotline.dispatch.models import Incident, Offer
+from spotline.dispatch.models import Incident, Offer, SafetyTimer
+from spotline.dispatch.timers import fire_due
 from spotline.errors import Invalid, NotFound
 from spotline.notify.models import Message
 
@@ -33,32 +34,31 @@ def settings_for_safety(settings):
 
 def on_scene(responder, *, at=T0):
     opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
-                 description="Behind the library"), now=at)
+                                           description="Behind the library"), now=at)
     offer = Offer.objects.get(incident=opened.incident, responder=responder)
     offer_accept(offer_id=offer.pk, responder=responder, now=at + S)
     incident_report(incident_id=opened.incident.pk, type="on_scene", now=at + 60 * S,
-                            responder=responder, user_id=None)
+                    responder=responder, user_id=None)
     return opened.incident
 
 
-def timer_of(responder) -> CheckIn:
-    checkin = safety_current(responder)
-    assert checkin is not None
-    return checkin
+def timer_of(responder) -> SafetyTimer:
+    timer = safety_current(responder)
+    assert timer is not None
+    return timer
 
 
 def test_arriving_on_scene_starts_the_timer_and_leaving_ends_it(make_responder) -> None:
     ana = make_responder("ana", north_m=50)
     incident = on_scene(ana)
     timer = timer_of(ana)
-    assert (timer.purpose, timer.state, timer.watch_incident_id) == ("safety", "active",
-                                                                    incident.pk)
+    assert (timer.state, timer.incident_id) == ("active", incident.pk)
     assert timer.next_at == T0 + 60 * S + 15 * MIN
     incident_report(incident_id=incident.pk, type="resolved", now=T0 + 5 * MIN,
-                            responder=ana, user_id=None)
+                    responder=ana, user_id=None)
     timer.refresh_from_db()
     assert timer.state == "ended"
-    fire_due_checkins(now=T0 + 2 * 60 * MIN)
+    fire_due(now=T0 + 2 * 60 * MIN)
     assert not Incident.objects.filter(backup_for=incident).exists()
     assert not Message.objects.filter(purpose="safety").exists()
 
@@ -70,18 +70,18 @@ def test_a_missed_safety_check_sends_the_nearest_other_responders(make_responder
     far = make_responder("far", north_m=900)
     unqualified = make_responder("lay", north_m=100, skills=())
     due = T0 + 60 * S + 15 * MIN
-    fire_due_checkins(now=due - S)
+    fire_due(now=due - S)
     assert timer_of(ana).state == "active"
-    fire_due_checkins(now=due)
+    fire_due(now=due)
     assert timer_of(ana).state == "asked"
     ask = Message.objects.get(purpose="safety")
     assert ask.responder_id == ana.pk and ask.channels[0] != "voice"
-    fire_due_checkins(now=due + 60 * S)
+    fire_due(now=due + 60 * S)
     assert timer_of(ana).state == "warned"
     louder = Message.objects.filter(purpose="safety").order_by("-pk").first()
     assert louder is not None and louder.channels[0] == "voice"
     assert not Incident.objects.filter(backup_for=incident).exists()
-    fire_due_checkins(now=due + 120 * S)
+    fire_due(now=due + 120 * S)
     timer = timer_of(ana)
     assert timer.state == "escalated" and timer.escalated_at == due + 120 * S
     backup = Incident.objects.get(backup_for=incident)
@@ -93,18 +93,18 @@ def test_a_missed_safety_check_sends_the_nearest_other_responders(make_responder
     incident.refresh_from_db()
     assert incident.attention == "missed_safety_check"
     assert incident.events.filter(type="backup_sent").exists()
-    assert timer.incident_id == backup.pk
+    assert timer.backup_id == backup.pk
 
 
 def test_im_ok_extends_the_timer_and_voids_the_pending_question(make_responder) -> None:
     ana = make_responder("ana", north_m=50)
     on_scene(ana)
     due = T0 + 60 * S + 15 * MIN
-    fire_due_checkins(now=due)
+    fire_due(now=due)
     assert timer_of(ana).state == "asked"
     timer = safety_ok(responder=ana, minutes=30, now=due + 10 * S)
     assert timer.state == "active" and timer.next_at == due + 10 * S + 30 * MIN
-    fire_due_checkins(now=due + 200 * S)
+    fire_due(now=due + 200 * S)
     assert timer_of(ana).state == "active" and not Incident.objects.filter(
         source="backup").exists()
     # The same interval next time when no minutes are given.
@@ -127,10 +127,10 @@ def test_need_backup_sends_backup_once_and_a_later_miss_does_not_double_it(
     make_responder("ben", north_m=200)
     for _ in range(2):
         incident_report(incident_id=incident.pk, type="need_backup",
-                                now=T0 + 2 * MIN, responder=ana, user_id=None)
+                        now=T0 + 2 * MIN, responder=ana, user_id=None)
     assert Incident.objects.filter(backup_for=incident).count() == 1
     for seconds in (0, 60, 120):
-        fire_due_checkins(now=T0 + 60 * S + 15 * MIN + seconds * S)
+        fire_due(now=T0 + 60 * S + 15 * MIN + seconds * S)
     assert Incident.objects.filter(backup_for=incident).count() == 1
     incident.refresh_from_db()
     assert incident.attention == "missed_safety_check"
@@ -141,17 +141,14 @@ def test_a_new_scene_supersedes_an_old_timer(make_responder) -> None:
     ana = make_responder("ana", north_m=50)
     first = on_scene(ana)
     incident_report(incident_id=first.pk, type="resolved", now=T0 + 3 * MIN,
-                            responder=ana, user_id=None)
+                    responder=ana, user_id=None)
     second = on_scene(ana, at=T0 + 4 * MIN)
-    open_timers = CheckIn.objects.filter(purpose="safety", responder=ana,
-                                         state__in=["active", "asked", "warned"])
-    assert [t.watch_incident_id for t in open_timers] == [second.pk]
+    open_timers = SafetyTimer.objects.filter(responder=ana,
+                                             state__in=["active", "asked", "warned"])
+    assert [t.incident_id for t in open_timers] == [second.pk]
 
 
 def test_the_console_counts_people_not_responders(make_responder, client) -> None:
-    from spotline.accounts.actions import user_create
-    from spotline.accounts.models import Role
-
     ana = make_responder("ana", north_m=50)
     on_scene(ana)
     login_staff(client, user_create(name="disp", role=Role.DISPATCHER, password=None))
@@ -161,14 +158,11 @@ def test_the_console_counts_people_not_responders(make_responder, client) -> Non
 
 
 def test_the_console_links_an_incident_and_its_backup(make_responder, client) -> None:
-    from spotline.accounts.actions import user_create
-    from spotline.accounts.models import Role
-
     ana = make_responder("ana", north_m=50)
     incident = on_scene(ana)
     make_responder("ben", north_m=200)
     for seconds in (0, 60, 120):
-        fire_due_checkins(now=T0 + 60 * S + 15 * MIN + seconds * S)
+        fire_due(now=T0 + 60 * S + 15 * MIN + seconds * S)
     backup = Incident.objects.get(backup_for=incident)
     login_staff(client, user_create(name="disp", role=Role.DISPATCHER, password=None))
     html = client.get(f"/console/incidents/{incident.pk}/").content.decode()

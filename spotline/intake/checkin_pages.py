@@ -14,11 +14,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from spotline.checkins import actions, plans
-from spotline.checkins.forms import StartForm
 from spotline.core.checkin import OnMiss, Send
 from spotline.core.geo import Point
 from spotline.dispatch.presenters import tracking
 from spotline.errors import ActionError, NotFound
+from spotline.intake.checkin_forms import StartForm
 from spotline.intake.guidance import steps_for
 
 

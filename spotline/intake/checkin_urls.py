@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from spotline.checkins import views
+from spotline.intake import checkin_pages as views
 
 app_name = "checkins"
 urlpatterns = [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import math
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -50,8 +51,6 @@ LANDMARKS: list[tuple[str, float, float]] = [
 
 
 def offset(p: Point, north_m: float, east_m: float) -> Point:
-    import math
-
     return Point(p.lat + north_m / 111_320,
                  p.lon + east_m / (111_320 * math.cos(math.radians(p.lat))))
 

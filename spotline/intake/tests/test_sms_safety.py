@@ -11,15 +11,14 @@ import pytest
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
-from spotline.conftest import CENTRE, T0, offset
+from spotline.conftest import CENTRE, T0, fire_timers, offset
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.offers import offer_accept
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.actions.shifts import shift_set
-from spotline.dispatch.models import Incident, Offer
+from spotline.dispatch.models import Incident, Offer, SafetyTimer
 from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
@@ -46,14 +45,14 @@ def responder() -> Responder:
                      location=offset(CENTRE, 100), now=T0)
 
 
-def on_scene(sam: Responder) -> CheckIn:
+def on_scene(sam: Responder) -> SafetyTimer:
     incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
                    breathing=Answer.NO, description="Back door"), now=T0).incident
     offer = Offer.objects.get(incident=incident, responder=sam)
     offer_accept(offer_id=offer.pk, responder=sam, now=T0)
     incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
                             user_id=None, now=T0 + MIN)
-    return CheckIn.objects.get(purpose="safety", responder=sam)
+    return SafetyTimer.objects.get(responder=sam)
 
 
 def text(body: str, *, at: timedelta, sid: str, phone: str = PHONE) -> list[str]:
@@ -72,7 +71,7 @@ def test_ok_extends_the_running_safety_timer() -> None:
 def test_ok_with_the_timer_number_answers_the_safety_text() -> None:
     sam = responder()
     timer = on_scene(sam)
-    fire_due_checkins(now=T0 + 16 * MIN)
+    fire_timers(now=T0 + 16 * MIN)
     [ask] = Message.objects.filter(purpose="safety")
     assert f"Reply OK {timer.pk}" in unseal(ask.body_sealed, context="message.body")
     [reply] = text(f"ok {timer.pk}", at=17 * MIN, sid="SM1")
@@ -81,7 +80,7 @@ def test_ok_with_the_timer_number_answers_the_safety_text() -> None:
     assert timer.state == "active" and timer.escalated_at is None
     # Its backup is never sent: the old deadlines are superseded.
     for minutes in (18, 19, 20):
-        fire_due_checkins(now=T0 + minutes * MIN)
+        fire_timers(now=T0 + minutes * MIN)
     assert Incident.objects.count() == 1
 
 
@@ -104,7 +103,7 @@ def test_without_a_running_timer_ok_goes_on_as_before() -> None:
 def test_after_leaving_the_scene_ok_is_no_longer_a_safety_answer() -> None:
     sam = responder()
     timer = on_scene(sam)
-    incident_report(incident_id=timer.watch_incident_id, type="resolved",
+    incident_report(incident_id=timer.incident_id, type="resolved",
                             responder=sam, user_id=None, now=T0 + 3 * MIN)
     timer.refresh_from_db()
     assert timer.state == "ended"
@@ -120,7 +119,7 @@ def test_a_persons_ok_never_touches_a_responders_timer() -> None:
     assert reply == "Thanks. Next check in 5 min. Reply DONE to end."
     timer.refresh_from_db()
     assert timer.next_at == T0 + 16 * MIN
-    person = CheckIn.objects.get(purpose="person")
+    person = CheckIn.objects.get()
     assert person.next_at == T0 + 7 * MIN
 
 
@@ -129,7 +128,7 @@ def test_a_responders_ok_never_touches_a_persons_check_in() -> None:
     timer = on_scene(responder())
     [reply] = text("OK", at=2 * MIN, sid="SM2")
     assert reply.startswith("Thanks, stay safe.")
-    person = CheckIn.objects.get(purpose="person")
+    person = CheckIn.objects.get()
     assert person.next_at == T0 + 5 * MIN and person.generation == 0
     timer.refresh_from_db()
     assert timer.next_at == T0 + 17 * MIN

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from spotline.responders import views
+from spotline.field import views
 
 app_name = "responder"
 urlpatterns = [
