@@ -23,6 +23,9 @@ install: $(STAMP)
 HOST = 127.0.0.1
 PORT = 8000
 
+# Log lines for people here (production's default, and `spotline run` without
+# configuration, stays JSON); SPOTLINE_LOG_FORMAT=json make run gives JSON.
+run: export SPOTLINE_LOG_FORMAT ?= text
 run: install
 	$(BIN)/spotline demo --if-empty
 	$(BIN)/spotline run --host $(HOST) --port $(PORT)
