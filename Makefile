@@ -17,9 +17,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# make run PORT=8080 HOST=0.0.0.0. Plain "=", so that only the command line changes
+# them: HOST and PORT are often set in the environment for other things (tcsh puts the
+# machine's name in HOST; platforms put their own port in PORT).
+HOST = 127.0.0.1
+PORT = 8000
+
+# Log lines for people here (production's default, and `spotline run` without
+# configuration, stays JSON); SPOTLINE_LOG_FORMAT=json make run gives JSON.
+run: export SPOTLINE_LOG_FORMAT ?= text
 run: install
 	$(BIN)/spotline demo --if-empty
-	$(BIN)/spotline run --host 127.0.0.1 --port 8000
+	$(BIN)/spotline run --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check spotline

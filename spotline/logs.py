@@ -4,7 +4,8 @@ Every line is one JSON object (``time``, ``level``, ``logger``, ``event``, then
 key/values), from structlog loggers and from plain ``logging`` calls alike
 (``log.info("incident opened id=%s", pk)`` keeps working: structlog's
 ``ProcessorFormatter`` renders stdlib records through the same chain).
-``SPOTLINE_LOG_FORMAT=text`` prints the same events for humans instead.
+That is the default, for production's log collectors. ``SPOTLINE_LOG_FORMAT=text``
+(what ``make run`` sets) prints the same events, after the same steps, for people.
 
 Every event passes ``redact`` before it is rendered:
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
@@ -160,8 +161,12 @@ if DATABASE_URL:
     # connections after two seconds of 40 concurrent clients) and then every request
     # failed. Django's advice for ASGI is the same. `spotline worker`, one thread in a
     # loop, keeps its connection (spotline/dispatch/management/commands/worker.py).
-    DATABASES = {"default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("SPOTLINE_DB_CONN_MAX_AGE", 0, minimum=0))}
+    _conn_max_age = env_int("SPOTLINE_DB_CONN_MAX_AGE", 0, minimum=0)
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age)}
+    except ValueError:  # not the URL in the message: it holds the password
+        raise ConfigError("DATABASE_URL must look like "
+                          "postgres://user:password@host:port/name") from None
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         raise ConfigError("DATABASE_URL is for PostgreSQL; leave it unset to use SQLite")
     # A connection that died (a database restart, a failover) is noticed and replaced
@@ -316,7 +321,8 @@ try:
         raise ValueError
 except ValueError:
     raise ConfigError(
-        f"SPOTLINE_MAP_CENTRE must be 'lat,lon', not {SPOTLINE_MAP_CENTRE!r}"
+        "SPOTLINE_MAP_CENTRE must be 'lat,lon', lat between -90 and 90 and lon between "
+        f"-180 and 180, not {SPOTLINE_MAP_CENTRE!r}"
     ) from None
 
 # Internationalization -------------------------------------------------------------------
@@ -324,7 +330,12 @@ except ValueError:
 LANGUAGE_CODE = "en"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [("en", "English"), ("es", "Español")]
-TIME_ZONE = env_str("SPOTLINE_TIME_ZONE", "UTC")
+TIME_ZONE = env_str("SPOTLINE_TIME_ZONE") or "UTC"
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):  # else Django's own ValueError later
+    raise ConfigError("SPOTLINE_TIME_ZONE must be a time zone name such as UTC or "
+                      f"Europe/Helsinki, not {TIME_ZONE!r}") from None
 USE_I18N = True
 USE_TZ = True
 
@@ -432,7 +443,7 @@ if SPOTLINE_SMS_PROVIDER not in ("console", "twilio"):
 SPOTLINE_PROVIDERS = ["twilio"] if SPOTLINE_SMS_PROVIDER == "twilio" else ["console"]
 # Email: Django's SMTP settings. On when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
@@ -486,11 +497,17 @@ SPOTLINE_OFFER_CALL_AFTER_SECONDS = env_int("SPOTLINE_OFFER_CALL_AFTER_SECONDS",
 SPOTLINE_HOTLINE = env_str("SPOTLINE_HOTLINE", "")
 
 # Logging: IDs and codes only. Never message bodies, phone numbers, names or
-# coordinates (ARCHITECTURE.md, "Data that must never leave"). One JSON object per
-# line through a redaction step (spotline/logs.py); SPOTLINE_LOG_FORMAT=text for people.
-SPOTLINE_LOG_FORMAT = env_str("SPOTLINE_LOG_FORMAT", "json")
+# coordinates (ARCHITECTURE.md, "Data that must never leave"). Every line passes one
+# redaction step (spotline/logs.py), then is rendered as one JSON object (the default:
+# what production's log collectors read, so an unconfigured `spotline run` or
+# `spotline worker` writes JSON) or as text for people (`make run` sets text).
+SPOTLINE_LOG_FORMAT = env_str("SPOTLINE_LOG_FORMAT").strip().lower() or "json"
 if SPOTLINE_LOG_FORMAT not in ("json", "text"):
     raise ConfigError(f"SPOTLINE_LOG_FORMAT is json or text, not {SPOTLINE_LOG_FORMAT!r}")
+SPOTLINE_LOG_LEVEL = env_str("SPOTLINE_LOG_LEVEL").strip().upper() or "INFO"
+if SPOTLINE_LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise ConfigError("SPOTLINE_LOG_LEVEL is DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                      f"not {SPOTLINE_LOG_LEVEL!r}")
 LOGGING_CONFIG = "spotline.logs.configure"  # dictConfig, then structlog on top of it
 LOGGING = {
     "version": 1,
@@ -500,7 +517,7 @@ LOGGING = {
     "filters": {"no_exception_text": {"()": "spotline.logs.DropExceptionText"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured",
                              "filters": ["no_exception_text"]}},
-    "root": {"handlers": ["console"], "level": env_str("SPOTLINE_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": SPOTLINE_LOG_LEVEL},
     # The twilio library logs request URLs and parameters: numbers and bodies.
     # urllib3 logs request lines: a Web Push endpoint is a capability URL.
     # Django's own handlers are replaced by ours (its mail_admins would mail tracebacks

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import shutil
 import signal
+import socket
+import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -38,6 +41,8 @@ class Command(BaseCommand):
         workers = options["workers"]
         if workers < 1:
             raise CommandError("--workers is at least 1")
+        if not 1 <= options["port"] <= 65535:
+            raise CommandError("--port is between 1 and 65535")
         if workers > 1 and not options["no_worker"]:
             # Each web process is a copy of one configuration: the timer worker cannot
             # live in just one of them, and N copies of it would be N workers nobody
@@ -45,10 +50,23 @@ class Command(BaseCommand):
             raise CommandError(
                 "--workers N serves web processes only: add --no-worker and run "
                 "'spotline worker' processes beside them (timers fire nowhere else)")
+        # The address first, before migrating or saying anything: a port another
+        # process holds (often an earlier `make run` still running) is one clear line
+        # and an exit, not "serving on ..." followed by uvicorn's error.
+        sock = self.claim(options["host"], options["port"])
         if workers > 1:
-            self.serve_many(options["host"], options["port"], workers)
+            self.serve_many(options["host"], options["port"], workers, sock)
         else:
-            self.serve_one(options)
+            self.serve_one(options, sock)
+
+    def claim(self, host: str, port: int) -> socket.socket:
+        """Bind and listen on host:port as uvicorn would, or stop with one line."""
+        try:
+            return _listening_socket(host, port)
+        except OSError as exc:
+            self.stderr.write(f"spotline: cannot serve on {_address(host, port)}: "
+                              f"{_why(exc, port)}")
+            sys.exit(1)
 
     def prepare(self) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -56,11 +74,11 @@ class Command(BaseCommand):
 
     def announce(self, host: str, port: int, processes: str = "") -> None:
         engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-        self.stdout.write(f"Spotline is serving on http://{host}:{port}/ "
+        self.stdout.write(f"Spotline is serving on http://{_address(host, port)}/ "
                           f"(database: {engine}{processes})")
         self.stdout.flush()
 
-    def serve_one(self, options: dict[str, Any]) -> None:
+    def serve_one(self, options: dict[str, Any], sock: socket.socket) -> None:
         self.prepare()
         host, port = options["host"], options["port"]
         _fresh_metrics_dir()
@@ -76,15 +94,16 @@ class Command(BaseCommand):
 
             signal.signal(signal.SIGTERM, stop)
             signal.signal(signal.SIGINT, stop)
-        asyncio.run(self.serve(host, port, worker))
+        asyncio.run(self.serve(host, port, sock, worker))
 
-    async def serve(self, host: str, port: int, worker: Worker | None) -> None:
+    async def serve(self, host: str, port: int, sock: socket.socket,
+                    worker: Worker | None) -> None:
         import uvicorn
 
         server = uvicorn.Server(uvicorn.Config(**_uvicorn_options(host, port)))
         task = asyncio.create_task(self.work(worker)) if worker is not None else None
         try:
-            await server.serve()
+            await server.serve(sockets=[sock])  # the socket claimed above
         finally:
             if worker is not None and task is not None:
                 worker.stopping.set()
@@ -109,7 +128,7 @@ class Command(BaseCommand):
         executor.shutdown()
         log.info("worker stopped")
 
-    def serve_many(self, host: str, port: int, workers: int) -> None:
+    def serve_many(self, host: str, port: int, workers: int, sock: socket.socket) -> None:
         """``workers`` uvicorn processes sharing one socket, under uvicorn's supervisor:
         it restarts a process that dies and stops them all on SIGTERM/SIGINT."""
         import uvicorn
@@ -125,6 +144,11 @@ class Command(BaseCommand):
         self.announce(host, port, f", {workers} web processes, no timer worker")
         # Closed before the processes start: they open their own connections.
         connections.close_all()
+        # uvicorn's supervisor binds the socket its processes share itself (it takes
+        # none through its public API), so the one claimed above is let go only now,
+        # after migrating, and uvicorn binds the same address at once. (Another program
+        # taking the port in that instant would still get uvicorn's own error.)
+        sock.close()
         try:
             uvicorn.run(workers=workers, **_uvicorn_options(host, port))
         finally:
@@ -141,6 +165,39 @@ def _uvicorn_options(host: str, port: int) -> dict[str, Any]:
             "log_level": "warning", "lifespan": "off", "access_log": False,
             "log_config": None, "proxy_headers": bool(proxies),
             "forwarded_allow_ips": proxies or None}
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """The socket uvicorn would bind (its rule for the address family, SO_REUSEADDR so
+    that connections of a previous run in TIME_WAIT do not block a restart), listening,
+    so that no other program can take the address once we hold it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # uvicorn's default backlog
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _why(exc: OSError, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        other = port + 1 if port < 65535 else port - 1
+        return (f"the port is already in use (try --port {other}, or "
+                f"make run PORT={other})")
+    if exc.errno == errno.EACCES and port < 1024:
+        return "permission denied (ports below 1024 need privileges; use 1024 or above)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "this machine has no such address"
+    reason = exc.strerror or str(exc)  # e.g. "Name or service not known"
+    return reason[:1].lower() + reason[1:]
 
 
 def _fresh_metrics_dir() -> None:
