@@ -33,6 +33,7 @@ run: install
 lint: install
 	$(BIN)/ruff check spotline
 	$(BIN)/mypy spotline
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/spotline makemigrations --check --dry-run
 
 test: install

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: lint and types, migrations check, then pytest on SQLite and on
+# The whole suite: lint, types and import rules, migrations check, then pytest on SQLite and on
 # PostgreSQL (started from Debian's packages by ensure-postgres.sh if needed).
 # Then the browser tests (Playwright driving Debian's Chromium) against a real server.
 # Usage: scripts/test.sh [sqlite|postgres|browser] [pytest args...]
@@ -18,6 +18,7 @@ export TEST_REDIS_URL="${TEST_REDIS_URL:-$(bash scripts/ensure-redis.sh | tail -
 if [ "$which" = all ]; then
   echo "== ruff"; $BIN/ruff check spotline
   echo "== mypy"; $BIN/mypy spotline
+  echo "== import rules"; $BIN/lint-imports --no-cache --no-logo
   echo "== migrations"; $BIN/spotline makemigrations --check --dry-run
 fi
 

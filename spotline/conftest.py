@@ -7,13 +7,20 @@ matters) and call actions directly for setup.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import django_otp
 import pytest
+from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from spotline import ratelimit
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Role
 from spotline.checkins import deadlines as checkin_deadlines
@@ -101,9 +108,6 @@ def login_staff(client: Client, user: Any) -> Client:
     role) a second factor verified with a confirmed authenticator, as the staff pages
     of SPOTLINE_2FA_ROLES require. For a session waiting for its code, use
     ``client.force_login`` alone."""
-    import django_otp
-    from django.http import HttpRequest
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     client.force_login(user)
     device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -119,9 +123,7 @@ def login_staff(client: Client, user: Any) -> Client:
 def totp_code(device: Any, *, steps_ahead: int = 0) -> str:
     """The code an authenticator app with ``device``'s key shows now (or ``steps_ahead``
     30-second steps later), computed with django-otp's own TOTP."""
-    import time
 
-    from django_otp.oath import TOTP
 
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + steps_ahead * device.step
@@ -141,7 +143,6 @@ def public_api() -> Api:
 def _fresh_rate_limits() -> None:
     """Each test starts with empty rate-limit counters (spotline/ratelimit.py), at the
     real limits."""
-    from spotline import ratelimit
 
     ratelimit.reset()
 
@@ -149,7 +150,6 @@ def _fresh_rate_limits() -> None:
 def raw_rows(model: Any) -> list[str]:
     """Each row of ``model``'s table as stored, one string per row (no field decoding:
     sealed fields stay sealed), for tests that look for plain text in the database."""
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {connection.ops.quote_name(model._meta.db_table)}")  # noqa: S608

@@ -6,6 +6,7 @@ secret key: the embedded default that ``make run`` starts.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import secrets
 import zoneinfo
@@ -55,8 +56,6 @@ SECRET_KEY = _secret_key()
 
 def _key_bytes(name: str, filename: str) -> bytes:
     """A 32-byte key from NAME / NAME_FILE (base64), or one generated for development."""
-    import base64
-
     raw = env_secret(name)
     if not raw:
         path = DATA_DIR / filename
@@ -160,7 +159,7 @@ if DATABASE_URL:
     # one busy web process used up PostgreSQL's max_connections (measured: 85 open
     # connections after two seconds of 40 concurrent clients) and then every request
     # failed. Django's advice for ASGI is the same. `spotline worker`, one thread in a
-    # loop, keeps its connection (spotline/dispatch/management/commands/worker.py).
+    # loop, keeps its connection (spotline/worker/management/commands/worker.py).
     _conn_max_age = env_int("SPOTLINE_DB_CONN_MAX_AGE", 0, minimum=0)
     try:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age)}
@@ -456,8 +455,6 @@ if EMAIL_HOST:
 
 
 def _vapid_public_key() -> str:
-    import base64
-
     key = env_str("SPOTLINE_VAPID_PUBLIC_KEY").strip().rstrip("=")
     try:
         point = base64.urlsafe_b64decode(key + "=" * (-len(key) % 4))

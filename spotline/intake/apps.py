@@ -8,8 +8,9 @@ class IntakeConfig(AppConfig):
     label = "intake"
 
     def ready(self) -> None:
-        # An incident's purge deletes the SMS conversations that led to it.
-        from spotline.dispatch.signals import incident_purged
-        from spotline.intake.sms import conversations_purge
+        # An incident's purge deletes the SMS conversations that led to it. Imported here,
+        # as Django asks: models cannot be imported before every app is loaded.
+        from spotline.dispatch.signals import incident_purged  # noqa: PLC0415
+        from spotline.intake.sms import conversations_purge  # noqa: PLC0415
 
         incident_purged.connect(conversations_purge, dispatch_uid="intake.conversations_purge")

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import structlog
 
-from spotline.logs import REDACTED, scrub
+from spotline.accounts.tests.test_run_command import Server, request
+from spotline.logs import REDACTED, DropExceptionText, formatter, scrub
 
 PHONE = "+1 (555) 010-0177"
 PHONE_DIGITS = "5550100177"
@@ -134,7 +135,6 @@ def test_it_masks_what_looks_personal_and_keeps_ids_and_codes() -> None:
 
 
 def test_it_renders_text_for_people_through_the_same_redaction() -> None:
-    from spotline.logs import DropExceptionText, formatter
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
@@ -156,7 +156,6 @@ def test_it_renders_text_for_people_through_the_same_redaction() -> None:
 def test_spotline_run_writes_json_lines_and_no_request_lines(tmp_path: Path) -> None:
     """The real server: uvicorn's own logging goes through ours, and no access log
     (request lines carry tracking and check-in tokens)."""
-    from spotline.accounts.tests.test_run_command import Server, request
 
     server = Server(tmp_path)
     try:

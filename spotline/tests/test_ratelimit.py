@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.conf import settings as django_settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.test import Client, RequestFactory
 from django.urls import resolve
 from twilio.request_validator import RequestValidator
@@ -273,7 +274,6 @@ def test_it_lets_requests_through_when_counting_raises(settings: Any,
 @pytest.mark.skipif(not os.environ.get("TEST_REDIS_URL"),
                     reason="TEST_REDIS_URL is not set (make test starts Redis and sets it)")
 def test_it_keeps_the_counts_in_redis_where_every_process_sees_them(settings: Any) -> None:
-    from django.core.cache.backends.redis import RedisCache
 
     url, prefix = os.environ["TEST_REDIS_URL"], f"test-{uuid.uuid4().hex}"
     settings.CACHES = {**settings.CACHES, "ratelimit": {

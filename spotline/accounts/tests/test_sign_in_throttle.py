@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt, AccessLog
 from django.conf import settings
 from django.test import Client
 
@@ -60,7 +61,6 @@ def test_it_forgets_earlier_failures_after_a_good_sign_in() -> None:
 
 
 def test_it_keeps_no_record_of_good_sign_ins_nor_any_password() -> None:
-    from axes.models import AccessAttempt, AccessLog
 
     user_create(name="sam", role=Role.RESPONDER, password=PASSWORD)
     attempt("sam", "a-wrong-secret-guess")

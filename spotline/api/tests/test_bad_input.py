@@ -17,7 +17,9 @@ from typing import Any
 import pytest
 import schemathesis
 import time_machine
+from django.conf import settings as django_settings
 from django.db import connection
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.core.result import Ok
@@ -285,7 +287,7 @@ def test_it_refuses_a_json_body_sent_as_plain_text(world):
 
 def _asgi_post(path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
     """POST through Django's ASGI handler (what uvicorn runs), in chunks."""
-    from django.core.asgi import get_asgi_application
+    from django.core.asgi import get_asgi_application  # noqa: PLC0415 (imported when the test runs: it builds the app)
 
     app = get_asgi_application()
     scope = {
@@ -380,8 +382,6 @@ def no_rate_limits() -> Any:
     """Thousands of generated requests from one address within a minute are a flood by
     design: the rate limits (spotline/tests/test_ratelimit.py) would answer most of
     them with 429 before they reach the code under test."""
-    from django.conf import settings as django_settings
-    from django.test import override_settings
 
     off = dict.fromkeys(django_settings.SPOTLINE_RATE_LIMITS, (0, 0))
     with override_settings(SPOTLINE_RATE_LIMITS=off):
@@ -396,7 +396,7 @@ def test_it_answers_generated_requests_without_a_5xx(make_responder):
     The app is driven in-process through WSGI (spotline.wsgi), so rows the examples
     write must be committed: hence a transactional test.
     """
-    from spotline.wsgi import application
+    from spotline.wsgi import application  # noqa: PLC0415 (imported when the test runs: it builds the app)
 
     started = time.monotonic()
     deadline = started + BUDGET_SECONDS

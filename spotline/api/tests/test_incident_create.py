@@ -130,7 +130,6 @@ def test_it_accepts_every_optional_field(public_api):
     assert r.status_code == 201, r.content
     incident = Incident.objects.get(pk=r.json()["id"])
     assert incident.callback_number == "+358401234567"
-    from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT callback_phone, location_description, lat FROM "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from spotline.logs import DropExceptionText
 
@@ -16,7 +17,6 @@ def test_it_keeps_the_frames_and_type_but_drops_the_message() -> None:
     try:
         fail()
     except ValueError:
-        import sys
 
         record = logging.LogRecord("django.request", logging.ERROR, __file__, 1,
                                    "Internal Server Error: %s", ("/x/",), sys.exc_info())

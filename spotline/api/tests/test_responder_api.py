@@ -12,9 +12,10 @@ from django.test import Client
 from django.utils.dateparse import parse_datetime
 
 from spotline.accounts.actions import token_create, user_create
-from spotline.accounts.models import Role
+from spotline.accounts.models import ApiToken, Role
 from spotline.conftest import CENTRE, T0, Api, api_for, offset
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Outcome
+from spotline.notify.models import Message
 from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db
@@ -562,7 +563,6 @@ def test_it_answers_401_to_a_bad_token(make_responder, method, path, body):
 
 
 def test_it_answers_401_to_a_revoked_token(make_responder):
-    from spotline.accounts.models import ApiToken
 
     responder = make_responder()
     api = api_for(responder)
@@ -601,7 +601,6 @@ def test_it_lets_a_responder_choose_the_order_offers_reach_them(make_responder, 
     assert r.status_code == 200, r.content
     assert r.json()["channels"] == ["sms", "voice"]  # duplicates dropped, order kept
     ask(public_api)
-    from spotline.notify.models import Message
 
     assert Message.objects.get(purpose="offer", responder=responder).channels == ["sms", "voice"]
     for bad in ({"channels": []}, {"channels": ["pigeon"]}, {"channels": "sms"}):

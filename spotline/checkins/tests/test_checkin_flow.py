@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
@@ -29,7 +30,6 @@ def grace(settings):
 
 
 def start(api_client: Client, **overrides) -> dict:
-    import time_machine
 
     body = {"location": {"lat": CENTRE.lat, "lon": CENTRE.lon,
                          "description": "Back bedroom, door unlocked"},
@@ -102,7 +102,6 @@ def test_it_starts_the_interval_again_on_ok_even_while_warned() -> None:
     for seconds in (300, 360):
         fire_due_checkins(now=T0 + seconds * S)
     assert CheckIn.objects.get(pk=created["id"]).state == "warned"
-    import time_machine
 
     with time_machine.travel(T0 + 400 * S, tick=False):
         r = Client().post(f"/api/v1/checkins/{token}/ok", content_type=JSON)

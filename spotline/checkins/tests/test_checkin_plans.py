@@ -15,6 +15,7 @@ from spotline.checkins.models import CheckIn, SavedPlan
 from spotline.checkins.plans import plans_expire
 from spotline.conftest import CENTRE, T0, raw_rows
 from spotline.dispatch.models import Incident, Offer
+from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
 
@@ -198,7 +199,6 @@ def test_the_web_form_asks_for_the_trusted_persons_phone() -> None:
 
 
 def test_a_new_check_in_by_text_replaces_the_running_one_but_the_api_never_does() -> None:
-    from spotline.intake.sms import sms_receive
 
     phone = "+15550100199"
     sms_receive(sid="SM" + "1" * 32, from_number=phone, body="SPOT 5 the old place", now=T0)

@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
+from spotline.checkins.actions import checkin_start
 from spotline.conftest import CENTRE, T0, login_staff
+from spotline.core.checkin import OnMiss
+from spotline.core.geo import Point
 from spotline.core.policy import Actor
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.dispatcher import incident_assign, incident_cancel
@@ -156,9 +159,6 @@ def test_it_refuses_a_landmark_off_the_map(coordinator: Client) -> None:
 
 
 def test_it_shows_active_check_ins_without_their_places(dispatcher: Client) -> None:
-    from spotline.checkins.actions import checkin_start
-    from spotline.core.checkin import OnMiss
-    from spotline.core.geo import Point
 
     place = Point(60.21234, 25.01234)  # not the map's centre, which the page does show
     started = checkin_start(location=place, description="Motel room 12", minutes=5,

@@ -23,6 +23,7 @@ from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, Offer
 from spotline.errors import ActionError
+from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +59,6 @@ def only_clear_refusals(outcomes: list[BaseException | None]) -> None:
 
 def reset() -> None:
     """End a race round: close its incidents and take its cast off shift."""
-    from spotline.responders.models import Responder
 
     Incident.objects.update(state="cancelled")
     Responder.objects.update(on_shift_since=None, lat=None, lon=None)

@@ -19,14 +19,14 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from spotline.conftest import T0
+from spotline.conftest import CENTRE, T0
 from spotline.core.geo import Mode, Point, StraightLineEstimator
 from spotline.core.policy import OfferStatus, PastOffer, PriorityPolicy, plan_round
 from spotline.core.triage import Kind, Skill
 from spotline.dispatch.actions import search
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.search import candidates_all, plan_nearest
-from spotline.dispatch.models import Incident
+from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
 
 MILWAUKEE = Point(43.0389, -87.9065)
@@ -191,8 +191,6 @@ class TestAtTheEdges(TestCase):
 def test_it_is_what_a_new_incident_is_offered_to(make_responder: Any) -> None:
     """The write path uses the search: the first round goes to the nearest three, by
     travel time, as the scan would choose them."""
-    from spotline.conftest import CENTRE
-    from spotline.dispatch.models import Offer
 
     near = make_responder("near", north_m=100)
     mid = make_responder("mid", north_m=200)

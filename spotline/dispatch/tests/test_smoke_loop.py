@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import time_machine
+from django.utils import timezone
 
 from spotline.conftest import CENTRE, T0, api_for
 from spotline.dispatch.models import Incident
@@ -35,7 +36,6 @@ def test_it_runs_the_loop_from_request_to_outcome(make_responder, public_api, di
         track = public_api.get(f"/api/v1/track/{body['tracking_token']}").json()
         assert track["status"] == "resolved"
     with time_machine.travel(T0 + timedelta(hours=73), tick=False):
-        from django.utils import timezone
         fire_due(now=timezone.now())
     incident = Incident.objects.get(pk=body["id"])
     assert incident.purged_at is not None and incident.lat is None

@@ -21,6 +21,7 @@ from spotline.dispatch.actions.offers import offer_accept
 from spotline.dispatch.actions.opening import IncidentRequest, incident_by_token, incident_open
 from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.models import Incident, Source
+from spotline.privacy.crypto import normalize_phone
 from spotline.responders.models import Responder
 
 pytestmark = pytest.mark.django_db
@@ -134,7 +135,6 @@ def test_it_opens_an_incident_from_a_plain_form_post_and_redirects_to_its_status
     assert incident.breathing == "no" and incident.conscious == "no"
     assert incident.location_description == OVERDOSE["where"]
     assert incident.details == OVERDOSE["details"]
-    from spotline.privacy.crypto import normalize_phone
 
     assert incident.callback_number == normalize_phone(OVERDOSE["callback_phone"])
     assert incident.lat is None and incident.lon is None

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
-from channels.layers import channel_layers
+from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from spotline.asgi import application
@@ -56,7 +56,6 @@ def test_pushes_pause_after_a_failure_and_requests_go_on(
     assert len(failures) == 1
     assert "no pushes for 5 s" in failures[0].getMessage()
     assert elapsed < publish.PUSH_TIMEOUT + 3
-    from channels.layers import get_channel_layer
 
     assert get_channel_layer().spotline_paused_until > time.monotonic()
 

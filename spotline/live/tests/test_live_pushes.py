@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client
 
@@ -31,7 +34,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def fresh_channel_layer() -> Any:
     # The in-memory layer is process-wide: start each test with an empty one, so no
     # group keeps channels from an earlier test's (closed) event loop.
-    from channels.layers import channel_layers
 
     channel_layers.backends.clear()
     yield
@@ -45,7 +47,6 @@ def run(coro_fn: Any) -> Any:
 
 
 def session_headers(username: str) -> list[tuple[bytes, bytes]]:
-    from django.contrib.auth import get_user_model
 
     client = Client()
     login_staff(client, get_user_model().objects.get(username=username))
@@ -187,7 +188,6 @@ def test_it_keeps_serving_when_the_channel_layer_fails(make_responder: Any,
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},  # nothing listens on port 1
     }}
-    from channels.layers import channel_layers
 
     channel_layers.backends.clear()
     try:
@@ -205,14 +205,12 @@ def test_it_pushes_through_a_real_redis_between_separate_layers(make_responder: 
     Two separate layer instances stand for the two processes: the socket listens on
     one, the action publishes through another, and only Redis connects them.
     """
-    import os
 
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("TEST_REDIS_URL is not set (make test starts Redis and sets it)")
     settings.CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [url]}}}
-    from channels.layers import channel_layers
 
     make_responder("sam", north_m=100)
     opened = open_incident()

@@ -15,13 +15,15 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory, override_settings
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import login_staff
+from spotline.conftest import CENTRE, T0, login_staff
+from spotline.core.triage import Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.ops.unavailable import database_unavailable, server_error
 
@@ -114,7 +116,6 @@ def user_reading_middleware(get_response: Callable[[HttpRequest], HttpResponse],
 
 
 def test_an_outage_met_in_middleware_before_the_view_answers_503() -> None:
-    from django.conf import settings
 
     stack = list(settings.MIDDLEWARE)
     stack.insert(stack.index("django_otp.middleware.OTPMiddleware") + 1,
@@ -157,8 +158,6 @@ def test_an_outage_wrapped_in_another_exception_is_recognised() -> None:
 
 
 def test_the_public_status_page_answers_503_while_polled() -> None:
-    from spotline.conftest import CENTRE, T0
-    from spotline.core.triage import Kind
 
     opened = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE), now=T0)
     client = Client(raise_request_exception=False)

@@ -8,8 +8,9 @@ import json
 import secrets
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from spotline.conftest import CENTRE, T0, raw_rows
 from spotline.core.triage import Kind
@@ -61,7 +62,6 @@ def test_a_destroyed_key_makes_every_copy_unreadable() -> None:
 
 def test_sealed_fields_refuse_a_bulk_update_with_plain_text() -> None:
     incident = open_incident()
-    from django.db import transaction
 
     with pytest.raises(ValueError, match="sealed"), transaction.atomic():
         Incident.objects.filter(pk=incident.pk).update(details="plain text")
@@ -114,7 +114,6 @@ def test_without_rotation_values_under_a_removed_key_do_not_open(settings) -> No
 
 
 def test_values_sealed_before_versioned_keys_still_open(settings) -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     settings.SPOTLINE_KEK = kek = new_key()
     nonce = secrets.token_bytes(12)

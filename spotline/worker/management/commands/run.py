@@ -12,6 +12,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import uvicorn
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.management import call_command
@@ -98,8 +99,6 @@ class Command(BaseCommand):
 
     async def serve(self, host: str, port: int, sock: socket.socket,
                     worker: Worker | None) -> None:
-        import uvicorn
-
         server = uvicorn.Server(uvicorn.Config(**_uvicorn_options(host, port)))
         task = asyncio.create_task(self.work(worker)) if worker is not None else None
         try:
@@ -131,8 +130,6 @@ class Command(BaseCommand):
     def serve_many(self, host: str, port: int, workers: int, sock: socket.socket) -> None:
         """``workers`` uvicorn processes sharing one socket, under uvicorn's supervisor:
         it restarts a process that dies and stops them all on SIGTERM/SIGINT."""
-        import uvicorn
-
         self.prepare()
         made = ""
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
