@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from spotline.accounts.models import Role
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
-from spotline.checkins.models import CheckIn
+from spotline.checkins.models import CheckIn, CheckInDeadline
 from spotline.console.access import coordinator_required, dispatcher_required
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
 from spotline.core.checkin import OPEN_STATES
@@ -28,11 +28,12 @@ from spotline.dispatch.actions.dispatcher import (
 )
 from spotline.dispatch.actions.opening import incident_open
 from spotline.dispatch.actions.reports import incident_report
-from spotline.dispatch.models import Incident, SafetyTimer, Source
+from spotline.dispatch.models import Incident, SafetyTimer, Source, Timer
 from spotline.dispatch.presenters import responder_busy_map, responders_roster
 from spotline.errors import ActionError
 from spotline.intake.forms import request_from
 from spotline.intake.models import Guidance, Landmark
+from spotline.timers import engine
 
 
 def _map_settings() -> dict[str, str]:
@@ -62,6 +63,9 @@ def index(request: HttpRequest) -> HttpResponse:
     safety = list(SafetyTimer.objects.filter(state__in=running).order_by("next_at")
                   .select_related("responder__user")[:50])
     return render(request, "console/index.html", {
+        # Timer rows the engine keeps retrying after repeated failures (its alert).
+        "failing_timers": (engine.failing_count(Timer)
+                           + engine.failing_count(CheckInDeadline)),
         "checkins": checkins, "safety": safety,
         "incidents": incidents, "roster": roster, "now": timezone.now(),
         "caller_form": CallerIncidentForm(), "map": _map_settings(),

@@ -19,6 +19,7 @@ from django.db.models import Min, Q
 from spotline.checkins.models import CheckInDeadline
 from spotline.dispatch.models import Timer
 from spotline.notify.models import Message
+from spotline.timers import engine
 
 # A trivial query slower than this means the database cannot serve a help request in
 # any useful time: unready. On PostgreSQL it is also the statement timeout, so a hung
@@ -88,6 +89,13 @@ class Queue:
     due: int
     late: int  # due for longer than LATE_AFTER
     oldest_lateness_seconds: float  # 0 when nothing is due
+
+
+def failing_timers() -> dict[str, int]:
+    """Timer rows that keep failing (``timers.engine.ALERT_AFTER`` tries or more), by
+    table: a person should look, because the engine only retries them."""
+    return {"timers": engine.failing_count(Timer),
+            "checkin_deadlines": engine.failing_count(CheckInDeadline)}
 
 
 def due_work(*, now: datetime) -> list[Queue]:

@@ -39,7 +39,7 @@ from spotline.core.lifecycle import State
 from spotline.core.triage import Priority
 from spotline.dispatch.models import Incident, Offer
 from spotline.notify.models import Message
-from spotline.ops.health import due_work
+from spotline.ops.health import due_work, failing_timers
 
 # The "_created" twin of every series only doubles the output (and multiprocess mode has
 # none): counters reset with a process anyway, and Prometheus handles resets.
@@ -135,6 +135,14 @@ class DispatchState(Collector):
             late.add_metric([q.name], q.late)
             lateness.add_metric([q.name], q.oldest_lateness_seconds)
         yield from (due, late, lateness)
+
+        failing = GaugeMetricFamily(
+            "spotline_timers_failing",
+            "Timer rows that failed repeatedly and are retried with backoff (0 expected)",
+            labels=["queue"])
+        for name, count in failing_timers().items():
+            failing.add_metric([name], count)
+        yield failing
 
         yield GaugeMetricFamily(
             "spotline_checkins_active", "Check-ins running (waiting, asked or warned)",

@@ -65,8 +65,12 @@ def _timers() -> dict[str, object]:
     except Exception as exc:
         return {"status": "unknown", "error": type(exc).__name__}
     late = {q.name: q.late for q in queues}
+    failing = health.failing_timers()
     return {
-        "status": "late" if any(late.values()) else "ok",
+        "status": "failing" if any(failing.values()) else "late" if any(late.values())
+        else "ok",
+        # Rows the engine retries with backoff after repeated failures: look at the log.
+        "failing": failing,
         "late_after_seconds": int(health.LATE_AFTER.total_seconds()),
         "late": late,
         "oldest_lateness_seconds": round(max(q.oldest_lateness_seconds for q in queues), 1),
