@@ -23,6 +23,12 @@ from spotline.responders.models import Responder
 CENTRE = Point(60.1699, 24.9384)  # central Helsinki
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)  # 3 a.m.
 
+# A hang guard, never a bound on speed: how long a test waits for a process, a thread or
+# a server before it calls it stuck. Generous on purpose: CI shares two cores with other
+# work, where a process start alone has taken over 3 s. Only something truly stuck
+# reaches it; a test that wants a figure belongs in bench/.
+HANG_SECONDS = 120.0
+
 
 def offset(p: Point, north_m: float, east_m: float = 0.0) -> Point:
     return Point(p.lat + north_m / 111_320,
