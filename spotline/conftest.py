@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Role
@@ -28,6 +30,13 @@ T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)  # 3 a.m.
 # work, where a process start alone has taken over 3 s. Only something truly stuck
 # reaches it; a test that wants a figure belongs in bench/.
 HANG_SECONDS = 120.0
+
+# Hypothesis times each example (200 ms by default) and calls slow data generation a
+# failed health check: wall-clock bounds that a loaded machine breaks. Examples are
+# judged by what they do, never by how fast.
+hypothesis_settings.register_profile(
+    "spotline", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("spotline")
 
 
 def offset(p: Point, north_m: float, east_m: float = 0.0) -> Point:
