@@ -156,7 +156,7 @@ def test_it_renders_text_for_people_through_the_same_redaction() -> None:
 def test_spotline_run_writes_json_lines_and_no_request_lines(tmp_path: Path) -> None:
     """The real server: uvicorn's own logging goes through ours, and no access log
     (request lines carry tracking and check-in tokens)."""
-    from spotline.accounts.tests.test_run_command import Server, request
+    from spotline.accounts.tests.test_run_command import STOP_TIMEOUT, Server, request
 
     server = Server(tmp_path)
     try:
@@ -169,7 +169,7 @@ def test_spotline_run_writes_json_lines_and_no_request_lines(tmp_path: Path) -> 
         assert request(f"{server.base}/t/{token}/")[0] == 200
         assert request(f"{server.base}/c/{TOKEN}/")[0] == 404
         server.proc.send_signal(signal.SIGTERM)
-        server.proc.wait(timeout=10)
+        server.proc.wait(timeout=STOP_TIMEOUT)
     finally:
         server.close()
     out = server.log.read_text()
