@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Page, Request, expect
 
 from e2e.conftest import (
+    WAIT_MS,
     NewContext,
     Server,
     http,
@@ -23,6 +25,7 @@ from e2e.conftest import (
 )
 
 DESK = {"width": 1280, "height": 800}
+RECONNECT_MAX_MS = 15_000  # live.js's longest back-off between reconnection tries
 PAGE_BUDGET = 100_000  # bytes transferred by the first load of the help page
 
 # Notes, in the page, that live.js saw its WebSocket close (it drops the body attribute).
@@ -32,6 +35,16 @@ NOTICE_DROP = """() => {
     if (!document.body.hasAttribute('data-live-connected')) window.__dropped = true;
   }).observe(document.body, {attributes: true, attributeFilter: ['data-live-connected']});
 }"""
+
+
+def wait_for(condition: Callable[[], bool], page: Page) -> None:
+    """Until ``condition()`` (set by the page's event handlers, which run while Playwright
+    waits), for at most WAIT_MS: a hang guard, where a fixed sleep would fail a test on
+    a busy machine whose browser reports late."""
+    for _ in range(WAIT_MS // 100):
+        if condition():
+            return
+        page.wait_for_timeout(100)
 
 
 def test_it_serves_every_script_and_stylesheet_the_pages_use(
@@ -128,12 +141,12 @@ def test_it_reconnects_after_the_server_restarts(server: Server,
     # which the page's CSP (rightly) refuses.
     page.wait_for_function("() => window.__dropped === true && "
                            "document.body.hasAttribute('data-live-connected')",
-                           timeout=20_000)
+                           timeout=RECONNECT_MAX_MS + WAIT_MS)
 
     status, body = http(server.url(f"/api/v1/track/{opened['tracking_token']}/cancel"),
                         body={})
     assert status == 200, body
-    expect(page.locator("#status-message")).to_contain_text("cancelled", timeout=10_000)
+    expect(page.locator("#status-message")).to_contain_text("cancelled")
     assert still_marked(page), "the status page reloaded instead of updating"
 
 
@@ -154,7 +167,7 @@ def test_it_shows_markers_when_map_tiles_fail(server: Server,
     assert incidents >= 1 and responders >= 1
     expect(page.locator("#console-map .leaflet-marker-icon")).to_have_count(incidents)
     expect(page.locator("#console-map .responder-marker")).to_have_count(responders)
-    page.wait_for_timeout(500)
+    wait_for(lambda: bool(failed_tiles), page)
     assert failed_tiles, "the map asked for no tiles at all"
     assert page.locator("#console-map .leaflet-tile-loaded").count() == 0
     assert not errors, errors
@@ -214,8 +227,14 @@ def test_it_opens_the_first_incident_with_j_then_enter(server: Server,
                                                        new_context: NewContext) -> None:
     server.open_incident()
     page = new_context(viewport=DESK).new_page()
-    login(page, server, "dispatcher", "/console/")
-    wait_live(page)
+    # Once its socket opens, the page re-fetches its regions (live.js) and replaces the
+    # queue if anything in it changed since it was rendered (an age, a widened round),
+    # dropping the selection: wait for that resync to land before pressing keys, which
+    # on a busy machine it may not have done yet.
+    with page.expect_response(lambda r: r.request.headers.get("x-live") == "1") as resync:
+        login(page, server, "dispatcher", "/console/")
+        wait_live(page)
+    resync.value.finished()
     first = page.locator("#queue tbody tr").first.get_attribute("data-href")
     assert first
     page.keyboard.press("j")
@@ -270,6 +289,15 @@ def test_it_runs_every_main_page_under_a_strict_csp_without_violations(
     # The detector works: a style attribute in markup is blocked and reported.
     person.evaluate("document.body.insertAdjacentHTML('beforeend', "
                     "'<p id=\"csp-probe\" style=\"color: red\">x</p>')")
-    person.wait_for_timeout(300)
-    assert any("style-src" in v for v in csp_violations), csp_violations
+    # It comes twice, in either order: from our listener (CSP_WATCH) and from Chromium's
+    # console. Both are waited for, so that neither arrives after the clear below.
+    def ours() -> bool:
+        return any(v.startswith("csp-violation: style-src") for v in csp_violations)
+
+    def chromiums() -> bool:
+        return any("Content Security Policy" in v and "style-src" in v
+                   for v in csp_violations)
+
+    wait_for(lambda: ours() and chromiums(), person)
+    assert ours(), csp_violations
     csp_violations.clear()

@@ -19,6 +19,8 @@ from django.http import HttpRequest
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from spotline import ratelimit
 from spotline.accounts.actions import token_create, user_create
@@ -31,6 +33,19 @@ from spotline.responders.models import Responder
 
 CENTRE = Point(60.1699, 24.9384)  # central Helsinki
 T0 = datetime(2026, 11, 27, 3, 0, 0, tzinfo=UTC)  # 3 a.m.
+
+# A hang guard, never a bound on speed: how long a test waits for a process, a thread or
+# a server before it calls it stuck. Generous on purpose: CI shares two cores with other
+# work, where a process start alone has taken over 3 s. Only something truly stuck
+# reaches it; a test that wants a figure belongs in bench/.
+HANG_SECONDS = 120.0
+
+# Hypothesis times each example (200 ms by default) and calls slow data generation a
+# failed health check: wall-clock bounds that a loaded machine breaks. Examples are
+# judged by what they do, never by how fast.
+hypothesis_settings.register_profile(
+    "spotline", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("spotline")
 
 
 def offset(p: Point, north_m: float, east_m: float = 0.0) -> Point:

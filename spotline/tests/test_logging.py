@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from spotline.accounts.tests.test_run_command import Server, request
+from spotline.accounts.tests.test_run_command import STOP_TIMEOUT, Server, request
 from spotline.logs import REDACTED, DropExceptionText, formatter, scrub
 
 PHONE = "+1 (555) 010-0177"
@@ -168,7 +168,7 @@ def test_spotline_run_writes_json_lines_and_no_request_lines(tmp_path: Path) -> 
         assert request(f"{server.base}/t/{token}/")[0] == 200
         assert request(f"{server.base}/c/{TOKEN}/")[0] == 404
         server.proc.send_signal(signal.SIGTERM)
-        server.proc.wait(timeout=10)
+        server.proc.wait(timeout=STOP_TIMEOUT)
     finally:
         server.close()
     out = server.log.read_text()

@@ -21,9 +21,13 @@ from typing import Any
 
 import pytest
 
+from spotline.conftest import HANG_SECONDS
+
 ROOT = Path(__file__).resolve().parents[3]
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
+# Hang guards, never bounds on speed: starting migrates a fresh SQLite file, and a busy
+# machine can take far longer over that (and over stopping) than an idle one.
+START_TIMEOUT = HANG_SECONDS
+STOP_TIMEOUT = HANG_SECONDS
 
 
 def free_port() -> int:
@@ -40,7 +44,7 @@ def env_for(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def request(url: str, *, body: Any = None, timeout: float = 5.0) -> tuple[int, bytes]:
+def request(url: str, *, body: Any = None, timeout: float = HANG_SECONDS) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method="POST" if data else "GET",  # noqa: S310
                                  headers={"Content-Type": "application/json"} if data else {})
@@ -74,7 +78,7 @@ class Server:
             if self.proc.poll() is not None:
                 pytest.fail(f"spotline run exited with {self.proc.returncode}:\n{self.output()}")
             try:
-                status, _ = request(self.base + "/", timeout=2)
+                status, _ = request(self.base + "/", timeout=10)
                 if status == 200:
                     return
                 last = status
@@ -143,8 +147,8 @@ def test_it_serves_over_real_http_and_stops_on_sigterm(server: Server, data_dir:
 def run_demo(data_dir: Path) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "spotline", "demo", "--if-empty"],
-        cwd=ROOT, env=env_for(data_dir), capture_output=True, text=True, timeout=60,
-        check=False,
+        cwd=ROOT, env=env_for(data_dir), capture_output=True, text=True,
+        timeout=HANG_SECONDS, check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout

@@ -21,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from spotline.accounts import twofactor
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import CENTRE, T0, login_staff, totp_code
+from spotline.conftest import CENTRE, HANG_SECONDS, T0, login_staff, totp_code
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.intake.models import SmsConversation
@@ -145,8 +145,8 @@ def test_it_refuses_the_console_socket_to_a_session_without_its_code() -> None:
 
         async def go() -> bool:
             comm = WebsocketCommunicator(application, "/ws/console/", headers=headers)
-            connected, _ = await comm.connect(timeout=5)
-            await comm.disconnect()
+            connected, _ = await comm.connect(timeout=HANG_SECONDS)
+            await comm.disconnect(timeout=HANG_SECONDS)
             return bool(connected)
 
         return bool(async_to_sync(go)())

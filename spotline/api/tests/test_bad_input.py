@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -344,7 +343,6 @@ def test_it_opens_an_incident_from_a_small_chunked_body_over_asgi():
 
 PUBLIC_OPERATIONS = {("POST", "/api/v1/incidents"), ("GET", "/api/v1/track/{token}"),
                      ("POST", "/api/v1/track/{token}/cancel")}
-BUDGET_SECONDS = 50
 
 
 def _operations(schema: Any) -> list[Any]:
@@ -352,10 +350,8 @@ def _operations(schema: Any) -> list[Any]:
 
 
 def _fuzz(operation: Any, headers: dict[str, str], *, examples: int,
-          deadline: float, failures: list[str], seen: set[int]) -> None:
+          failures: list[str], seen: set[int]) -> None:
     for mode in (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE):
-        if time.monotonic() > deadline:
-            return
 
         @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
@@ -394,12 +390,13 @@ def test_it_answers_generated_requests_without_a_5xx(make_responder):
     """Every operation, anonymous and as a dispatcher and a responder; none gets a 5xx.
 
     The app is driven in-process through WSGI (spotline.wsgi), so rows the examples
-    write must be committed: hence a transactional test.
+    write must be committed: hence a transactional test. Every operation gets its
+    fixed, derandomized examples, however long a busy machine takes over them: a time
+    budget would skip the last operations (and fail the checks on them below) exactly
+    when CI is slow.
     """
     from spotline.wsgi import application  # noqa: PLC0415 (imported when the test runs: it builds the app)
 
-    started = time.monotonic()
-    deadline = started + BUDGET_SECONDS
     responder = make_responder(north_m=150)
     user_create(name="fuzz-dispatcher", role=Role.DISPATCHER, password=None)
     dispatcher = {"Authorization": f"Bearer {token_create(name='fuzz-dispatcher', now=T0)}"}
@@ -418,13 +415,11 @@ def test_it_answers_generated_requests_without_a_5xx(make_responder):
                 "anonymous": {}, "dispatcher": dispatcher, "responder": as_responder}
             for who, headers in identities.items():
                 statuses = seen.setdefault((op.method.upper(), op.path, who), set())
-                _fuzz(op, headers, examples=20 if public else 8, deadline=deadline,
-                      failures=failures, seen=statuses)
+                _fuzz(op, headers, examples=20 if public else 8, failures=failures,
+                      seen=statuses)
     finally:
         connection.close()
-    elapsed = time.monotonic() - started
     assert not failures, "\n".join(failures[:20])
-    assert elapsed < 60
     # The requests reached the app as the identity they claimed, and valid ones passed.
     assert 201 in seen[("POST", "/api/v1/incidents", "anonymous")]
     assert seen[("GET", "/api/v1/me/offers", "anonymous")] == {401}

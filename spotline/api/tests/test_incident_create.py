@@ -11,7 +11,7 @@ import time_machine
 from django.db import connection
 
 from spotline.api.models import IdempotentRequest
-from spotline.conftest import CENTRE, T0, Api
+from spotline.conftest import CENTRE, HANG_SECONDS, T0, Api
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer
 
 URL = "/api/v1/incidents"
@@ -234,7 +234,7 @@ def test_it_opens_one_incident_for_concurrent_requests_with_one_key():
     def send() -> None:
         try:
             client = Api()
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=HANG_SECONDS)
             r = client.post(URL, help_request(), **{"Idempotency-Key": "k-race"})
             with lock:
                 results.append((r.status_code, r.json()))
@@ -248,7 +248,8 @@ def test_it_opens_one_incident_for_concurrent_requests_with_one_key():
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=HANG_SECONDS)
+    assert not any(t.is_alive() for t in threads), "a thread hung"  # a hang guard
     assert not errors, errors
     assert len(results) == n
     assert {status for status, _ in results} == {201}

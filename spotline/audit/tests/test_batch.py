@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +20,7 @@ from django.db import connection, transaction
 from spotline.audit import actions as audit
 from spotline.audit.models import AuditEntry
 from spotline.audit.verify import verify
-from spotline.conftest import T0
+from spotline.conftest import HANG_SECONDS, T0
 from spotline.responders.models import Responder
 
 S = timedelta(seconds=1)
@@ -27,6 +28,26 @@ S = timedelta(seconds=1)
 
 def view(n: int) -> AuditEntry | None:
     return audit.record("incident.view", object_type="incident", object_id=n, now=T0)
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def wait_until_queued(pid: int) -> None:
+    """Until the PostgreSQL backend ``pid`` waits for a lock (pg_locks is read live, not
+    from a snapshot). The deadline is a hang guard."""
+    deadline = time.monotonic() + HANG_SECONDS
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = %s AND NOT granted)",
+                           [pid])
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited for a lock")
 
 
 @pytest.mark.django_db
@@ -72,13 +93,15 @@ def test_record_then_lock_does_not_deadlock_with_lock_then_record(make_responder
     row = make_responder("sam")
     b_has_row = threading.Event()
     a_recorded = threading.Event()
+    a_pid: list[int] = []
     errors: list[BaseException] = []
 
     def a() -> None:
         try:
-            b_has_row.wait(10)
+            assert b_has_row.wait(HANG_SECONDS)
             with audit.atomic():
                 view(1)
+                a_pid.append(backend_pid())
                 a_recorded.set()
                 Responder.objects.select_for_update().get(pk=row.pk)
         except BaseException as exc:
@@ -91,10 +114,11 @@ def test_record_then_lock_does_not_deadlock_with_lock_then_record(make_responder
             with audit.atomic():
                 Responder.objects.select_for_update().get(pk=row.pk)
                 b_has_row.set()
-                a_recorded.wait(10)
+                assert a_recorded.wait(HANG_SECONDS)
                 view(2)
-                # Give A time to queue on the row (and, before the batch, on the head).
-                threading.Event().wait(0.5)
+                # Commit only once A queues on the row (and, before the batch, held the
+                # head): seen in pg_locks, where a fixed sleep would only hope so.
+                wait_until_queued(a_pid[0])
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -104,8 +128,8 @@ def test_record_then_lock_does_not_deadlock_with_lock_then_record(make_responder
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
-    assert not any(t.is_alive() for t in threads)
+        t.join(HANG_SECONDS)
+    assert not any(t.is_alive() for t in threads)  # a hang guard
     assert errors == []
     assert sorted(AuditEntry.objects.values_list("object_id", flat=True)) == [1, 2]
     assert verify().ok

@@ -1,13 +1,15 @@
 """Check-ins are as durable as the dispatch loop (issue 5, "Durability").
 
-A deadline that fell due while the worker was down fires right after it starts (real
-``spotline worker`` processes on the test database), and racing workers never escalate
-the same check-in twice (threads with their own database connections).
+A deadline that fell due while the worker was down fires in the first pass of the
+worker that starts next (real ``spotline worker`` processes on the test database), and
+racing workers never escalate the same check-in twice (threads with their own database
+connections). How late deadlines fire is a figure, measured by bench/checkin_lateness.py.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import subprocess
@@ -28,14 +30,16 @@ from django.utils import timezone
 from spotline.checkins.actions import checkin_start
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn, CheckInDeadline
-from spotline.conftest import CENTRE
+from spotline.conftest import CENTRE, HANG_SECONDS
 from spotline.core.checkin import OnMiss
 from spotline.dispatch.models import Incident, Source
 
 S = timedelta(seconds=1)
 GRACE = 60 * S
 REPO = Path(__file__).resolve().parents[3]
-WAIT_SECONDS = 10.0
+# The restarted worker's poll interval: long, so that "fired in the first pass" can be
+# told from "fired in a later one" by the worker's own clock, whatever the machine's load.
+POLL_SECONDS = 30.0
 
 
 @pytest.fixture(autouse=True)
@@ -44,7 +48,7 @@ def grace(settings):
 
 
 def wait_until(predicate: Callable[[], bool], *, what: str, logs: Callable[[], str] = str,
-               timeout: float = WAIT_SECONDS) -> None:
+               timeout: float = HANG_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -61,7 +65,7 @@ def run_threads(target: Callable[[int], Any], n: int) -> list[Any]:
 
     def run(i: int) -> None:
         try:
-            barrier.wait(timeout=WAIT_SECONDS)
+            barrier.wait(timeout=HANG_SECONDS)
             results[i] = target(i)
         except Exception as exc:
             results[i] = exc
@@ -72,7 +76,7 @@ def run_threads(target: Callable[[int], Any], n: int) -> list[Any]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=HANG_SECONDS)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     return results
 
@@ -104,8 +108,9 @@ def worker_env() -> dict[str, str]:
     db = django_settings.DATABASES["default"]
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "SPOTLINE_SQLITE_PATH", "DJANGO_SETTINGS_MODULE")}
-    env["SPOTLINE_WORKER_POLL_SECONDS"] = "0.1"
+    env["SPOTLINE_WORKER_POLL_SECONDS"] = str(POLL_SECONDS)
     env["SPOTLINE_LOG_LEVEL"] = "INFO"
+    env["SPOTLINE_LOG_FORMAT"] = "json"  # the test reads the start time from the log
     env["SPOTLINE_CHECKIN_GRACE_SECONDS"] = "10"
     env["SPOTLINE_KEK"] = base64.urlsafe_b64encode(django_settings.SPOTLINE_KEK).decode()
     env["SPOTLINE_HASH_KEY"] = base64.urlsafe_b64encode(
@@ -131,13 +136,21 @@ class WorkerProcess:
     def output(self) -> str:
         return f"--- {self.log.name}\n{self.log.read_text(errors='replace')}"
 
+    def started_at(self) -> datetime | None:
+        """When the worker logged that it started, by its own clock: its loop's first
+        pass reads the time right after (spotline/worker/loop.py, Worker.run)."""
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{") and '"worker started"' in line:
+                return datetime.fromisoformat(json.loads(line)["time"])
+        return None
+
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
-        assert self.proc.wait(timeout=WAIT_SECONDS) == -signal.SIGKILL
+        assert self.proc.wait(timeout=HANG_SECONDS) == -signal.SIGKILL
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=WAIT_SECONDS)
+        return self.proc.wait(timeout=HANG_SECONDS)
 
 
 @pytest.fixture
@@ -154,13 +167,13 @@ def workers(transactional_db: Any, tmp_path: Path) -> Iterator[Callable[[], Work
     for w in started:
         if w.proc.poll() is None:
             w.proc.kill()
-        w.proc.wait(timeout=WAIT_SECONDS)
+        w.proc.wait(timeout=HANG_SECONDS)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_restarted_worker_escalates_a_missed_check_in_within_two_seconds(workers):
+def test_a_restarted_worker_escalates_a_missed_check_in_in_its_first_pass(workers):
     first = workers()
-    wait_until(lambda: "worker started" in first.log.read_text(errors="replace"),
+    wait_until(lambda: first.started_at() is not None,
                what="the first worker to start", logs=first.output)
     first.kill9()
 
@@ -169,8 +182,8 @@ def test_a_restarted_worker_escalates_a_missed_check_in_within_two_seconds(worke
     time.sleep(0.2)
     assert CheckIn.objects.get(pk=checkin_id).state == "warned"
     assert not Incident.objects.filter(source=Source.CHECKIN).exists()
+    [missed] = CheckInDeadline.objects.filter(checkin_id=checkin_id, fired_at__isnull=True)
 
-    began = time.monotonic()
     second = workers()
 
     def escalated() -> bool:
@@ -179,14 +192,25 @@ def test_a_restarted_worker_escalates_a_missed_check_in_within_two_seconds(worke
                 and Incident.objects.filter(pk=checkin.incident_id).exists())
 
     wait_until(escalated, what="the restarted worker to escalate", logs=second.output)
-    elapsed = time.monotonic() - began
-    print(f"restart-to-escalation: {elapsed * 1000:.0f} ms "
-          f"({connection.vendor})")
-    assert elapsed <= 2.0, f"escalated {elapsed:.2f} s after the start\n{second.output()}"
 
+    # Promptly means in the restarted worker's first pass, which reads the clock just
+    # after "worker started": a later pass would come at least POLL_SECONDS after it.
+    # Measured from the worker's own start, not from the launch of its process, so a
+    # slow interpreter start on a busy machine cannot fail the test (the figure is
+    # bench/checkin_lateness.py's).
+    started = second.started_at()
+    assert started is not None, second.output()
+    missed.refresh_from_db()
+    assert missed.fired_at is not None
+    assert started <= missed.fired_at < started + timedelta(seconds=POLL_SECONDS), (
+        f"started {started}, fired {missed.fired_at}\n{second.output()}")
+    print(f"worker start to escalation: "
+          f"{(missed.fired_at - started).total_seconds() * 1000:.0f} ms ({connection.vendor})")
+
+    # Once: one incident, nothing left to fire.
     checkin = CheckIn.objects.get(pk=checkin_id)
-    incident = Incident.objects.get(pk=checkin.incident_id)
-    assert incident.source == Source.CHECKIN
+    [incident] = Incident.objects.filter(source=Source.CHECKIN)
+    assert incident.pk == checkin.incident_id
     assert incident.kind == "overdose"
     assert incident.priority == "P1"
     assert checkin.place_sealed == ""

@@ -31,7 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from spotline.accounts.actions import token_create
-from spotline.conftest import CENTRE, T0, offset
+from spotline.conftest import CENTRE, HANG_SECONDS, T0, offset
 from spotline.core.geo import Point
 from spotline.core.policy import OfferStatus
 from spotline.core.triage import Answer, Kind
@@ -44,7 +44,6 @@ from spotline.responders.models import Responder
 
 S = timedelta(seconds=1)
 REPO = Path(__file__).resolve().parents[3]
-WAIT_SECONDS = 10.0
 
 postgres_only = [
     pytest.mark.postgres_only,
@@ -87,7 +86,7 @@ def event_counts(type: str) -> Counter[int]:
 
 
 def wait_until(predicate: Callable[[], bool], *, what: str, logs: Callable[[], str] = str,
-               timeout: float = WAIT_SECONDS) -> None:
+               timeout: float = HANG_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -104,7 +103,7 @@ def run_threads(target: Callable[[int], Any], n: int) -> list[Any]:
 
     def run(i: int) -> None:
         try:
-            barrier.wait(timeout=WAIT_SECONDS)
+            barrier.wait(timeout=HANG_SECONDS)
             results[i] = target(i)
         except Exception as exc:
             results[i] = exc
@@ -115,7 +114,7 @@ def run_threads(target: Callable[[int], Any], n: int) -> list[Any]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=HANG_SECONDS)
     assert not any(t.is_alive() for t in threads), "a thread hung"
     return results
 
@@ -136,7 +135,7 @@ original = timers.HANDLERS["round_expiry"]
 def hang(*, timer, now):
     original(timer=timer, now=now)
     open(sys.argv[1], "w").close()
-    time.sleep(60)
+    time.sleep(3600)  # until the test kills it, however long it takes to notice
 timers.HANDLERS["round_expiry"] = hang
 from django.core.management import call_command
 call_command("worker")
@@ -177,11 +176,11 @@ class WorkerProcess:
 
     def kill9(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
-        assert self.proc.wait(timeout=WAIT_SECONDS) == -signal.SIGKILL
+        assert self.proc.wait(timeout=HANG_SECONDS) == -signal.SIGKILL
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=WAIT_SECONDS)
+        return self.proc.wait(timeout=HANG_SECONDS)
 
 
 @pytest.fixture
@@ -198,7 +197,7 @@ def workers(transactional_db: Any, tmp_path: Path) -> Iterator[Callable[..., Wor
     for w in started:
         if w.proc.poll() is None:
             w.proc.kill()
-        w.proc.wait(timeout=WAIT_SECONDS)
+        w.proc.wait(timeout=HANG_SECONDS)
 
 
 def fired(timer_ids: list[int]) -> Callable[[], bool]:
@@ -342,27 +341,29 @@ def test_it_skips_a_timer_another_worker_holds_instead_of_waiting(make_responder
     make_responder(north_m=100)
     incident = open_overdose(now=T0)
     timer = Timer.objects.get(incident=incident, kind=TimerKind.ROUND_EXPIRY, round=1)
-    locked, release = threading.Event(), threading.Event()
+    locked, release, let_go = threading.Event(), threading.Event(), threading.Event()
 
     def hold() -> None:
         try:
             with transaction.atomic():
                 list(Timer.objects.select_for_update().filter(pk=timer.pk))
                 locked.set()
-                release.wait(timeout=WAIT_SECONDS)
+                release.wait(timeout=HANG_SECONDS)
+                let_go.set()  # still holding the lock: it goes with the commit
         finally:
             connection.close()
 
     holder = threading.Thread(target=hold)
     holder.start()
     try:
-        assert locked.wait(timeout=WAIT_SECONDS)
-        started = time.monotonic()
+        assert locked.wait(timeout=HANG_SECONDS)
         assert fire_timer(timer.pk, now=T0 + 45 * S) is False
-        assert time.monotonic() - started < WAIT_SECONDS / 2, "waited for the lock"
+        # The holder lets go only when told to (below), or after HANG_SECONDS: a claim
+        # that waited for the lock could not have returned before.
+        assert not let_go.is_set(), "waited for the lock"
     finally:
         release.set()
-        holder.join(timeout=WAIT_SECONDS)
+        holder.join(timeout=HANG_SECONDS)
     timer.refresh_from_db()
     # Skipping is not failing: no backoff, no error recorded.
     assert (timer.fired_at, timer.attempts, timer.last_error) == (None, 0, "")
@@ -410,7 +411,7 @@ def post(url: str, token: str) -> tuple[int, dict[str, Any]]:
         url, data=b"{}", method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=HANG_SECONDS) as response:  # noqa: S310
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())

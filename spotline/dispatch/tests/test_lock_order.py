@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from spotline.conftest import CENTRE, T0, offset
+from spotline.conftest import CENTRE, HANG_SECONDS, T0, offset
 from spotline.core.lifecycle import HELD
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.dispatcher import incident_assign
@@ -37,7 +37,7 @@ def race(*calls: Callable[[], Any]) -> list[BaseException | None]:
 
     def run(i: int, call: Callable[[], Any]) -> None:
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=HANG_SECONDS)
             call()
         except BaseException as exc:
             outcomes[i] = exc
@@ -48,7 +48,10 @@ def race(*calls: Callable[[], Any]) -> list[BaseException | None]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=HANG_SECONDS)
+    # A hang guard: a thread still running would leave its outcome None, as if it had
+    # succeeded, and race the checks that follow.
+    assert not any(t.is_alive() for t in threads), "a thread hung"
     return outcomes
 
 

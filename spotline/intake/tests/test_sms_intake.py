@@ -22,7 +22,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from spotline.conftest import T0, raw_rows
+from spotline.conftest import HANG_SECONDS, T0, raw_rows
 from spotline.core.policy import Actor
 from spotline.dispatch.actions.dispatcher import incident_cancel
 from spotline.dispatch.actions.opening import incident_by_token
@@ -198,7 +198,7 @@ def at_once(n: int, receive) -> list[list[str]]:
 
     def run(i: int) -> None:
         try:
-            barrier.wait(timeout=10)
+            barrier.wait(timeout=HANG_SECONDS)
             answers[i] = receive(i)
         except BaseException as exc:
             errors.append(exc)
@@ -209,7 +209,8 @@ def at_once(n: int, receive) -> list[list[str]]:
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=HANG_SECONDS)
+    assert not any(t.is_alive() for t in threads), "a thread hung"  # a hang guard
     assert not errors, errors
     return answers
 

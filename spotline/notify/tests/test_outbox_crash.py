@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,25 +23,29 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
-from spotline.conftest import CENTRE, offset
+from spotline.conftest import CENTRE, HANG_SECONDS, offset
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
+from spotline.dispatch.models import Timer
+from spotline.notify.actions import message_queue
 from spotline.notify.models import Message
 from spotline.notify.tests.twilio_stub import TwilioStub
 from spotline.responders.models import Responder
 
 REPO = Path(__file__).resolve().parents[3]
-WAIT_SECONDS = 10.0
 KILLED = 9
+LEASE_SECONDS = 1
 ACCOUNT_SID = "AC" + "7" * 32
 AUTH_TOKEN = "stub-auth-token-crash"
 FROM = "+15550009999"
 TO = "+15550100100"
+LATER_TO = "+15550100101"
 
 # The real provider sends (the stub has the message), then the process dies before
 # send() returns: the outbox never learns that the send happened.
@@ -61,7 +66,7 @@ call_command("worker")
 
 
 def wait_until(predicate: Callable[[], bool], *, what: str, logs: Callable[[], str] = str,
-               timeout: float = WAIT_SECONDS) -> None:
+               timeout: float = HANG_SECONDS) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -92,7 +97,7 @@ def worker_env(stub: TwilioStub) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": FROM,
         "TWILIO_API_BASE": stub.url,
-        "SPOTLINE_OUTBOX_LEASE_SECONDS": "1",
+        "SPOTLINE_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
         "SPOTLINE_WORKER_POLL_SECONDS": "0.1",
         "SPOTLINE_LOG_LEVEL": "INFO",
     })
@@ -114,7 +119,7 @@ class WorkerProcess:
 
     def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=WAIT_SECONDS)
+        return self.proc.wait(timeout=HANG_SECONDS)
 
 
 @pytest.fixture
@@ -139,7 +144,7 @@ def workers(transactional_db: Any, tmp_path: Path, stub: TwilioStub
     for w in started:
         if w.proc.poll() is None:
             w.proc.kill()
-        w.proc.wait(timeout=WAIT_SECONDS)
+        w.proc.wait(timeout=HANG_SECONDS)
 
 
 def queue_an_offer_text() -> Message:
@@ -149,9 +154,11 @@ def queue_an_offer_text() -> Message:
     Responder.objects.filter(pk=responder.pk).update(channels=["sms"])
     now = timezone.now()
     shift_set(responder=responder, on_shift=True, location=offset(CENTRE, 100), now=now)
-    # Opened now: its timers are 45 s and more away, so the workers only send.
     incident = incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE,
-                   breathing=Answer.NO), now=now).incident
+                                             breathing=Answer.NO), now=now).incident
+    # The workers only send: its timers (45 s and more away) are put off for a day, so
+    # that however slowly the processes start, no offer expires under the test.
+    Timer.objects.filter(incident=incident).update(due_at=F("due_at") + timedelta(days=1))
     return Message.objects.get(purpose="offer", incident=incident)
 
 
@@ -188,6 +195,15 @@ def test_it_delivers_once_after_a_crash_between_sending_and_recording(workers, s
     assert list(message.deliveries.order_by("id").values_list("attempt", "status")) == [
         (1, "sending"), (2, "sent")]
     assert message.deliveries.get(status="sent").provider_ref == delivered["sid"]
-    time.sleep(0.5)  # a few more passes: nothing more goes out
-    assert len(stub.requests) == 2
+
+    # Nothing more goes out for it. A message that only falls due once the recorded
+    # one's lease would have run out proves that the survivor made such a pass (a fixed
+    # sleep would only hope so).
+    now = timezone.now()
+    later = message_queue(key="after-the-crash", purpose="test", body="later",
+                          channels=["sms"], to=LATER_TO, now=now,
+                          not_before=now + timedelta(seconds=2 * LEASE_SECONDS))
+    wait_until(lambda: Message.objects.filter(pk=later.pk, sent_at__isnull=False).exists(),
+               what="the survivor to send a later message", logs=survivor.output)
+    assert [r.token for r in stub.requests] == [token, token, f"{later.key}:sms"]
     assert survivor.stop() == 0
