@@ -110,13 +110,15 @@ _BATCH = "spotline_audit_batch"
 
 
 @contextmanager
-def atomic() -> Iterator[None]:
+def atomic(*, savepoint: bool = True) -> Iterator[None]:
     """``transaction.atomic()`` whose audit entries are appended last, before the commit.
 
     Nested ``atomic()`` blocks join the outermost one. If the block raises, its entries
-    are dropped with the rolled-back change they describe.
+    are dropped with the rolled-back change they describe. ``savepoint=False``, as in
+    ``transaction.atomic``: nested, a failure dooms the whole transaction, and two
+    statements are saved (the hot path's choice, where nobody recovers from one).
     """
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         conn: Any = transaction.get_connection()
         if getattr(conn, _BATCH, None) is not None:
             yield

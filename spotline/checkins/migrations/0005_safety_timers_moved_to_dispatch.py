@@ -7,9 +7,9 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('checkins', '0004_deadline_retries'),
-        # Safety timers were check-ins with purpose "safety": dispatch 0009 copies them
+        # Safety timers were check-ins with purpose "safety": dispatch 0010 copies them
         # into dispatch.SafetyTimer before these fields go.
-        ('dispatch', '0009_safety_timers'),
+        ('dispatch', '0010_copy_safety_timers'),
     ]
 
     operations = [

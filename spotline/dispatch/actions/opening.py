@@ -113,7 +113,10 @@ def incident_open(request: IncidentRequest, *, now: datetime) -> Opened:
     opened = NewEvent("opened", actor, request.opened_by_user_id,
                       {"kind": incident.kind, "priority": chosen.value,
                        "source": incident.source})
-    with audit_atomic():
+    # No savepoint when a caller's transaction holds this one (the API's idempotency
+    # row, an SMS conversation, a check-in's deadline): if opening fails, all of it
+    # must roll back anyway, and the savepoint would be two more statements.
+    with audit_atomic(savepoint=False):
         if request.send_responders:
             _open_dispatching(incident, opened, now=now)
         else:

@@ -1,14 +1,18 @@
 """Who is near enough to be offered an incident: reads only, for ``rounds``.
 
-``search`` is ``core.policy.plan_round`` over everyone on shift, reading only the rows
-near enough to matter (``core.nearest``'s growing travel-time boxes over the banded
-index), and also returns how to reach the chosen responders, from the same query, so a
-round's offer messages need no read of their own.
+``search`` is ``core.policy.plan_round`` over everyone on shift, and also returns how to
+reach the chosen responders, from the same query, so a round's offer messages need no
+read of their own. With few on shift (``SCAN_ALL_BELOW``, the usual program) it reads
+them all in one short query; with many it reads only the rows near enough to matter
+(``core.nearest``'s growing travel-time boxes over the banded index). Either way the
+round is the full scan's: the choice is only about how many rows and round trips.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +34,35 @@ from spotline.core.policy import (
 from spotline.core.triage import Priority, Skill
 from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
+
+# On-shift responders below which one read of everyone beats the index: a few hundred
+# short rows cost less than a second round trip.
+SCAN_ALL_BELOW = 300
+# How long a process trusts its count of who is on shift. A stale count can only pick
+# the slower of two exact searches, never a wrong round.
+ROSTER_TTL_SECONDS = 30.0
+
+
+@dataclass
+class _Roster:
+    count: int = 0
+    until: float = 0.0  # time.monotonic()
+
+
+_roster = _Roster()
+_roster_lock = threading.Lock()
+
+
+def on_shift_count() -> int:
+    """How many are on shift, as of at most ``ROSTER_TTL_SECONDS`` ago."""
+    moment = time.monotonic()
+    with _roster_lock:
+        if moment < _roster.until:
+            return _roster.count
+    count = Responder.objects.filter(on_shift_since__isnull=False).count()
+    with _roster_lock:
+        _roster.count, _roster.until = count, moment + ROSTER_TTL_SECONDS
+    return count
 
 
 def estimator() -> StraightLineEstimator:
@@ -183,6 +216,8 @@ def search(
                           now=now)
         return Found(plan, {r.responder_id: contacts[r.responder_id] for r in plan.offers})
 
+    if on_shift_count() < SCAN_ALL_BELOW:
+        return found(_everyone())
     k = policy.offers_per_round
     seconds = nearest.FIRST_BUDGET
     while True:

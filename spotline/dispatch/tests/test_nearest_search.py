@@ -112,7 +112,13 @@ def both(*, location: Point | None, required: frozenset[Skill], past: list[PastO
                                  timezone.timedelta(seconds=120)),
         "estimator": estimator or search.estimator(), "now": T0,
     }
-    return (plan_nearest(**args),
+    # The banded index itself, not the one read a small roster gets (which is the scan).
+    saved, search.SCAN_ALL_BELOW = search.SCAN_ALL_BELOW, 0
+    try:
+        indexed = plan_nearest(**args)  # type: ignore[arg-type]
+    finally:
+        search.SCAN_ALL_BELOW = saved
+    return (indexed,
             plan_round(candidates=candidates_all(required), **args))  # type: ignore[arg-type]
 
 
