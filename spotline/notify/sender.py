@@ -58,7 +58,10 @@ def _address(message: Message, channel: str) -> str | None:
     if channel in ("sms", "voice"):
         if not responder.phone_sealed:
             return None
-        return unseal(responder.phone_sealed, context="responder.phone")
+        number = unseal(responder.phone_sealed, context="responder.phone")
+        # A responder who texted STOP gets no texts or calls either (carriers require
+        # it); their other channels (the app's push, email) still carry offers.
+        return None if is_opted_out(number) else number
     if channel == "email":
         return responder.user.email or None
     return f"responder:{responder.pk}"  # push and console: the provider resolves it

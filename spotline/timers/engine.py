@@ -112,8 +112,8 @@ def postpone(model: type[DurableTimer], pk: int, exc: BaseException, *,
         last_error=type(exc).__name__[:200])
     if attempts + 1 == ALERT_AFTER:
         log.critical("timer keeps failing table=%s id=%s attempts=%d error=%s: it is retried "
-                     "every %d s until someone fixes the cause", table, pk, attempts + 1,
-                     type(exc).__name__, MAX_BACKOFF.total_seconds())
+                     "with backoff (at most every %d s) until someone fixes the cause", table,
+                     pk, attempts + 1, type(exc).__name__, MAX_BACKOFF.total_seconds())
 
 
 def failing_count(model: type[DurableTimer]) -> int:

@@ -24,7 +24,7 @@ from spotline.dispatch.actions.offers import offer_accept
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import Incident, Offer
-from spotline.notify.actions import message_queue
+from spotline.notify.actions import message_queue, optout_record, optout_remove
 from spotline.notify.models import Delivery, DeliveryStatus, Message
 from spotline.notify.providers.base import PermanentError, Sent, TransientError, Transport
 from spotline.notify.providers.console import transport as console_provider
@@ -55,7 +55,8 @@ def responder_with(name: str, *, phone: str = "", channels: list[str] | None = N
 
 def open_overdose(**kwargs: Any) -> Incident:
     return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=CENTRE, breathing=Answer.NO,
-               description=PLACE, details=DETAILS, **kwargs), now=T0).incident
+                                         description=PLACE, details=DETAILS, **kwargs),
+                         now=T0).incident
 
 
 def body_of(message: Message) -> str:
@@ -143,6 +144,9 @@ def test_it_leaves_no_message_when_the_opening_rolls_back(make_responder):
     assert Incident.objects.count() == 0
 
 
+# A real transaction: inside the test's own, a failed opening would doom it (the opening
+# joins its caller's transaction without a savepoint, as it should).
+@pytest.mark.django_db(transaction=True)
 def test_it_opens_no_incident_when_queuing_its_messages_fails(make_responder, monkeypatch):
     make_responder(north_m=100)
 
@@ -255,6 +259,25 @@ def test_it_falls_back_to_the_next_channel_after_a_permanent_error():
     assert message.deliveries.get(channel="push").error == "no push subscription"
     message.refresh_from_db()
     assert message.sent_at == T0 + S
+
+
+def test_it_texts_and_calls_no_responder_who_opted_out_but_still_pushes():
+    responder = responder_with("sam", phone=PHONE)
+    optout_record(phone=PHONE, now=T0)  # they texted STOP
+    push, sms, voice = Scripted(), Scripted(), Scripted()
+    transports: dict[str, Transport] = {"push": push, "sms": sms, "voice": voice}
+    by_text = queue(key="offer:7:1", channels=["sms", "voice", "push"], responder=responder)
+    assert send_one(by_text.pk, now=T0, transports=transports) is True
+    assert (sms.calls, voice.calls) == ([], [])
+    assert [c["to"] for c in push.calls] == [f"responder:{responder.pk}"]
+    only_calls = queue(key="offer-call:7:1", channels=["voice"], responder=responder)
+    assert send_one(only_calls.pk, now=T0, transports=transports) is False
+    only_calls.refresh_from_db()
+    assert only_calls.failed_at == T0 and voice.calls == []
+    optout_remove(phone=PHONE)  # START
+    again = queue(key="offer:8:1", channels=["sms"], responder=responder)
+    assert send_one(again.pk, now=T0, transports=transports) is True
+    assert [c["to"] for c in sms.calls] == [PHONE]
 
 
 def test_it_retries_a_transient_error_with_backoff_then_falls_back():
