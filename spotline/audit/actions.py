@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import transaction
 
+from spotline import sql
 from spotline.audit.models import GENESIS, HEAD_ID, AuditEntry, AuditHead
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ def _append_all(head: AuditHead, pending: list[_Pending]) -> list[AuditEntry]:
         entry.hash = entry.compute_hash()
         entries.append(entry)
         last_id, last_hash = entry.id, entry.hash
-    AuditEntry.objects.bulk_create(entries)
+    sql.insert(entries)
     AuditHead.objects.filter(pk=HEAD_ID).update(last_id=last_id, last_hash=last_hash)
     head.last_id, head.last_hash = last_id, last_hash
     return entries

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from spotline import sql
 from spotline.notify.models import Delivery, DeliveryStatus, Message, SmsOptOut
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal
 
@@ -41,7 +42,7 @@ def messages_queue(messages: Sequence[dict[str, Any]], *, now: datetime) -> None
     was there before or another transaction inserts it at the same moment (the unique
     key and ``ON CONFLICT DO NOTHING``).
     """
-    Message.objects.bulk_create([
+    sql.insert([
         Message(key=m["key"], purpose=m["purpose"], responder_id=m.get("responder_id"),
                 incident_id=m.get("incident_id"), offer_id=m.get("offer_id"),
                 to_sealed=seal(m.get("to", ""), context="message.to"),
@@ -49,7 +50,7 @@ def messages_queue(messages: Sequence[dict[str, Any]], *, now: datetime) -> None
                 channels=list(m["channels"]), created_at=now,
                 next_attempt_at=m.get("not_before") or now)
         for m in messages
-    ], ignore_conflicts=True)
+    ], ignore_conflicts=True)  # one statement, not through the ORM's compiler
 
 
 def messages_forget(*, incident_id: int) -> int:

@@ -93,15 +93,19 @@ class SealedModel(models.Model):
         abstract = True
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # A key only when there is something to seal (a check-in started with no phone
-        # and no trusted person, say, still has a place; a row with nothing sealed needs
-        # none).
+        if self.key_if_needed():
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "data_key"}
+        super().save(*args, **kwargs)
+
+    def key_if_needed(self) -> bool:
+        """Give the record its data key if it has something to seal and no key yet (a
+        row with nothing sealed needs none). True when a key was made."""
         if self.data_key_id is None and any(
                 isinstance(f, SealedField) and f.key_from == "data_key_id"
                 and getattr(self, f.attname) not in (None, "")
                 for f in self._meta.concrete_fields):
             self.data_key_id = key_create(now=timezone.now())
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "data_key"}
-        super().save(*args, **kwargs)
+            return True
+        return False

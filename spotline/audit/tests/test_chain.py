@@ -116,6 +116,9 @@ def test_a_state_change_and_its_entry_roll_back_together() -> None:
     assert verify().ok
 
 
+# A real transaction: inside the test's own, the failed opening would doom it (opening
+# joins its caller's transaction without a savepoint).
+@pytest.mark.django_db(transaction=True)
 def test_a_failed_audit_append_fails_the_change(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> None:
         raise Boom

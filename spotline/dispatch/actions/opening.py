@@ -20,6 +20,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from spotline import sql
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.core import lifecycle
 from spotline.core.geo import Point, area_cell
@@ -30,7 +31,7 @@ from spotline.dispatch.actions.records import Event as NewEvent
 from spotline.dispatch.actions.records import event, events, flag
 from spotline.dispatch.actions.rounds import find, offer_messages, offer_rows
 from spotline.dispatch.actions.search import policy_for
-from spotline.dispatch.models import Incident, Offer, Source, Timer, TimerKind
+from spotline.dispatch.models import Incident, Source, Timer, TimerKind
 from spotline.errors import Invalid, NotFound
 from spotline.notify.actions import messages_queue
 from spotline.privacy.crypto import normalize_phone, token_digest
@@ -149,12 +150,15 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
     incident.round_shortfall = shortfall
     if not plan.offers and shortfall:
         incident.attention, incident.attention_at = shortfall, now
-    incident.save()
-    offers = Offer.objects.bulk_create(offer_rows(incident, plan, now=now))
+    # One statement per kind of row, none through the ORM's query compiler (spotline.sql).
+    incident.key_if_needed()
+    sql.insert([incident], ids=True)
+    offers = offer_rows(incident, plan, now=now)
+    sql.insert(offers, ids=True)
     messages_queue(offer_messages(incident, plan.offers,
                                   {o.responder_id: o.pk for o in offers}, found.contacts,
                                   now=now), now=now)
-    Timer.objects.bulk_create([
+    sql.insert([
         Timer(incident=incident, kind=TimerKind.ROUND_EXPIRY, round=1, due_at=plan.expires_at),
         Timer(incident=incident, kind=TimerKind.DEADLINE, round=1,
               due_at=now + policy_for(incident).deadline),

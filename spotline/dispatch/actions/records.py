@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from spotline import sql
 from spotline.audit.actions import record
 from spotline.core.policy import Actor
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer, TimerKind
@@ -55,7 +56,7 @@ def events(incident: Incident, items: Sequence[Event], *, now: datetime,
            responders: Iterable[int]) -> None:
     """Several events in one insert (a new incident's first moments). ``responders``:
     everyone the push must reach, known to the caller, so nothing is read for it."""
-    IncidentEvent.objects.bulk_create([
+    sql.insert([
         IncidentEvent(incident=incident, at=now, type=e.type, actor=e.actor.value,
                       actor_user_id=e.user_id, data=e.data)
         for e in items])
