@@ -49,15 +49,15 @@ COUNT_VIBRATIONS = """
 
 MISS_THE_CHECK = """
 from django.utils import timezone
-from spotline.checkins.models import CheckIn, CheckInDeadline
-timer = CheckIn.objects.get(purpose="safety", responder__user__username="sam",
-                            state__in=["active", "asked", "warned"])
+from spotline.dispatch.models import SafetyTimer, Timer
+timer = SafetyTimer.objects.get(responder__user__username="sam",
+                                state__in=["active", "asked", "warned"])
 now = timezone.now()
 # The pending deadline of the current generation (an older one, superseded by I'm OK,
 # does nothing when it fires).
-moved = CheckInDeadline.objects.filter(checkin=timer, generation=timer.generation,
-                                       fired_at__isnull=True).update(due_at=now)
-CheckIn.objects.filter(pk=timer.pk).update(next_at=now)
+moved = Timer.objects.filter(safety=timer, round=timer.generation,
+                             fired_at__isnull=True).update(due_at=now)
+SafetyTimer.objects.filter(pk=timer.pk).update(next_at=now)
 print("moved", moved)
 """
 
