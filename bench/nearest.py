@@ -6,17 +6,18 @@ without coordinates and the few hundred geocoded far outside the city are skippe
 with mixed modes and skills, a few without a shared location and some busy (holding an
 assigned incident). Then, per size, for QUERIES incident points drawn from the same
 calls (with a mix of required skills and, for some, responders who already declined),
-it times what ``_start_round`` does before writing offers, in the same run:
+it times what a round of offers does before writing them, in the same run:
 
-- indexed: ``dispatch.actions.plan_nearest`` (the banded index, growing travel-time
-  budgets, fall back to a scan when nothing is provably exact);
-- brute force: ``_candidates`` (every on-shift row) + ``plan_round``.
+- indexed: ``dispatch.actions.search.plan_nearest`` (the banded index, growing
+  travel-time budgets from a first one sized to the roster, fall back to a scan when
+  nothing is provably exact);
+- brute force: ``candidates_all`` (every on-shift row) + ``plan_round``.
 
 Every indexed round must equal the brute-force round (offers, ETAs, shortfall): exit 1
 on any mismatch. At sizes above 10,000 a timed brute-force query takes over a second,
 so only the first BENCH_NEAREST_BRUTE_LARGE (40) are timed; the other indexed answers
 are checked against ``plan_round`` over the full scan read once (nothing is written
-while the queries run, so it is what ``_candidates`` would return).
+while the queries run, so it is what ``candidates_all`` would return).
 
 Prints one JSON object per size. Usage (``make bench`` runs both databases):
     python bench/nearest.py            # SQLite in a temporary data dir
@@ -145,7 +146,7 @@ def main() -> None:
             # 2. The queries: a call location, a skill, a policy, sometimes a round
             # that already went out and was declined (so the next K are wanted).
             # Nothing is written while they run, so the full scan read once here is what
-            # `_candidates` returns for every query: the reference every indexed answer
+            # `candidates_all` returns for every query: the reference every indexed answer
             # is checked against. At 100,000 one timed brute-force query takes over a
             # second, so only the first BRUTE_LARGE are timed there.
             everyone = candidates_all(frozenset())

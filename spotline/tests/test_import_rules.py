@@ -153,3 +153,26 @@ def test_a_private_name_across_modules_breaks_private(
 ])
 def test_it_reads_private_names_from_any_import_form(source: str, names: list[str]) -> None:
     assert [n for _, _, found in private_imports(source) for n in found] == names
+
+
+# -- small modules ------------------------------------------------------------------------
+
+MAX_LINES = 400
+# A flat list of declarations read top to bottom: split with star imports, it would hide
+# where each setting comes from.
+LONG_ON_PURPOSE = {"settings.py"}
+
+
+def test_no_module_is_over_about_400_lines() -> None:
+    """A module that grows past this is split into cohesive ones (as dispatch/actions/
+    was); tests and migrations are not held to it."""
+    root = Path(spotline.__file__).resolve().parent
+    long = {
+        str(path.relative_to(root)): n
+        for path in root.rglob("*.py")
+        if not {"tests", "migrations"} & set(path.relative_to(root).parts)
+        and path.name != "conftest.py"
+        and str(path.relative_to(root)) not in LONG_ON_PURPOSE
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
