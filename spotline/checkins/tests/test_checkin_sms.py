@@ -91,6 +91,18 @@ def test_it_asks_where_when_spot_has_no_place() -> None:
 
 
 @pytest.mark.django_db
+def test_an_iphones_curly_apostrophe_answers_the_check_and_sends_no_help() -> None:
+    sms_receive(sid="SM1", from_number=PHONE, body="SPOT 5 123 Main St", now=T0)
+    fire_due_checkins(now=T0 + 300 * S)  # "are you OK?"
+    [reply] = sms_receive(sid="SM2", from_number=PHONE, body="I\u2019m OK", now=T0 + 310 * S)
+    assert "Next check in 5 min" in reply
+    for seconds in (360, 420, 480):  # the old deadlines: superseded
+        fire_due_checkins(now=T0 + seconds * S)
+    assert CheckIn.objects.get().state == "active"
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.django_db
 def test_it_treats_ok_without_a_check_in_as_an_ordinary_text() -> None:
     replies = sms_receive(sid="SM1", from_number=PHONE, body="ok", now=T0)
     assert replies and "Next check" not in " ".join(replies)

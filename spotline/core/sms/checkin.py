@@ -20,11 +20,10 @@ What a person can text (case and accents ignored):
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from spotline.core.checkin import MAX_MINUTES, MIN_MINUTES
-from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
+from spotline.core.sms.text import MAX_PLACE, MAX_REPLY, fold
 
 # Start words and the language they answer in (None: the phone's known language).
 START_WORDS: dict[str, str | None] = {"spot": None, "cuida": "es", "cuidame": "es",
@@ -38,7 +37,8 @@ CHECKIN_DONE_WORDS = frozenset({"done", "im done", "i'm done", "finished", "list
                                 "termine", "terminé", "ya"})
 
 _SEP = r"[\s:,.!-]"
-# On folded text (see _fold), so CUÍDAME is cuidame and the spans match the original.
+# On folded text (``text.fold``), so CUÍDAME is cuidame, a phone's curly apostrophe is
+# an apostrophe, and the spans match the original.
 # Minutes are one or two digits: "SPOT 123 Main St" is a house number, not 123 minutes.
 _SPOT = re.compile(
     rf"^\s*(?P<start>{'|'.join(sorted(START_WORDS, key=len, reverse=True))})\b{_SEP}*"
@@ -51,26 +51,11 @@ _SAFETY_OK = re.compile(
 )
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents, one character for one character.
-
-    Not ``text.fold``: that one also straightens curly quotes, which would change what a
-    check-in text means ("I'm OK 12" typed with a curly apostrophe would become a safety
-    OK).
-    """
-    out = []
-    for ch in text:
-        base = "".join(c for c in unicodedata.normalize("NFD", ch)
-                       if not unicodedata.combining(c)).lower()
-        out.append(base if len(base) == 1 else ch)
-    return "".join(out)
-
-
 def _said(text: str) -> list[str]:
     """The words of a short text, folded; none for a long one (it is not a command)."""
     if len(text) > 100:
         return []
-    return re.sub(r"[^\w]+", " ", _fold(text).replace("'", "")).split()
+    return re.sub(r"[^\w]+", " ", fold(text).replace("'", "")).split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +70,7 @@ def parse_spot(text: str) -> SpotRequest | None:
     """'SPOT 5 123 Main St apt 4' -> 5 minutes at '123 Main St apt 4'; None when the
     text does not start a check-in ("SPOT FORGET" deletes a plan: see forget_language)."""
     text = text or ""
-    match = _SPOT.match(_fold(text))
+    match = _SPOT.match(fold(text))
     if match is None or forget_language(text) is not None:
         return None
     minutes = int(match.group("minutes")) if match.group("minutes") else None
@@ -119,7 +104,9 @@ def save_language(text: str) -> str | None:
 
 def checkin_word(text: str) -> str | None:
     """'ok' or 'done' when a whole text says so (case, punctuation and spaces ignored)."""
-    words = re.sub(r"[^\w\s']", " ", (text or "").lower()).split()
+    # Folded like every other check-in text: a phone keyboard types "I\u2019m OK" with a
+    # curly apostrophe, and that must never read as silence (help would be sent).
+    words = re.sub(r"[^\w\s']", " ", fold(text or "")).split()
     said = " ".join(words)
     if said in CHECKIN_OK_WORDS:
         return "ok"
@@ -137,7 +124,7 @@ def parse_safety_ok(text: str) -> SafetyOk | None:
     """A responder's 'OK' or 'OK 12' (the safety text says "Reply OK <id>")."""
     if len(text or "") > 100:
         return None
-    match = _SAFETY_OK.match(_fold(text or ""))
+    match = _SAFETY_OK.match(fold(text or ""))
     if match is None:
         return None
     return SafetyOk(checkin_id=int(match.group("id")) if match.group("id") else None)

@@ -244,3 +244,18 @@ def test_everyday_spanish_verbs_are_not_taken_for_a_check_in() -> None:
     assert started is not None and (started.minutes, started.place) == (5, "Calle Mayor 3")
     alone = parse_spot("Cuídame")
     assert alone is not None and alone.place == "" and alone.language == "es"
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("I\u2019m OK", "ok"), ("i\u2019m ok.", "ok"), ("I\u2019m done", "done"),
+    ("S\u00cd", "ok"), ("Termin\u00e9", "done"), ("I`m ok", "ok"),
+])
+def test_a_phones_curly_apostrophe_or_accent_still_reads_as_ok_or_done(text: str,
+                                                                       word: str) -> None:
+    # iPhones type U+2019 by default: misreading it as silence would send help.
+    assert checkin_word(text) == word
+
+
+def test_a_responder_typing_a_curly_apostrophe_still_answers_the_safety_check() -> None:
+    assert parse_safety_ok("I\u2019m OK 12") == SafetyOk(checkin_id=12)
+    assert parse_safety_ok("i\u2019m ok") == SafetyOk(checkin_id=None)

@@ -92,13 +92,28 @@
 
   // -- keyboard --------------------------------------------------------------------------
   var selected = -1;
+  var selectedId = null;  // the incident, not the row: a live update re-renders the queue
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("#queue tbody tr")); }
+  function mark(all, focusLink) {
+    all.forEach(function (r, j) { r.classList.toggle("selected", j === selected); r.setAttribute("aria-selected", j === selected ? "true" : "false"); });
+    var link = selected >= 0 ? all[selected].querySelector("a") : null;
+    if (link && focusLink) link.focus();
+  }
   function select(i) {
     var all = rows(); if (!all.length) return;
     selected = Math.max(0, Math.min(all.length - 1, i));
-    all.forEach(function (r, j) { r.classList.toggle("selected", j === selected); r.setAttribute("aria-selected", j === selected ? "true" : "false"); });
-    var link = all[selected].querySelector("a"); if (link) link.focus();
+    selectedId = all[selected].getAttribute("data-incident");
+    mark(all, true);
   }
+  // After a live update the same incident stays selected (wherever it moved in the
+  // queue), and keeps the focus if the update took it away with the old row.
+  document.addEventListener("live:updated", function () {
+    if (selectedId === null) return;
+    var all = rows();
+    selected = all.findIndex(function (r) { return r.getAttribute("data-incident") === selectedId; });
+    if (selected < 0) { selectedId = null; return; }
+    mark(all, document.activeElement === document.body);
+  });
   function focus(id) { var el = document.getElementById(id); if (el) { el.focus(); return true; } return false; }
   document.addEventListener("keydown", function (e) {
     if (e.ctrlKey || e.metaKey || e.altKey) return;
