@@ -53,6 +53,12 @@ _roster = _Roster()
 _roster_lock = threading.Lock()
 
 
+def roster_forget() -> None:
+    """Count again next time (someone went on or off shift in this process)."""
+    with _roster_lock:
+        _roster.until = 0.0
+
+
 def on_shift_count() -> int:
     """How many are on shift, as of at most ``ROSTER_TTL_SECONDS`` ago."""
     moment = time.monotonic()

@@ -12,6 +12,7 @@ from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point
 from spotline.dispatch.actions.locks import lock_many, pending_offer_incidents, retry_on_deadlock
 from spotline.dispatch.actions.offers import holds_open_incident, offers_give_back
+from spotline.dispatch.actions.search import roster_forget
 from spotline.errors import Conflict
 from spotline.live.publish import responder_changed
 from spotline.responders.models import Responder
@@ -39,6 +40,7 @@ def shift_set(
             r.lat = r.lon = None
             r.located_at = None
         r.save(update_fields=["on_shift_since", "lat", "lon", "located_at"])
+        roster_forget()  # the search's cached count of who is on shift
         if not on_shift:
             # After the save: the widening this may cause must already see them off
             # shift. The responder is locked; now the incidents, in order.
