@@ -81,7 +81,12 @@ def main() -> None:
     from spotline.core.geo import Mode, Point
     from spotline.core.policy import OfferStatus, PastOffer, plan_round
     from spotline.core.triage import Priority, Skill
-    from spotline.dispatch.actions.search import candidates_all, estimator, plan_nearest
+    from spotline.dispatch.actions.search import (
+        candidates_all,
+        estimator,
+        plan_nearest,
+        roster_forget,
+    )
     from spotline.dispatch.models import Incident
     from spotline.responders.models import Responder
 
@@ -138,6 +143,9 @@ def main() -> None:
                               assigned_at=now)
                      for rid in new_ids if rng.random() < 0.03], batch_size=5000)
             seeded = size
+            # Rows written behind the app's back: its cached count of who is on shift
+            # (which sizes the first search box) must be read again.
+            roster_forget()
             if db == "postgresql":
                 with connection.cursor() as cursor:
                     cursor.execute("ANALYZE responders_responder")

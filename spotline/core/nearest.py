@@ -45,11 +45,14 @@ BANDS_PER_DEGREE = 200
 # everyone. An hour: a car reaches about 21 km.
 FIRST_BUDGET = 10.0  # the least first budget, for the densest rosters
 LAST_BUDGET = 3600.0
-# Measured on Milwaukee's call locations (bench/nearest.py, 2026-12): with 10,000 on
-# shift a first budget of 120 s was exact in one query 97% of the time; with 100,000,
-# 30-60 s was (120 s read so many rows that it was slower than two queries).
+# Measured on Milwaukee's call locations (bench/nearest.py, 2026-12): a first budget
+# that reads few rows where the roster is dense keeps the p99 low (with 100,000 on
+# shift, 120 s read hundreds of rows downtown and the p99 tripled, while 10 s kept it
+# under 5 ms); with fewer on shift the same box finds nobody, so it grows as the
+# roster shrinks: 30 s at 10,000 (two queries on average instead of 2.4), 95 s at
+# 1,000, and at 100,000 and beyond the least, 10 s, as before.
 _REFERENCE_ON_SHIFT = 10_000
-_REFERENCE_BUDGET = 120.0
+_REFERENCE_BUDGET = 30.0
 # Aim each widening at about this many rows per offer wanted: enough that the skill,
 # busy and already-offered filters rarely leave fewer than K.
 _ROWS_PER_OFFER = 8

@@ -180,7 +180,8 @@ def test_it_reaches_the_last_budget_in_a_few_steps() -> None:
 def test_the_first_budget_shrinks_as_the_roster_grows_within_its_bounds() -> None:
     budgets = [first_budget(n) for n in (0, 1, 300, 1_000, 10_000, 100_000, 10_000_000)]
     assert budgets == sorted(budgets, reverse=True)
-    assert budgets[0] == budgets[1] == LAST_BUDGET  # nobody: the widest look at once
-    assert first_budget(10_000) == 120.0
-    assert first_budget(40_000) == 60.0  # four times the roster, half the radius
+    assert budgets[0] == budgets[1] <= LAST_BUDGET  # one on shift: a wide look at once
+    assert first_budget(10_000) == 30.0
+    assert first_budget(2_500) == 60.0  # a quarter of the roster, twice the radius
+    assert first_budget(100_000) == FIRST_BUDGET  # dense: the least, as before
     assert budgets[-1] == FIRST_BUDGET  # never below the least
