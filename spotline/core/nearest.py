@@ -37,22 +37,12 @@ from spotline.core.policy import Round
 # Changing this needs a migration (makemigrations --check says so).
 BANDS_PER_DEGREE = 200
 
-# The travel-time budgets, in seconds. The first depends on how many are on shift
-# (``first_budget``): a round trip to the database costs more than reading a few dozen
-# rows, so the first box should usually be enough, yet 100,000 responders in a city put
-# hundreds within two minutes' drive of a busy corner. ``next_budget`` grows it as fast
-# as the rows found suggest, up to the last (always tried), after which the shell scans
-# everyone. An hour: a car reaches about 21 km.
-FIRST_BUDGET = 10.0  # the least first budget, for the densest rosters
+# The travel-time budgets, in seconds. The first is small because every row read costs
+# (100,000 responders in a city put hundreds within a minute's drive of a busy corner);
+# ``next_budget`` grows it as fast as the rows found suggest, up to the last (always
+# tried), after which the shell scans everyone. An hour: a car reaches about 21 km.
+FIRST_BUDGET = 10.0
 LAST_BUDGET = 3600.0
-# Measured on Milwaukee's call locations (bench/nearest.py, 2026-12): a first budget
-# that reads few rows where the roster is dense keeps the p99 low (with 100,000 on
-# shift, 120 s read hundreds of rows downtown and the p99 tripled, while 10 s kept it
-# under 5 ms); with fewer on shift the same box finds nobody, so it grows as the
-# roster shrinks: 30 s at 10,000 (two queries on average instead of 2.4), 95 s at
-# 1,000, and at 100,000 and beyond the least, 10 s, as before.
-_REFERENCE_ON_SHIFT = 10_000
-_REFERENCE_BUDGET = 30.0
 # Aim each widening at about this many rows per offer wanted: enough that the skill,
 # busy and already-offered filters rarely leave fewer than K.
 _ROWS_PER_OFFER = 8
@@ -131,15 +121,6 @@ def search_boxes(
             return None
         boxes[mode] = box
     return boxes
-
-
-def first_budget(on_shift: int) -> float:
-    """The first budget for a roster of ``on_shift``: rows read grow with the roster and
-    with the square of the budget, so the budget shrinks with its square root, keeping
-    the first read about the same size. Any budget is exact; this only decides how
-    many rows and round trips it costs."""
-    scaled = _REFERENCE_BUDGET * math.sqrt(_REFERENCE_ON_SHIFT / max(on_shift, 1))
-    return min(LAST_BUDGET, max(FIRST_BUDGET, scaled))
 
 
 def next_budget(seconds: float, *, found: int, k: int) -> float:

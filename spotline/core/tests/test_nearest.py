@@ -22,7 +22,6 @@ from spotline.core.nearest import (
     LAST_BUDGET,
     band_of,
     box_around,
-    first_budget,
     is_exact,
     next_budget,
     search_boxes,
@@ -175,13 +174,3 @@ def test_it_reaches_the_last_budget_in_a_few_steps() -> None:
     while seconds <= LAST_BUDGET:
         seconds, steps = next_budget(seconds, found=1_000, k=3), steps + 1
     assert steps <= 9
-
-
-def test_the_first_budget_shrinks_as_the_roster_grows_within_its_bounds() -> None:
-    budgets = [first_budget(n) for n in (0, 1, 300, 1_000, 10_000, 100_000, 10_000_000)]
-    assert budgets == sorted(budgets, reverse=True)
-    assert budgets[0] == budgets[1] <= LAST_BUDGET  # one on shift: a wide look at once
-    assert first_budget(10_000) == 30.0
-    assert first_budget(2_500) == 60.0  # a quarter of the roster, twice the radius
-    assert first_budget(100_000) == FIRST_BUDGET  # dense: the least, as before
-    assert budgets[-1] == FIRST_BUDGET  # never below the least

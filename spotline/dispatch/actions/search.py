@@ -222,11 +222,10 @@ def search(
                           now=now)
         return Found(plan, {r.responder_id: contacts[r.responder_id] for r in plan.offers})
 
-    on_shift = on_shift_count()
-    if on_shift < SCAN_ALL_BELOW:
+    if on_shift_count() < SCAN_ALL_BELOW:
         return found(_everyone())
     k = policy.offers_per_round
-    seconds = nearest.first_budget(on_shift)
+    seconds = nearest.FIRST_BUDGET
     while True:
         boxes = nearest.search_boxes(location, seconds, estimator)
         if boxes is None:
