@@ -112,12 +112,22 @@ class Found:
 Row = tuple[int, float | None, float | None, str, list[str] | str, bool, list[str] | str, bool]
 
 
-def _read(rows: Sequence[Row]) -> tuple[list[Candidate], dict[int, Contact]]:
+# A responder's channels and whether they gave a phone, as the query returned them:
+# read into a ``Contact`` only for the few a round offers (a box can hold hundreds).
+RawContact = tuple[list[str] | str, bool]
+
+
+def contact(raw: RawContact) -> Contact:
+    channels, has_phone = raw
+    channels = json.loads(channels) if isinstance(channels, str) else channels
+    return Contact(channels=list(channels or []), has_phone=bool(has_phone))
+
+
+def _read(rows: Sequence[Row]) -> tuple[list[Candidate], dict[int, RawContact]]:
     known = Skill._value2member_map_
     candidates, contacts = [], {}
     for rid, lat, lon, mode, skills, busy, channels, has_phone in rows:
         skills = json.loads(skills) if isinstance(skills, str) else skills
-        channels = json.loads(channels) if isinstance(channels, str) else channels
         candidates.append(Candidate(
             responder_id=rid,
             location=Point(lat, lon) if lat is not None and lon is not None else None,
@@ -126,11 +136,11 @@ def _read(rows: Sequence[Row]) -> tuple[list[Candidate], dict[int, Contact]]:
             on_shift=True,
             busy=bool(busy),
         ))
-        contacts[rid] = Contact(channels=list(channels or []), has_phone=bool(has_phone))
+        contacts[rid] = (channels, has_phone)
     return candidates, contacts
 
 
-def _everyone() -> tuple[list[Candidate], dict[int, Contact]]:
+def _everyone() -> tuple[list[Candidate], dict[int, RawContact]]:
     """Everyone on shift, in one query (whether each is busy comes from the same one)."""
     responders, incidents = Responder._meta.db_table, Incident._meta.db_table
     held = ", ".join(["%s"] * len(HELD))
@@ -154,7 +164,7 @@ def candidates_all(required: frozenset[Skill] = frozenset()) -> list[Candidate]:
 
 
 def _within(boxes: dict[Mode, nearest.Box], required: frozenset[Skill]
-            ) -> tuple[list[Candidate], dict[int, Contact]]:
+            ) -> tuple[list[Candidate], dict[int, RawContact]]:
     """The on-shift responders of each mode inside that mode's box, in one query.
 
     Each mode's term is a run of short seeks in the partial index
@@ -215,12 +225,13 @@ def search(
     that is provably the full scan's; otherwise (no coordinates, no reach bound, a box
     at a pole or the antimeridian, or nobody close enough) scans everyone.
     """
-    def found(read: tuple[list[Candidate], dict[int, Contact]]) -> Found:
+    def found(read: tuple[list[Candidate], dict[int, RawContact]]) -> Found:
         candidates, contacts = read
         plan = plan_round(location=location, required=required, candidates=candidates,
                           past_offers=past_offers, policy=policy, estimator=estimator,
                           now=now)
-        return Found(plan, {r.responder_id: contacts[r.responder_id] for r in plan.offers})
+        return Found(plan, {r.responder_id: contact(contacts[r.responder_id])
+                            for r in plan.offers})
 
     if on_shift_count() < SCAN_ALL_BELOW:
         return found(_everyone())
