@@ -47,6 +47,7 @@ from django.db.models import Q
 
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.checkins.sms import checkin_by_text
+from spotline.core.sms.checkin import parse_safety_ok
 from spotline.core.sms.converse import ConversationState, OpenIncident, Step, converse
 from spotline.core.sms.keywords import Keyword, classify_keyword, keyword_language, keyword_reply
 from spotline.core.sms.responder import parse_responder_reply
@@ -164,7 +165,10 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
         return []
     # 4. A responder's "OK" / "OK 12" while their safety timer runs: never read as a
     #    person's check-in, and without a running timer it goes on as before.
-    responder = Responder.objects.filter(phone_digest=digest).first()
+    reply = parse_responder_reply(body)
+    # Whether the sender is a responder matters only for what a responder would text.
+    responder = (Responder.objects.filter(phone_digest=digest).first()
+                 if reply is not None or parse_safety_ok(body) is not None else None)
     answer = safety_ok_by_text(responder=responder, body=body, sid=sid, now=now)
     if answer is not None:
         return [_sendable(answer)]
@@ -175,7 +179,6 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
         return [_sendable(answer)]
     # 4b. A responder answering an offer ("Y", "YES 42"). Anything else from a
     #    responder's phone is a request for help like anyone's.
-    reply = parse_responder_reply(body)
     if reply is not None and responder is not None:
         return [_sendable(offer_answer_by_text(responder, reply, sid=sid, now=now))]
     # 5. The conversation.
