@@ -30,7 +30,7 @@ if [ "$which" = all ] || [ "$which" = sqlite ]; then
   run_all sqlite
 fi
 if [ "$which" = all ] || [ "$which" = postgres ]; then
-  DATABASE_URL="$(SPOTLINE_PG_DB=spotline_bench bash scripts/ensure-postgres.sh | tail -n1)"
+  DATABASE_URL="$(SPOTLINE_PG_DB=spotline_bench SPOTLINE_PG_FRESH=1 bash scripts/ensure-postgres.sh | tail -n1)"
   REDIS_URL="$(bash scripts/ensure-redis.sh | tail -n1 | sed 's#/0$#/15#')"
   export DATABASE_URL REDIS_URL
   run_all postgresql

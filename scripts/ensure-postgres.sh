@@ -2,6 +2,8 @@
 # Make a local PostgreSQL (Debian's packages) available for the test suite:
 # install it if missing, start the cluster, create the "spotline" role.
 # Idempotent; prints the DATABASE_URL to use as its last line.
+# SPOTLINE_PG_FRESH=1 drops the database first: a throwaway one (the benchmarks') must
+# not carry tables from another checkout's migrations (the cluster outlives any clone).
 set -euo pipefail
 
 PGPORT="${SPOTLINE_PG_PORT:-5432}"
@@ -45,6 +47,9 @@ BEGIN
   END IF;
 END $$;
 SQL
+if [ "${SPOTLINE_PG_FRESH:-}" = 1 ]; then
+  as_root runuser -u postgres -- dropdb --if-exists --force "$DB"
+fi
 if ! as_root runuser -u postgres -- psql -qAtc "select 1 from pg_database where datname='${DB}'" | grep -q 1; then
   as_root runuser -u postgres -- createdb -O spotline "$DB"
 fi
