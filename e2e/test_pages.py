@@ -5,7 +5,6 @@ through a server restart, without map tiles, with axe-core, and from the keyboar
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -227,21 +226,43 @@ def test_it_opens_the_first_incident_with_j_then_enter(server: Server,
                                                        new_context: NewContext) -> None:
     server.open_incident()
     page = new_context(viewport=DESK).new_page()
-    # Once its socket opens, the page re-fetches its regions (live.js) and replaces the
-    # queue if anything in it changed since it was rendered (an age, a widened round),
-    # dropping the selection: wait for that resync to land before pressing keys, which
-    # on a busy machine it may not have done yet.
-    with page.expect_response(lambda r: r.request.headers.get("x-live") == "1") as resync:
-        login(page, server, "dispatcher", "/console/")
-        wait_live(page)
-    resync.value.finished()
-    first = page.locator("#queue tbody tr").first.get_attribute("data-href")
-    assert first
+    login(page, server, "dispatcher", "/console/")
+    wait_live(page)
+    # Once its socket opens, the page re-fetches its regions (live.js) and may re-render
+    # the queue at any moment, before or after the keys: the selection follows the
+    # incident, not the row, so whichever row "j" selected is the one Enter opens.
     page.keyboard.press("j")
-    expect(page.locator("#queue tbody tr").first).to_have_class(re.compile(r"\bselected\b"))
+    selected = page.locator("#queue tbody tr.selected")
+    expect(selected).to_have_count(1)
+    first = selected.get_attribute("data-href")
+    assert first
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url == server.url(first), page.url
+
+
+def test_the_selection_follows_its_incident_through_a_live_update(
+        server: Server, new_context: NewContext) -> None:
+    chosen = str(server.open_incident(kind="other", breathing="unknown")["id"])  # a P3
+    page = new_context(viewport=DESK).new_page()
+    login(page, server, "dispatcher", "/console/")
+    wait_live(page)
+    rows = page.locator("#queue tbody tr")
+    selected = page.locator("#queue tbody tr.selected")
+    ids = [rows.nth(i).get_attribute("data-incident") for i in range(rows.count())]
+    assert chosen in ids, ids
+    for _ in range(ids.index(chosen) + 1):
+        page.keyboard.press("j")
+    expect(selected).to_have_attribute("data-incident", chosen)
+    index_before = ids.index(chosen)
+    # A P1 re-renders the queue live and sorts ahead of the P3: the row at the selected
+    # index is now another incident, and the selection moves with its incident.
+    server.open_incident()
+    expect(rows).to_have_count(len(ids) + 1)
+    expect(selected).to_have_count(1)
+    expect(selected).to_have_attribute("data-incident", chosen)
+    expect(selected).to_have_attribute("aria-selected", "true")
+    assert rows.nth(index_before).get_attribute("data-incident") != chosen
 
 
 def test_it_runs_every_main_page_under_a_strict_csp_without_violations(
