@@ -49,12 +49,18 @@ class Guidance(models.Model):
 
 class InboundSms(models.Model):
     """One inbound text (or hotline voicemail), by the provider's message or call id: a
-    retried webhook gets the same answer and changes nothing. Rows are deleted a day
-    later (``inbound_expire``)."""
+    retried webhook from the same sender gets the same answer and changes nothing. The
+    answer is blanked once retries are over (``REPLY_KEEP``, shorter with a shorter
+    retention) or its incident is purged; the row is deleted a day later
+    (``inbound_expire``)."""
 
     sid = models.CharField(max_length=64, unique=True)
     received_at = models.DateTimeField(db_index=True)
-    # seal(json.dumps([reply, ...]), context="sms.reply"); "" when nothing was answered.
+    # The sender's phone digest: a retry comes from the same number, and the stored
+    # answer (which may hold a place) goes to no one else. "" on a voicemail.
+    sender_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # seal(json.dumps([reply, ...]), context="sms.reply"); "" when nothing was answered
+    # or once the answer is no longer kept.
     reply_sealed = models.TextField(blank=True)
 
     def __str__(self) -> str:

@@ -23,8 +23,11 @@ The webhook (``intake/twilio/webhooks.py``) translates Twilio's request and call
 
 What is kept, and for how long:
 
-- ``InboundSms``: the message id and the sealed answer (it may hold the place and the
-  tracking link), deleted after ``INBOUND_KEEP`` by ``inbound_expire``.
+- ``InboundSms``: the message id, the sender's digest and the sealed answer (it may
+  hold the place and the tracking link). The answer is there for the provider's retries
+  only: it is blanked after ``REPLY_KEEP`` (or the retention, if shorter), and at once
+  when the incident it spoke of is purged (``conversations_purge``); the row goes after
+  ``INBOUND_KEEP`` (``inbound_expire``).
 - ``SmsConversation``: the phone (digest + sealed) and the sealed state. Deleted with
   its incident's personal data (``conversations_purge``), or after ``INBOUND_KEEP`` of
   silence when no incident came of it (``inbound_expire``).
@@ -46,6 +49,7 @@ from django.db import IntegrityError
 from django.db.models import Q
 
 from spotline.audit.actions import atomic as audit_atomic
+from spotline.checkins.models import CheckIn
 from spotline.checkins.sms import checkin_by_text
 from spotline.core.sms.checkin import parse_safety_ok
 from spotline.core.sms.converse import ConversationState, OpenIncident, Step, converse
@@ -65,6 +69,9 @@ from spotline.responders.models import Responder
 log = logging.getLogger(__name__)
 
 INBOUND_KEEP = timedelta(hours=24)  # retries come within minutes; a day is plenty
+# How long a stored answer is kept for a retried webhook: Twilio retries within seconds
+# (its request times out after 15 s); later, a retry changes nothing and gets no answer.
+REPLY_KEEP = timedelta(minutes=10)
 MAX_SID = 64
 MAX_BODY = 4000  # carriers deliver at most 1600 characters; anything longer is cut
 MAX_DETAILS = 2000  # what the incident keeps of the texts that opened it
@@ -125,12 +132,12 @@ def sms_receive(*, sid: str, from_number: str, body: str, now: datetime) -> list
     body = _sendable(body[:MAX_BODY])
     done = InboundSms.objects.filter(sid=sid).first()
     if done is not None:
-        log.info("sms retried sid=%s", sid)
-        return _replies(done)
+        return _retried(done, digest=digest, sid=sid)
     try:
         with audit_atomic():
             # 1. The id first: a concurrent copy of this text waits here, then fails.
-            inbound = InboundSms.objects.create(sid=sid, received_at=now)
+            inbound = InboundSms.objects.create(sid=sid, received_at=now,
+                                                sender_digest=digest)
             replies = _respond(digest=digest, phone=normalize_phone(from_number), body=body,
                                sid=sid, now=now)
             if replies:
@@ -140,8 +147,19 @@ def sms_receive(*, sid: str, from_number: str, body: str, now: datetime) -> list
         done = InboundSms.objects.filter(sid=sid).first()
         if done is None:
             raise
-        return _replies(done)  # the copy that won answered; so do we
+        return _retried(done, digest=digest, sid=sid)  # the copy that won answered
     return replies
+
+
+def _retried(done: InboundSms, *, digest: str, sid: str) -> list[str]:
+    """A message id seen before: its answer again, to its own sender only. Another
+    number reusing the id is not a retry (a real provider never does it) and must not
+    read what we answered someone else: it gets nothing, and nothing changes."""
+    if done.sender_digest != digest:
+        log.warning("sms id reused by another sender sid=%s: not answered", sid)
+        return []
+    log.info("sms retried sid=%s", sid)
+    return _replies(done)
 
 
 def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> list[str]:
@@ -285,9 +303,23 @@ def _note(incident_id: int, text: str, *, now: datetime) -> None:
 
 
 def conversations_purge(*, incident_id: int, **signal: object) -> int:
-    """Delete the conversations that led to this incident (``incident_purged``, sent
-    in the purge's transaction)."""
-    deleted, _ = SmsConversation.objects.filter(incident_id=incident_id).delete()
+    """Delete the conversations that led to this incident, and blank the stored answers
+    that may have spoken of its place (``incident_purged``, sent in the purge's
+    transaction): those to the person who asked (by text or by a check-in) and to the
+    responders it was offered to, since it opened."""
+    conversations = SmsConversation.objects.filter(incident_id=incident_id)
+    senders = set(conversations.values_list("phone_digest", flat=True))
+    senders |= set(CheckIn.objects.filter(incident_id=incident_id)
+                   .values_list("phone_digest", flat=True))
+    senders |= set(Responder.objects.filter(offers__incident_id=incident_id)
+                   .values_list("phone_digest", flat=True))
+    senders.discard("")
+    opened_at = (Incident.objects.filter(pk=incident_id)
+                 .values_list("opened_at", flat=True).first())
+    if senders and opened_at is not None:
+        (InboundSms.objects.filter(sender_digest__in=senders, received_at__gte=opened_at)
+         .exclude(reply_sealed="").update(reply_sealed=""))
+    deleted, _ = conversations.delete()
     return deleted
 
 
@@ -297,6 +329,9 @@ def inbound_expire(*, now: datetime) -> int:
     after a day of silence, and any whose incident was purged. Returns rows deleted."""
     cutoff = now - INBOUND_KEEP
     n, _ = InboundSms.objects.filter(received_at__lt=cutoff).delete()
+    reply_keep = min(REPLY_KEEP, timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))
+    (InboundSms.objects.filter(received_at__lte=now - reply_keep).exclude(reply_sealed="")
+     .update(reply_sealed=""))
     m, _ = SmsConversation.objects.filter(
         Q(incident__isnull=True, updated_at__lt=cutoff) | Q(incident__purged_at__isnull=False)
     ).delete()

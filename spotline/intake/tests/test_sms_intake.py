@@ -39,6 +39,7 @@ from spotline.intake.sms import (
 )
 from spotline.notify.actions import is_opted_out
 from spotline.notify.models import Message, SmsOptOut
+from spotline.worker.retention import purge_due
 
 pytestmark = pytest.mark.django_db
 
@@ -188,6 +189,41 @@ def test_it_answers_a_retried_question_the_same_without_moving_the_conversation(
     first = text("I need help", sid="SMq")
     assert text("I need help", sid="SMq") == first
     assert text("1")[0].startswith("Where are you?")
+
+
+def test_a_message_id_reused_by_another_number_reads_nothing_and_changes_nothing() -> None:
+    first = text("my friend isn't breathing behind the 7-11 on 5th", sid="SMmine")
+    assert any("7-11" in r for r in first)
+    assert text("my friend isn't breathing behind the 7-11 on 5th", sid="SMmine",
+                phone="+15550106666") == []
+    assert text("where is it?", sid="SMmine", phone="+15550106666") == []
+    assert Incident.objects.count() == 1 and SmsConversation.objects.count() == 1
+    # Its own sender's retry still gets the first answer.
+    assert text("my friend isn't breathing behind the 7-11 on 5th", sid="SMmine") == first
+
+
+def test_a_stored_answer_is_kept_for_retries_only() -> None:
+    first = sms_receive(sid="SMr", from_number=PHONE,
+                        body="my friend isn't breathing behind the 7-11 on 5th", now=T0)
+    inbound_expire(now=T0 + sms.REPLY_KEEP - timedelta(seconds=1))
+    assert sms_receive(sid="SMr", from_number=PHONE, body="x", now=T0) == first
+    inbound_expire(now=T0 + sms.REPLY_KEEP)
+    assert InboundSms.objects.get(sid="SMr").reply_sealed == ""  # the row stays, for dedup
+    assert sms_receive(sid="SMr", from_number=PHONE, body="x", now=T0) == []
+    assert Incident.objects.count() == 1
+
+
+def test_a_purge_with_retention_zero_leaves_no_stored_answer(settings) -> None:
+    settings.SPOTLINE_RETENTION_HOURS = 0
+    opened = sms_receive(sid="SM1", from_number=PHONE,
+                         body="my friend isn't breathing behind the 7-11 on 5th", now=T0)
+    sms_receive(sid="SM2", from_number="+15550107777", body="I need help", now=T0)
+    incident = tracked(opened)
+    incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None, now=T0)
+    counts = purge_due(now=T0)
+    assert counts["incidents"] == 1
+    assert set(InboundSms.objects.values_list("reply_sealed", flat=True)) == {""}
+    assert not any("7-11" in row for row in raw_rows(InboundSms))
 
 
 def at_once(n: int, receive) -> list[list[str]]:

@@ -7,11 +7,15 @@ import pytest
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
+from spotline.core.policy import Actor
 from spotline.core.sms.responder import parse_responder_reply
 from spotline.core.triage import Answer, Kind
+from spotline.dispatch.actions.dispatcher import incident_cancel
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.shifts import shift_set
-from spotline.dispatch.models import Offer
+from spotline.dispatch.actions.timed import incident_purge
+from spotline.dispatch.models import Offer, Timer, TimerKind
+from spotline.intake.models import InboundSms
 from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
@@ -99,3 +103,21 @@ def test_it_tells_the_offer_text_how_to_answer() -> None:
 def test_it_treats_a_yes_from_someone_who_is_not_a_responder_as_a_conversation() -> None:
     replies = sms_receive(sid="SM6", from_number="+15550100999", body="yes", now=T0)
     assert replies and "Accepted" not in " ".join(replies)
+
+
+@pytest.mark.django_db
+def test_the_purge_blanks_the_stored_go_now_answer_that_holds_the_place() -> None:
+    sam = responder()
+    incident = open_p1()
+    [reply] = sms_receive(sid="SMgo", from_number=PHONE, body="Y", now=T0)
+    assert "Back door" in reply
+    sms_receive(sid="SMother", from_number="+15550109999", body="I need help", now=T0)
+    incident_cancel(incident_id=incident.pk, actor=Actor.DISPATCHER, user_id=None, now=T0)
+    timer = Timer.objects.get(incident=incident, kind=TimerKind.PURGE)
+    incident_purge(timer=timer, now=timer.due_at)
+    assert InboundSms.objects.get(sid="SMgo").reply_sealed == ""
+    # Another sender's answer, about no incident of theirs, is kept for its retries.
+    assert InboundSms.objects.get(sid="SMother").reply_sealed != ""
+    # A retry of the responder's text now gets nothing, and changes nothing.
+    assert sms_receive(sid="SMgo", from_number=PHONE, body="Y", now=T0) == []
+    assert Offer.objects.get(incident=incident, responder=sam).status == "accepted"
