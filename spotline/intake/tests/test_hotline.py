@@ -129,6 +129,34 @@ def test_a_retried_message_webhook_opens_nothing_more() -> None:
     assert Incident.objects.count() == 2
 
 
+def test_a_signed_message_without_a_call_id_is_refused_and_opens_nothing() -> None:
+    for _ in range(3):
+        r = post("voice-recorded", CallSid="")
+        assert r.status_code == 400
+        assert b"CallSid" in r.content
+    r = post("voice-recorded", CallSid="CA" + "9" * 70)  # longer than any real id
+    assert r.status_code == 400
+    assert Incident.objects.count() == 0 and InboundSms.objects.count() == 0
+
+
+@pytest.mark.parametrize("caller", ["5" * 500, "+1555", "anonymous", "Restricted",
+                                    "+266696687", "", "+15550177001" * 3])
+def test_a_caller_without_a_callable_number_gets_an_incident_without_one(caller) -> None:
+    root = xml(post("voice-recorded", From=caller))
+    assert root.find("Say").text == THANKS
+    incident = Incident.objects.get()
+    assert incident.callback_number == ""
+    assert incident.attention == "call_back"  # someone called: a dispatcher must see it
+    assert "withheld" in incident.details
+
+
+@pytest.mark.parametrize(("caller", "kept"), [("+1 (555) 017-7001", "+15550177001"),
+                                              ("+358401234567", "+358401234567")])
+def test_a_callable_number_is_kept_normalized(caller, kept) -> None:
+    xml(post("voice-recorded", From=caller))
+    assert Incident.objects.get().callback_number == kept
+
+
 @pytest.mark.parametrize("name", ["voice", "voice-missed", "voice-recorded"])
 def test_unsigned_posts_are_refused_and_change_nothing(name: str) -> None:
     dispatcher("ana", "+15550100111", on_duty=True)

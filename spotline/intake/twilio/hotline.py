@@ -19,7 +19,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -32,7 +32,7 @@ from spotline.intake.models import InboundSms
 from spotline.intake.sms import MAX_SID
 from spotline.intake.twilio.webhooks import twiml
 from spotline.notify.providers.twilio.signature import signed_by_twilio
-from spotline.privacy.crypto import SealError, unseal
+from spotline.privacy.crypto import SealError, normalize_phone, unseal
 
 log = logging.getLogger(__name__)
 
@@ -105,26 +105,52 @@ def voice_recorded(request: HttpRequest) -> HttpResponse:
     """The caller left a message (or hung up silent): open an incident to call back.
 
     Once per CallSid: its id is kept like an inbound text's (``InboundSms``, a day), so
-    a retried webhook opens nothing. The id, the incident and its flag commit together.
+    a retried webhook opens nothing; every real call has one, and a request without it
+    is refused (400) rather than open an incident each time. The id, the incident and
+    its flag commit together. A caller whose number is withheld (or is not a phone
+    number) still gets an incident, without a number to call back.
     """
-    sid = request.POST.get("CallSid", "")[:MAX_SID]
+    sid = request.POST.get("CallSid", "").strip()
+    if not sid or len(sid) > MAX_SID:
+        return HttpResponseBadRequest("A call needs its CallSid.", content_type="text/plain")
     response = VoiceResponse()
     response.say(THANKS)
     response.hangup()
-    if sid and InboundSms.objects.filter(sid=sid).exists():
+    if InboundSms.objects.filter(sid=sid).exists():
         return twiml(str(response))
     now = timezone.now()
+    number = callable_number(request.POST.get("From", ""))
+    details = "Voicemail left on the hotline (recording at the provider; call back)"
+    if not number:
+        details = ("Voicemail left on the hotline (recording at the provider). The "
+                   "caller's number was withheld: it cannot be called back.")
     try:
         with audit_atomic():
-            if sid:  # first: a concurrent copy of this webhook waits here, then fails
-                InboundSms.objects.create(sid=sid, received_at=now)
+            # First: a concurrent copy of this webhook waits here, then fails.
+            InboundSms.objects.create(sid=sid, received_at=now)
             incident = incident_open(IncidentRequest(
                 kind=Kind.OTHER, source=Source.OPERATOR,
-                description="Unknown: caller left a voicemail",
-                details="Voicemail left on the hotline (recording at the provider; call back)",
-                callback_phone=request.POST.get("From", ""), attention=CALL_BACK,
+                description="Unknown: caller left a voicemail", details=details,
+                callback_phone=number, attention=CALL_BACK,
             ), now=now).incident
     except IntegrityError:  # the same CallSid at the same moment: the other one won
         return twiml(str(response))
-    log.info("hotline voicemail sid=%s incident=%s", sid, incident.pk)
+    log.info("hotline voicemail sid=%s incident=%s callable=%s", sid, incident.pk,
+             bool(number))
     return twiml(str(response))
+
+
+def callable_number(raw: str) -> str:
+    """The caller's number, normalized, if it is one a phone can call back: E.164 has
+    at most 15 digits. Withheld numbers arrive as words ("anonymous", "Restricted") or
+    as Twilio's placeholders for them, which are not callable either."""
+    number = normalize_phone(raw[:64])
+    digits = number.lstrip("+")
+    if not 5 <= len(digits) <= 15 or digits in _WITHHELD:
+        return ""
+    return number
+
+
+# Twilio's stand-ins for a withheld caller id: +266696687 spells ANONYMOUS, +86282452253
+# UNAVAILABLE, +7378742833 RESTRICTED, +2562533 BLOCKED.
+_WITHHELD = {"266696687", "86282452253", "7378742833", "2562533"}
