@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from spotline.dispatch.models import Incident, Offer
-from spotline.dispatch.presenters import eta_minutes
+from spotline.dispatch.presenters import eta_minutes, offer_distance_m
 
 
 def exact(incident: Incident) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def offer_out(offer: Offer) -> dict[str, Any]:
         "incident_id": offer.incident_id,
         "kind": offer.incident.kind,
         "priority": offer.incident.priority,
-        "distance_m": round(offer.distance_m) if offer.distance_m is not None else None,
+        "distance_m": offer_distance_m(offer),
         "eta_minutes": eta_minutes(offer.eta_seconds),
         "area": offer.incident.area,
         "expires_at": offer.expires_at,

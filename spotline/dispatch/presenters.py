@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, State
+from spotline.core.policy import OfferStatus
 from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
@@ -19,6 +20,22 @@ def eta_minutes(seconds: float | None) -> int | None:
     if seconds is None:
         return None
     return max(1, math.ceil(seconds / 60))
+
+
+# Before accepting, a responder learns how far the incident is, not where: with their
+# own position, a distance to the metre is nearly the place. Shown to the nearest
+# 100 m, never under 100 m, until they accept.
+OFFER_DISTANCE_STEP_M = 100
+
+
+def offer_distance_m(offer: Offer) -> int | None:
+    """The distance a responder is shown for an offer (exact once they accepted)."""
+    if offer.distance_m is None:
+        return None
+    if offer.status == OfferStatus.ACCEPTED:
+        return round(offer.distance_m)
+    step = OFFER_DISTANCE_STEP_M
+    return max(step, round(offer.distance_m / step) * step)
 
 
 @dataclass(frozen=True)

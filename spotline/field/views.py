@@ -20,6 +20,7 @@ from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.reports import incident_outcome, incident_report
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.dispatch.models import EmsOutcome, Incident, Offer
+from spotline.dispatch.presenters import eta_minutes, offer_distance_m
 from spotline.errors import ActionError
 from spotline.responders.models import Responder
 
@@ -34,8 +35,11 @@ def _responder(request: HttpRequest) -> Responder:
 @verified_required
 def index(request: HttpRequest) -> HttpResponse:
     responder = _responder(request)
-    offers = (Offer.objects.filter(responder=responder, status=OfferStatus.PENDING)
-              .select_related("incident").order_by("incident__priority", "created_at"))
+    offers = list(Offer.objects.filter(responder=responder, status=OfferStatus.PENDING)
+                  .select_related("incident").order_by("incident__priority", "created_at"))
+    for offer in offers:  # what the card may show before accepting (no exact distance)
+        offer.shown_distance_m = offer_distance_m(offer)  # type: ignore[attr-defined]
+        offer.shown_eta_minutes = eta_minutes(offer.eta_seconds)  # type: ignore[attr-defined]
     current = (Incident.objects.filter(assigned_responder=responder)
                .filter(state__in=[s.value for s in HELD]).first())
     recent = list(Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,

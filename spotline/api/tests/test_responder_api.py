@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import ApiToken, Role
+from spotline.api.shapes import offer_out
 from spotline.conftest import CENTRE, T0, Api, api_for, offset
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Outcome
 from spotline.notify.models import Message
@@ -38,6 +39,14 @@ def ask(public_api, **overrides: Any) -> dict[str, Any]:
 
 def offer_of(responder: Responder, incident_id: int) -> Offer:
     return Offer.objects.get(responder=responder, incident_id=incident_id)
+
+
+def responder_page(responder: Responder) -> str:
+    client = Client()
+    client.force_login(responder.user)
+    r = client.get("/responder/")
+    assert r.status_code == 200
+    return r.content.decode()
 
 
 def accepted(responder: Responder, incident_id: int) -> Api:
@@ -164,6 +173,25 @@ def test_it_lists_offers_with_a_coarse_area_only(make_responder, public_api):
     assert SECRET_DETAILS not in text
     assert json.dumps(PLACE.lat) not in text and json.dumps(PLACE.lon) not in text
     assert f"{PLACE.lat:.4f}" not in text
+
+
+@pytest.mark.parametrize(("north_m", "shown"), [(12, 100), (40, 100), (149, 100),
+                                                (260, 300), (1234, 1200)])
+def test_an_offer_shows_the_distance_to_100_m_until_accepted(make_responder, public_api,
+                                                             north_m, shown):
+    responder = make_responder(north_m=north_m)
+    created = ask(public_api, location={"lat": CENTRE.lat, "lon": CENTRE.lon})
+    offer = offer_of(responder, created["id"])
+    exact = offer.distance_m
+    assert exact is not None and abs(exact - north_m) < 5  # offset() is flat-earth
+    [listed] = api_for(responder).get("/api/v1/me/offers").json()
+    assert listed["distance_m"] == shown
+    page = responder_page(responder)
+    assert f"about {shown} m away" in page
+    assert round(exact) == shown or f"{round(exact)} m away" not in page
+    accepted(responder, created["id"])
+    offer.refresh_from_db()
+    assert offer_out(offer)["distance_m"] == round(exact)
 
 
 def test_it_lists_only_my_own_offers(make_responder, public_api):
