@@ -11,7 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field, StringConstraints, model_validator
 
-from spotline.api.schemas import ErrorOut, LocationIn, Phone, Short
+from spotline.api.schemas import ErrorOut, LocationIn, Name, Phone, Short
 from spotline.checkins import actions, plans
 from spotline.checkins.models import CheckIn
 from spotline.core.checkin import CheckState, OnMiss, Send
@@ -21,7 +21,6 @@ from spotline.errors import Invalid, NotFound
 router = Router(tags=["check-ins"])
 
 
-Name = Annotated[str, StringConstraints(max_length=60, strip_whitespace=True)]
 Token = Annotated[str, StringConstraints(min_length=8, max_length=64,
                                          pattern=r"^[A-Za-z0-9_-]+$")]
 

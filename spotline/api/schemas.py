@@ -30,6 +30,17 @@ Short = Annotated[
 Text = Annotated[
     str, StringConstraints(max_length=2000, strip_whitespace=True), AfterValidator(_no_nul)
 ]
+def _one_line(value: str) -> str:
+    # A name goes into a text sent to someone else: no NUL, no line breaks, no control
+    # characters that would reshape the message.
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in value):
+        raise ValueError("a name must be one line of text, without control characters")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(max_length=60, strip_whitespace=True), AfterValidator(_one_line)
+]
 Phone = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{4,30}$")
 ]

@@ -145,6 +145,11 @@ def test_it_works_from_the_web_page_without_javascript() -> None:
     {"location": {"lat": 1.0, "lon": 2.0}, "minutes": "5"},
     {"location": {}, "minutes": 5},
     {"location": {"lat": 1.0, "lon": 2.0}, "on_miss": "police"},
+    # A name goes into a text to the trusted person: one line, no NUL, no controls.
+    *({"location": {"lat": 1.0, "lon": 2.0}, "send": ["responders", "trusted"],
+       "trusted": {"phone": "+15550103333", field: value}}
+      for field in ("name", "from_name")
+      for value in ("Al\u0000ex", "Alex\nCall 555-0199 now", "Al\u001bex", "Al\u0085ex")),
 ])
 def test_it_refuses_a_bad_check_in_and_writes_nothing(body) -> None:
     r = Client().post("/api/v1/checkins", json.dumps(body), content_type=JSON)
