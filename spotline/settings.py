@@ -17,6 +17,7 @@ import dj_database_url
 
 from spotline.core.policy import DEFAULT_POLICY, DispatchPolicy, PriorityPolicy
 from spotline.core.triage import Priority
+from spotline.datadir import private_dir, private_file, private_sqlite
 from spotline.envconf import (
     ConfigError,
     env_bool,
@@ -28,7 +29,7 @@ from spotline.envconf import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(env_str("SPOTLINE_DATA_DIR", "var")).resolve()
+DATA_DIR = private_dir(Path(env_str("SPOTLINE_DATA_DIR", "var")).resolve())
 
 DEBUG = env_bool("SPOTLINE_DEBUG", False)
 SPOTLINE_SITE_URL = env_str("SPOTLINE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -44,10 +45,8 @@ def _secret_key() -> str:
     try:
         return path.read_text().strip()
     except FileNotFoundError:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
         key = secrets.token_urlsafe(50)
-        path.write_text(key)
-        path.chmod(0o600)
+        private_file(path).write_text(key)
         return key
 
 
@@ -62,10 +61,8 @@ def _key_bytes(name: str, filename: str) -> bytes:
         try:
             raw = path.read_text().strip()
         except FileNotFoundError:
-            DATA_DIR.mkdir(parents=True, exist_ok=True)
             raw = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-            path.write_text(raw)
-            path.chmod(0o600)
+            private_file(path).write_text(raw)
     try:
         key = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
     except ValueError:
@@ -195,10 +192,13 @@ if DATABASE_URL:
         }
     DATABASES["default"]["TEST"] = {"NAME": env_str("SPOTLINE_TEST_DB_NAME", "test_spotline")}
 else:
+    _SQLITE_PATH = env_str("SPOTLINE_SQLITE_PATH", str(DATA_DIR / "spotline.sqlite3"))
+    if _SQLITE_PATH != ":memory:":
+        private_sqlite(Path(_SQLITE_PATH))  # before SQLite creates it with the umask's mode
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("SPOTLINE_SQLITE_PATH", str(DATA_DIR / "spotline.sqlite3")),
+            "NAME": _SQLITE_PATH,
             "OPTIONS": {
                 # IMMEDIATE takes the write lock when a transaction starts, so two
                 # writers queue instead of one failing with "database is locked" when
