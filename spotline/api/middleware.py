@@ -5,6 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.utils import translation
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -17,7 +19,9 @@ class BodySizeLimitMiddleware:
        "simple" cross-site request a browser sends without asking, so accepting it
        would let any web page file help requests from its visitors' browsers.
     3. A chunked body (no Content-Length) is read here, bounded by the limit, so an
-       oversized one is a 413 too rather than a generic error page.
+       oversized one is a 413 too rather than a generic error page (and an error in
+       the log). A page's form gets a page back: what happened, and that help is still
+       a call away.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -34,18 +38,17 @@ class BodySizeLimitMiddleware:
             length = int(raw)
         except ValueError:
             return JsonResponse({"detail": "Content-Length is not a number"}, status=400)
-        too_big = JsonResponse(
-            {"detail": f"request body too large: the limit is {limit} bytes"}, status=413
-        )
+        api = request.path.startswith(("/api/", "/hooks/"))
         if length > limit:
-            return too_big
-        if request.path.startswith("/api/") and request.method in BODY_METHODS:
+            return _too_big(request, limit, api=api)
+        if request.method in BODY_METHODS:
             try:
                 body = request.body
             except RequestDataTooBig:
-                return too_big
+                return _too_big(request, limit, api=api)
             if len(body) > limit:  # a chunked body has no Content-Length to check first
-                return too_big
+                return _too_big(request, limit, api=api)
+        if request.path.startswith("/api/") and request.method in BODY_METHODS:
             content_type = request.content_type or ""
             if body and content_type != "application/json":
                 return JsonResponse(
@@ -53,3 +56,21 @@ class BodySizeLimitMiddleware:
                     status=415,
                 )
         return self.get_response(request)
+
+
+def _too_big(request: HttpRequest, limit: int, *, api: bool) -> HttpResponse:
+    if api:
+        return JsonResponse(
+            {"detail": f"request body too large: the limit is {limit} bytes"}, status=413
+        )
+    # Before LocaleMiddleware runs: pick the language the same way it would.
+    language = translation.get_language_from_request(request)
+    with translation.override(language):
+        html = render_to_string("413.html", {
+            "hotline": settings.SPOTLINE_HOTLINE, "org": settings.SPOTLINE_ORG_NAME,
+            "LANGUAGE_CODE": language,
+        })
+    response = HttpResponse(html, status=413)
+    response["Content-Language"] = language
+    response["Cache-Control"] = "no-store"
+    return response

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import schemathesis
@@ -328,6 +330,28 @@ def test_it_answers_413_to_an_oversized_chunked_body_over_asgi():
     assert status == 413, content[:300]
     assert json.loads(content)["detail"]
     assert Incident.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("language", "words"), [("en", "Too long to send"),
+                                                 ("es", "Demasiado largo para enviar")])
+@pytest.mark.parametrize("chunked", [True, False])
+def test_the_help_form_answers_an_oversized_body_with_a_page(caplog, language, words,
+                                                              chunked):
+    form = urlencode({"kind": "overdose", "where": "behind the station",
+                      "details": "x" * 20 * 1024}).encode()
+    headers = [(b"content-type", b"application/x-www-form-urlencoded"),
+               (b"accept-language", language.encode())]
+    headers.append((b"transfer-encoding", b"chunked") if chunked else
+                   (b"content-length", str(len(form)).encode()))
+    with caplog.at_level(logging.INFO):
+        status, content = _asgi_post("/", form, headers)
+    assert status == 413, content[:300]
+    page = content.decode()
+    assert words in page and 'href="/"' in page
+    assert Incident.objects.count() == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "behind the station" not in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
