@@ -323,14 +323,18 @@ def conversations_purge(*, incident_id: int, **signal: object) -> int:
     return deleted
 
 
+def reply_keep() -> timedelta:
+    """How long a stored answer is kept: ``REPLY_KEEP``, or the retention if shorter."""
+    return min(REPLY_KEEP, timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))
+
+
 def inbound_expire(*, now: datetime) -> int:
     """Delete what SMS intake no longer needs (the worker calls this now and then):
     message ids and their sealed answers after a day, conversations that led nowhere
     after a day of silence, and any whose incident was purged. Returns rows deleted."""
     cutoff = now - INBOUND_KEEP
     n, _ = InboundSms.objects.filter(received_at__lt=cutoff).delete()
-    reply_keep = min(REPLY_KEEP, timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))
-    (InboundSms.objects.filter(received_at__lte=now - reply_keep).exclude(reply_sealed="")
+    (InboundSms.objects.filter(received_at__lte=now - reply_keep()).exclude(reply_sealed="")
      .update(reply_sealed=""))
     m, _ = SmsConversation.objects.filter(
         Q(incident__isnull=True, updated_at__lt=cutoff) | Q(incident__purged_at__isnull=False)

@@ -24,9 +24,10 @@ from spotline.checkins.models import CheckIn, SavedPlan
 from spotline.core.triage import Priority
 from spotline.dispatch.models import Incident
 from spotline.intake.models import InboundSms, SmsConversation
-from spotline.intake.sms import INBOUND_KEEP
+from spotline.intake.sms import INBOUND_KEEP, reply_keep
 from spotline.notify.models import Message, SmsOptOut
 from spotline.responders.models import Responder
+from spotline.transparency.police import police_capabilities
 
 # The order of the page's table and of the JSON object.
 CATEGORIES = (
@@ -126,11 +127,11 @@ class Window:
     key: str  # JSON name
     setting: str | None  # the environment variable that sets it; None: fixed in code
     value: int  # in ``unit``
-    unit: str  # "hours" or "days"
+    unit: str  # "minutes", "hours" or "days"
 
     @property
     def seconds(self) -> int:
-        return self.value * (86400 if self.unit == "days" else 3600)
+        return self.value * {"minutes": 60, "hours": 3600, "days": 86400}[self.unit]
 
 
 def _hours(d: timedelta) -> int:
@@ -147,6 +148,7 @@ def windows() -> list[Window]:
                settings.SPOTLINE_PLAN_KEEP_DAYS, "days"),
         Window("idempotency_answer", None, _hours(IDEMPOTENCY_TTL), "hours"),
         Window("sms_inbound", None, _hours(INBOUND_KEEP), "hours"),
+        Window("sms_answer", None, int(reply_keep().total_seconds() // 60), "minutes"),
     ]
 
 
@@ -209,15 +211,16 @@ def document(held: dict[str, Holding], *, now: datetime) -> TransparencyOut:
         for name, at in h.since.items():
             row[f"{name}_seconds"] = age_seconds(at, now=now)
         out[key] = cast(HeldOut, row)
+    police = police_capabilities()
     return {
         "generated_at": now.isoformat(),
         "holdings": out,
         "retention": {w.key: {"seconds": w.seconds, "setting": w.setting, "value": w.value,
                               "unit": w.unit} for w in windows()},
         "policy": {
-            "police_responder_kind": False,
-            "police_escalation": False,
-            "police_integration": False,
+            "police_responder_kind": police["police_responder_kind"],
+            "police_escalation": police["police_escalation"],
+            "police_integration": police["police_integration"],
             "last_escalation": "ambulance",
             "ems_auto_request_priorities": auto_ems_priorities(),
             "legal_demands": LEGAL_DEMANDS,

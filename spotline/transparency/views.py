@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from spotline.transparency.holdings import auto_ems_priorities, document, holdings, windows
+from spotline.transparency.police import police_capabilities
 
 
 @never_cache  # "right now": a cached copy would be an old answer
@@ -27,6 +28,7 @@ def page(request: HttpRequest) -> HttpResponse:
         "held": holdings(),
         "windows": {w.key: w for w in windows()},
         "auto_ems": auto_ems_priorities(),
+        "police": police_capabilities(),
     })
 
 

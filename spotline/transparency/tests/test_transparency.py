@@ -23,6 +23,7 @@ from spotline.dispatch.timers import fire_due
 from spotline.intake.sms import sms_receive
 from spotline.notify.actions import message_queue
 from spotline.notify.sender import send_due
+from spotline.transparency import police
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +161,7 @@ def test_the_json_has_the_documented_keys(settings) -> None:
         "idempotency_answer": {"seconds": 86400, "setting": None, "value": 24,
                                "unit": "hours"},
         "sms_inbound": {"seconds": 86400, "setting": None, "value": 24, "unit": "hours"},
+        "sms_answer": {"seconds": 600, "setting": None, "value": 10, "unit": "minutes"},
     }
     policy = body["policy"]
     assert policy["police_responder_kind"] is False
@@ -217,3 +219,36 @@ def test_it_reads_aggregates_not_rows(django_assert_max_num_queries) -> None:
         get("/transparency/data.json", T0 + H)
     with django_assert_max_num_queries(9):
         get("/transparency/", T0 + H)
+
+
+# -- the no-police promise is read from the code ------------------------------------------
+
+
+def test_the_police_flags_come_from_what_the_code_can_do() -> None:
+    # The vocabularies are the code's own: what a check-in can send, where an incident
+    # can escalate, which providers exist. Not a list written for this page.
+    assert {"ems", "trusted", "crisis_team"} <= set(police.escalation_vocabulary())
+    assert {"overdose", "naloxone", "responder", "dispatcher"} <= set(
+        police.responder_vocabulary())
+    assert {"twilio", "sms", "voice", "hotline"} & set(police.integration_vocabulary())
+    assert police.police_capabilities() == {"police_responder_kind": False,
+                                            "police_escalation": False,
+                                            "police_integration": False}
+    # "policy" (who decided) and "polite" are not the police; these are.
+    assert not police.names_police(["policy", "polite", "copper", "Cape Cod"])
+    for word in ("police", "Police_Department", "policía", "law_enforcement", "sheriff",
+                 "cops", "poliisi", "polis", "constable", "state_trooper"):
+        assert police.names_police([word]), word
+
+
+def test_the_page_would_say_so_if_the_code_could_reach_the_police(monkeypatch) -> None:
+    assert "We never send the police" in get("/transparency/", T0).content.decode()
+    real = police.escalation_vocabulary
+    monkeypatch.setattr(police, "escalation_vocabulary", lambda: [*real(), "police"])
+    response = get("/transparency/", T0)
+    html = response.content.decode()
+    assert "We never send the police" not in html
+    assert "This software can reach the police" in html and "an escalation step" in html
+    body = get("/transparency/data.json", T0).json()
+    assert body["policy"]["police_escalation"] is True
+    assert body["policy"]["police_responder_kind"] is False
