@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 import secrets
 import zoneinfo
 from datetime import timedelta
@@ -490,8 +491,16 @@ SPOTLINE_OUTBOX_LEASE_SECONDS = env_int("SPOTLINE_OUTBOX_LEASE_SECONDS", 15, min
 DEFAULT_OFFER_CHANNELS = ["push", "sms", "voice"]
 # A P1 offer still unanswered after this long rings the responder's phone.
 SPOTLINE_OFFER_CALL_AFTER_SECONDS = env_int("SPOTLINE_OFFER_CALL_AFTER_SECONDS", 20, minimum=5)
-# A phone line people can call for a person, shown when nobody is on shift.
+# A phone line people can call for a person, shown while nobody has accepted.
 SPOTLINE_HOTLINE = env_str("SPOTLINE_HOTLINE", "")
+# The emergency number a person may choose to call for an ambulance themselves, shown
+# (tap to call) while nobody has accepted. Spotline never dials it. "112" works from
+# mobile phones across Europe and in many other countries; set "911" in the US and
+# Canada, or "" to show no number.
+SPOTLINE_EMERGENCY_NUMBER = env_str("SPOTLINE_EMERGENCY_NUMBER", "112")
+if SPOTLINE_EMERGENCY_NUMBER and not re.fullmatch(r"\+?[0-9]{2,15}", SPOTLINE_EMERGENCY_NUMBER):
+    raise ConfigError("SPOTLINE_EMERGENCY_NUMBER must be a phone number to dial, digits only "
+                      f"(like 112 or 911), not {SPOTLINE_EMERGENCY_NUMBER!r}")
 
 # Logging: IDs and codes only. Never message bodies, phone numbers, names or
 # coordinates (ARCHITECTURE.md, "Data that must never leave"). Every line passes one

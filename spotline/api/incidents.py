@@ -113,7 +113,7 @@ def incident_create(request: HttpRequest, payload: s.IncidentIn) -> Status[dict[
          operation_id="spotline_api_api_track")
 def track(request: HttpRequest, token: str) -> Any:
     incident = opening.incident_by_token(token)
-    return tracking(incident, now=timezone.now())
+    return tracking(incident, now=timezone.now(), language=incident.language)
 
 
 @api.post("/v1/track/{token}/cancel", response={200: s.TrackOut, 404: s.ErrorOut,
@@ -125,7 +125,7 @@ def track_cancel(request: HttpRequest, token: str) -> Any:
     now = timezone.now()
     incident = dispatcher.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON,
                                        user_id=None, now=now)
-    return tracking(Incident.objects.get(pk=incident.pk), now=now)
+    return tracking(Incident.objects.get(pk=incident.pk), now=now, language=incident.language)
 
 
 # -- dispatchers -------------------------------------------------------------------------

@@ -84,7 +84,12 @@ class IncidentCreated(Schema):
 
 class TrackOut(Schema):
     status: str
-    message: str
+    stage: Literal["finding", "widening", "unanswered", "ambulance_proposed",
+                   "ambulance_requested", "accepted", "en_route", "on_scene", "closed",
+                   "cancelled"] = Field(description="where the request stands, for the "
+                                        "person: values are added, never renamed")
+    message: str = Field(description="the sentence the status page shows, in the "
+                         "request's language")
     eta_minutes: int | None
     updated_at: datetime
     kind: str
@@ -92,6 +97,11 @@ class TrackOut(Schema):
     responder: str | None = Field(description="first name or alias only")
     nobody_on_shift: bool
     closed: bool
+    offered_to: int = Field(description="responders asked right now, waiting for an answer")
+    hotline: str | None = Field(description="the organization's line, to call")
+    emergency_number: str | None = Field(
+        description="for the person to call an ambulance themselves if they choose; "
+                    "Spotline never dials it")
 
 
 class ErrorOut(Schema):

@@ -6,11 +6,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, State
-from spotline.core.policy import OfferStatus
+from spotline.core.policy import OfferStatus, Shortfall
+from spotline.core.stage import ALARMING, WAITING, Facts, Stage, stage
 from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
@@ -41,6 +45,7 @@ def offer_distance_m(offer: Offer) -> int | None:
 @dataclass(frozen=True)
 class Tracking:
     status: str
+    stage: str
     message: str
     eta_minutes: int | None
     updated_at: datetime
@@ -49,6 +54,11 @@ class Tracking:
     responder: str | None
     nobody_on_shift: bool
     closed: bool
+    offered_to: int  # offers out now, waiting for an answer
+    waiting: bool  # nobody has accepted yet: say what the person can do themselves
+    alarming: bool  # not good news: shown as a warning
+    hotline: str | None  # the organization's line, when it has one
+    emergency_number: str | None  # for the person to call, if they choose; never dialled
 
 
 def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
@@ -66,45 +76,96 @@ def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
     return max(60.0, offer.eta_seconds - elapsed)
 
 
-def tracking(incident: Incident, *, now: datetime) -> Tracking:
-    """What the person who asked for help sees: plain words, a first name at most."""
+def incident_stage(incident: Incident, *, pending: int | None = None) -> Stage:
+    if pending is None:
+        pending = (Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).count()
+                   if incident.state_enum is State.DISPATCHING else 0)
+    return stage(Facts(
+        state=incident.state_enum, round=incident.current_round, pending_offers=pending,
+        shortfall=incident.round_shortfall, unanswered=incident.unanswered_at is not None,
+        ems_proposed=incident.ems_proposed_at is not None,
+        ems_requested=incident.ems_requested_at is not None))
+
+
+def stage_message(incident: Incident, current: Stage, *, pending: int, alias: str | None) -> str:
+    """The sentence the person reads for this stage, in the active language. None of
+    them may suggest the police: the last step is an ambulance, and the person's call."""
+    name = {"name": alias}
+    if current is Stage.FINDING:
+        if pending:
+            return ngettext("We asked %(n)d responder nearby. Waiting for them to accept.",
+                            "We asked %(n)d responders nearby. Waiting for one to accept.",
+                            pending) % {"n": pending}
+        return _("Finding a responder.")
+    if current is Stage.WIDENING:
+        if pending:
+            return ngettext(
+                "Nobody has accepted yet, so we are asking %(n)d more responder, further away.",
+                "Nobody has accepted yet, so we are asking %(n)d more responders, further away.",
+                pending) % {"n": pending}
+        return _("Nobody has accepted yet. We are asking responders further away.")
+    if current is Stage.UNANSWERED:
+        if incident.unanswered_at is not None:
+            return _("Nobody has accepted in time. A dispatcher has been alerted.")
+        if incident.round_shortfall == Shortfall.NOBODY_ON_SHIFT:
+            return _("No responder is on shift right now. A dispatcher has been alerted "
+                     "and is trying to find someone.")
+        return _("Nobody has accepted yet, and nobody else is free right now. A dispatcher "
+                 "has been alerted and is trying to find someone.")
+    if current is Stage.AMBULANCE_PROPOSED:
+        return _("Nobody has accepted in time. A dispatcher has been alerted, and an "
+                 "ambulance was proposed to them.")
+    if current is Stage.AMBULANCE_REQUESTED:
+        return _("Our dispatcher has been asked to call an ambulance to you.")
+    if current is Stage.ACCEPTED:
+        return _("%(name)s accepted and is coming.") % name
+    if current is Stage.EN_ROUTE:
+        return _("%(name)s is on the way.") % name
+    if current is Stage.ON_SCENE:
+        return _("%(name)s is with you.") % name
+    if current is Stage.CANCELLED:
+        return _("This request was cancelled.")
+    if incident.state_enum is State.UNABLE_TO_LOCATE:
+        return _("The responder could not find the place. Ask again if you still need help.")
+    return _("This request is closed. Take care.")
+
+
+def tracking(incident: Incident, *, now: datetime, language: str | None = None) -> Tracking:
+    """What the person who asked for help sees: plain words, a first name at most. In
+    ``language`` when given (the API speaks the request's), else the active one."""
+    if language is not None:
+        with translation.override(language):
+            return tracking(incident, now=now)
     state = incident.state_enum
     alias = None
     if incident.assigned_responder is not None:
         alias = incident.assigned_responder.alias or _("A responder")
     eta = eta_minutes(responder_eta_seconds(incident, now=now))
-    nobody = incident.round_shortfall == "nobody_on_shift" and state is State.DISPATCHING
-    if state is State.DISPATCHING:
-        if nobody:
-            message = _("No responder is on shift right now. We are still trying.")
-        else:
-            message = _("Finding a responder.")
-    elif state is State.ASSIGNED:
-        message = _("%(name)s accepted and is coming.") % {"name": alias}
-    elif state is State.EN_ROUTE:
-        message = _("%(name)s is on the way.") % {"name": alias}
-    elif state is State.ON_SCENE:
-        message = _("%(name)s is with you.") % {"name": alias}
-    elif state is State.RESOLVED:
-        message = _("This request is closed. Take care.")
-    elif state is State.CANCELLED:
-        message = _("This request was cancelled.")
-    elif state is State.UNABLE_TO_LOCATE:
-        message = _("The responder could not find the place. Ask again if you still need help.")
-    else:
-        message = _("Your request was received.")
+    pending = (Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).count()
+               if state is State.DISPATCHING else 0)
+    current = incident_stage(incident, pending=pending)
+    message = stage_message(incident, current, pending=pending, alias=alias)
     if eta is not None and state in (State.ASSIGNED, State.EN_ROUTE):
         message += " " + _("About %(n)d minutes away.") % {"n": eta}
+    if incident.ems_requested_at is not None and current in (Stage.ACCEPTED, Stage.EN_ROUTE):
+        message += " " + _("An ambulance was requested too.")
     return Tracking(
         status=incident.state,
+        stage=current.value,
         message=message,
         eta_minutes=eta,
         updated_at=incident.updated_at,
         kind=incident.kind,
         priority=incident.priority,
         responder=alias,
-        nobody_on_shift=nobody,
+        nobody_on_shift=(incident.round_shortfall == Shortfall.NOBODY_ON_SHIFT
+                         and state is State.DISPATCHING),
         closed=incident.closed_at is not None,
+        offered_to=pending,
+        waiting=current in WAITING,
+        alarming=current in ALARMING,
+        hotline=settings.SPOTLINE_HOTLINE or None,
+        emergency_number=settings.SPOTLINE_EMERGENCY_NUMBER or None,
     )
 
 

@@ -13,19 +13,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import F
-from django.utils import translation
-from django.utils.translation import gettext
 
 from spotline.core import lifecycle
 from spotline.core.lifecycle import Effect, Event, IllegalTransition, State
 from spotline.core.policy import Actor, OfferStatus, Shortfall, unserved_reason
+from spotline.dispatch.actions.person import text_the_person
 from spotline.dispatch.actions.records import arm, event, flag
 from spotline.dispatch.actions.rounds import round_start
 from spotline.dispatch.actions.safety_timers import safety_end, safety_start
 from spotline.dispatch.actions.search import past_offers, policy_for
-from spotline.dispatch.models import Incident, Offer, Source, TimerKind
+from spotline.dispatch.models import Incident, Offer, TimerKind
 from spotline.errors import Conflict
-from spotline.notify.actions import message_queue
 
 # Alarms that a responder taking the incident answers. An ambulance request or a call
 # for backup stays flagged until a dispatcher deals with it.
@@ -112,29 +110,3 @@ def close(incident: Incident, *, now: datetime, actor: Actor) -> None:
         event(incident, "unserved", actor=Actor.SYSTEM, now=now, reason=reason.value)
     arm(incident, TimerKind.PURGE, round=0,
         due_at=now + timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))
-
-
-def text_the_person(incident: Incident, state: State, *, now: datetime) -> None:
-    """Someone who asked by SMS hears by SMS how it is going (through the outbox).
-
-    Only a first name or alias, never more; only the states that change what the
-    person should do. Their status page says the same, live.
-    """
-    if incident.source != Source.SMS or not incident.callback_phone:
-        return
-    with translation.override(incident.language or "en"):
-        name = (incident.assigned_responder.alias if incident.assigned_responder else "") \
-            or gettext("A responder")
-        texts = {
-            State.ASSIGNED: gettext("%(name)s is coming to help.") % {"name": name},
-            State.ON_SCENE: gettext("%(name)s has arrived.") % {"name": name},
-            State.UNABLE_TO_LOCATE: gettext(
-                "We could not find you. Text us where you are if you still need help."),
-        }
-        body = texts.get(state)
-    if body is None:
-        return
-    message_queue(
-        key=f"status:{incident.pk}:{incident.version}", purpose="status", body=body,
-        channels=["sms"], to=incident.callback_number, incident_id=incident.pk, now=now,
-    )

@@ -26,7 +26,9 @@ from spotline.core import lifecycle
 from spotline.core.geo import Point, area_cell
 from spotline.core.lifecycle import Effect, Event, State
 from spotline.core.policy import Actor, EscalationTarget
+from spotline.core.stage import Stage
 from spotline.core.triage import Answer, Kind, Priority, triage
+from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import Event as NewEvent
 from spotline.dispatch.actions.records import event, events, flag
 from spotline.dispatch.actions.rounds import find, offer_messages, offer_rows
@@ -175,6 +177,8 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
         # Like round_start: a round that offers nobody says why, once it has a reason.
         *([first_round] if offered or shortfall else []),
     ], now=now, responders=offered)
+    if not offered and shortfall:
+        tell_the_person(incident, Stage.UNANSWERED, now=now)
 
 
 def ems_request(incident: Incident, *, actor: Actor, user_id: int | None,
@@ -191,6 +195,7 @@ def ems_request(incident: Incident, *, actor: Actor, user_id: int | None,
     event(incident, "escalated", actor=actor, now=now, user_id=user_id,
           to=EscalationTarget.EMS.value)
     flag(incident, "ems_requested", now=now)
+    tell_the_person(incident, Stage.AMBULANCE_REQUESTED, now=now)
     return True
 
 

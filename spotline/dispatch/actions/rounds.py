@@ -14,7 +14,9 @@ from typing import Any
 from django.conf import settings
 
 from spotline.core.policy import Actor, OfferStatus, Ranked, Round
+from spotline.core.stage import Stage
 from spotline.core.triage import Priority, Skill
+from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import arm, event, flag
 from spotline.dispatch.actions.search import (
     Contact,
@@ -127,6 +129,7 @@ def round_start(incident: Incident, *, now: datetime,
               round=incident.current_round, shortfall=shortfall)
         if shortfall:
             flag(incident, shortfall, now=now)
+            tell_the_person(incident, Stage.UNANSWERED, now=now)
     return len(plan.offers)
 
 
@@ -136,3 +139,5 @@ def widen(incident: Incident, *, now: datetime, why: str) -> None:
     event(incident, "widened", actor=Actor.SYSTEM, now=now, round=incident.current_round,
           offers=made, why=why)
     flag(incident, "widened", now=now)
+    if made:
+        tell_the_person(incident, Stage.WIDENING, now=now)

@@ -11,9 +11,11 @@ from django.conf import settings
 
 from spotline.core.lifecycle import Event, State
 from spotline.core.policy import Actor, OfferStatus, on_deadline, should_widen
+from spotline.core.stage import Stage
 from spotline.dispatch.actions.locks import lock
 from spotline.dispatch.actions.moves import move
 from spotline.dispatch.actions.opening import ems_request
+from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import event, flag
 from spotline.dispatch.actions.rounds import round_start, widen
 from spotline.dispatch.actions.search import policy_for
@@ -65,6 +67,8 @@ def deadline_reach(*, timer: Timer, now: datetime) -> None:
     flag(incident, "unanswered", now=now)
     if decision.request_ems:
         ems_request(incident, actor=Actor.POLICY, user_id=None, now=now)
+    else:
+        tell_the_person(incident, Stage.AMBULANCE_PROPOSED, now=now)
 
 
 def incident_purge(*, timer: Timer, now: datetime) -> None:

@@ -257,7 +257,8 @@ def test_it_says_it_is_finding_a_responder_when_someone_is_on_shift(make_respond
     make_responder("sam", north_m=200)
     _, token = open_incident()
     html = Client().get(f"/t/{token}/").content.decode()
-    assert "Finding a responder" in html
+    assert "We asked 1 responder nearby. Waiting for them to accept." in html
+    assert 'data-stage="finding"' in html
     assert "No responder is on shift" not in html
 
 
