@@ -125,9 +125,9 @@ def test_it_counts_down_to_the_safety_check_and_extends_it_on_im_ok(
     expect(page.locator("#safety-alert")).to_be_empty()
     # The countdown counts down by itself (waited for, not slept for: a busy browser
     # may tick late).
-    shown = left.inner_text()
-    expect(left).not_to_have_text(shown, timeout=LIVE_MS)
-    assert seconds(left.inner_text()) < seconds(shown)
+    before = left.inner_text()
+    expect(left).not_to_have_text(before, timeout=LIVE_MS)
+    assert seconds(left.inner_text()) < seconds(before)
 
     # 2. I'm OK, check again in 30 minutes.
     page.get_by_role("button", name="+30 min").click()
