@@ -3,11 +3,26 @@ truth at each stage, live, and what they can do themselves, one tap away."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from e2e.conftest import NewContext, Server, login, mark, still_marked, wait_live
+from e2e.conftest import (
+    CENTRE,
+    HANG_SECONDS,
+    ROOT,
+    NewContext,
+    Server,
+    env_for,
+    http,
+    login,
+    mark,
+    still_marked,
+    wait_live,
+)
 
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1280, "height": 800}
@@ -40,3 +55,49 @@ def test_the_status_page_tells_the_person_an_ambulance_was_requested_live(
     expect(call).to_be_visible()
     assert still_marked(person), "the status page reloaded instead of updating"
     assert "police" not in (person.locator("#status-live").inner_text()).lower()
+
+
+# Brings a check-in's pending deadline to now, as if the person had stayed silent that
+# long; the server's own worker then fires it.
+SILENCE = """
+from django.utils import timezone
+from spotline.checkins.models import CheckIn, CheckInDeadline
+checkin = CheckIn.objects.get(pk=%d)
+print("moved", CheckInDeadline.objects.filter(checkin=checkin, fired_at__isnull=True)
+      .update(due_at=timezone.now()))
+"""
+
+
+def stay_silent(server: Server, checkin_id: int) -> None:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "spotline", "shell", "-c", SILENCE % checkin_id],
+        cwd=ROOT, env=env_for(server.data_dir), capture_output=True, text=True,
+        timeout=HANG_SECONDS, check=False)
+    assert done.returncode == 0 and "moved 1" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_check_in_that_sent_help_can_be_called_off_after_a_confirm(
+        server: Server, new_context: NewContext) -> None:
+    status, raw = http(server.url("/api/v1/checkins"), body={
+        "location": {"lat": CENTRE[0], "lon": CENTRE[1], "description": "Flat 3B"},
+        "minutes": 5})
+    assert status == 201, raw
+    created = json.loads(raw)
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(server.url(f"/c/{created['token']}/"))
+    state = page.locator("#checkin-state")
+    for next_state in ("asked", "warned", "escalated"):
+        stay_silent(server, created["id"])
+        expect(state).to_have_attribute("data-state", next_state)
+    # Nobody has accepted yet: the page must not promise help is on the way.
+    expect(page.locator("h1")).to_have_text("We are sending help")
+    page.locator("#call-off").click()
+    expect(page.locator("h1")).to_have_text("Cancel the help we sent?")
+    page.locator("#call-off-keep").click()  # changed their mind: nothing happened
+    expect(state).to_have_attribute("data-state", "escalated")
+    page.locator("#call-off").click()
+    page.locator("#call-off-confirm").click()
+    expect(state).to_have_attribute("data-state", "ended")
+    expect(state).to_contain_text("we called off the help we sent")
+    status, raw = http(server.url(f"/api/v1/checkins/{created['token']}"))
+    assert status == 200 and json.loads(raw)["status"] == "ended"

@@ -192,3 +192,15 @@ def checkin_done(request: HttpRequest, token: str) -> Any:
     checkin = actions.checkin_by_token(token)
     return _out(request, actions.checkin_done(checkin_id=checkin.pk, now=timezone.now()),
                 token)
+
+
+@router.post("/{token}/call-off", response={200: CheckinOut, 404: ErrorOut, 409: ErrorOut},
+             summary="After help was sent: I'm OK, cancel help",
+             description="Cancels the incident the check-in opened (reason "
+                         "cancelled_by_person; whoever is coming is told at once) and ends "
+                         "the check-in, its place destroyed. 409 before help was sent (use "
+                         "/ok or /done) and while a responder is already with the person.")
+def checkin_call_off(request: HttpRequest, token: str) -> Any:
+    checkin = actions.checkin_by_token(token)
+    return _out(request, actions.checkin_call_off(checkin_id=checkin.pk, now=timezone.now()),
+                token)

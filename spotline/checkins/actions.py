@@ -29,6 +29,8 @@ from spotline.core.checkin import (
     plan_sends,
 )
 from spotline.core.geo import Point
+from spotline.core.policy import Actor
+from spotline.dispatch.actions.dispatcher import incident_cancel
 from spotline.errors import Conflict, Invalid, NotFound
 from spotline.privacy.crypto import normalize_phone, phone_digest, token_digest
 from spotline.privacy.keys import key_destroy
@@ -70,7 +72,8 @@ def checkin_move(checkin: CheckIn, event: CheckEvent, *, now: datetime) -> Check
     checkin.generation += 1
     checkin.updated_at = now
     _arm(checkin, now=now)
-    actor = "person" if event in (CheckEvent.OK, CheckEvent.DONE) else "system"
+    actor = ("person" if event in (CheckEvent.OK, CheckEvent.DONE, CheckEvent.CALL_OFF)
+             else "system")
     record(f"checkin.{event.value}", object_type="checkin", object_id=checkin.pk, now=now,
            actor=actor)
     return new
@@ -160,10 +163,15 @@ def locked(checkin_id: int) -> CheckIn:
     return CheckIn.objects.select_for_update().get(pk=checkin_id)
 
 
+HELP_SENT = "help was already sent: if you are OK, call it off (cancel help)"
+
+
 def checkin_ok(*, checkin_id: int, now: datetime) -> CheckIn:
     """I'm OK: the next check comes after the same interval."""
     with audit_atomic():
         checkin = locked(checkin_id)
+        if checkin.state == CheckState.ESCALATED:
+            raise Conflict(HELP_SENT)
         checkin_move(checkin, CheckEvent.OK, now=now)
         checkin.save()
     return checkin
@@ -175,9 +183,33 @@ def checkin_done(*, checkin_id: int, now: datetime) -> CheckIn:
         checkin = locked(checkin_id)
         if checkin.state == CheckState.ENDED:
             return checkin
+        if checkin.state == CheckState.ESCALATED:
+            raise Conflict(HELP_SENT)
         checkin_move(checkin, CheckEvent.DONE, now=now)
         checkin.ended_at = now
         place_forget(checkin, now=now)
         checkin.save()
     log.info("check-in ended id=%s", checkin.pk)
+    return checkin
+
+
+def checkin_call_off(*, checkin_id: int, now: datetime) -> CheckIn:
+    """"I'm OK, cancel help", after help was sent: the incident is cancelled by the
+    person (its responder is told at once, ``moves.stand_down``) and the check-in ends
+    like a safe one, its place destroyed. Safe to repeat. Refused (409) while a
+    responder is already with the person: they can tell them."""
+    with audit_atomic():
+        checkin = locked(checkin_id)
+        if checkin.state == CheckState.ENDED:
+            return checkin
+        if checkin.state != CheckState.ESCALATED:
+            raise Conflict("no help was sent: answer I'm OK, or end the check-in")
+        if checkin.incident_id is not None:
+            incident_cancel(incident_id=checkin.incident_id, actor=Actor.PERSON,
+                            user_id=None, now=now)
+        checkin_move(checkin, CheckEvent.CALL_OFF, now=now)
+        checkin.ended_at = now
+        place_forget(checkin, now=now)
+        checkin.save()
+    log.info("check-in called off id=%s incident=%s", checkin.pk, checkin.incident_id)
     return checkin

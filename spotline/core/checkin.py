@@ -28,6 +28,7 @@ class CheckEvent(StrEnum):
     DUE = "due"
     GRACE = "grace"
     OK = "ok"
+    CALL_OFF = "call_off"  # after help was sent: "I'm OK, cancel help"
     DONE = "done"
 
 
@@ -84,6 +85,8 @@ CHECK_TRANSITIONS: dict[tuple[CheckState, CheckEvent], CheckState] = {
     (CheckState.ACTIVE, CheckEvent.DONE): CheckState.ENDED,
     (CheckState.ASKED, CheckEvent.DONE): CheckState.ENDED,
     (CheckState.WARNED, CheckEvent.DONE): CheckState.ENDED,
+    # The person woke up, or was only in the shower: the help sent is called off.
+    (CheckState.ESCALATED, CheckEvent.CALL_OFF): CheckState.ENDED,
 }
 
 OPEN_STATES = frozenset({CheckState.ACTIVE, CheckState.ASKED, CheckState.WARNED})

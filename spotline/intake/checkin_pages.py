@@ -16,10 +16,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from spotline.checkins import actions, plans
 from spotline.core.checkin import OnMiss, Send
 from spotline.core.geo import Point
+from spotline.core.lifecycle import State
+from spotline.core.stage import Stage
 from spotline.dispatch.presenters import tracking
 from spotline.errors import ActionError, NotFound
 from spotline.intake.checkin_forms import StartForm
 from spotline.intake.guidance import steps_for
+
+# Stages in which someone has accepted: only then is help "on the way".
+COMING = frozenset({Stage.ACCEPTED, Stage.EN_ROUTE, Stage.ON_SCENE})
 
 
 def _initial(plan: plans.Plan) -> dict[str, Any]:
@@ -102,7 +107,11 @@ def page(request: HttpRequest, token: str) -> HttpResponse:
                "grace": settings.SPOTLINE_CHECKIN_GRACE_SECONDS,
                "trusted_texted": Send.TRUSTED.value in checkin.send}
     if checkin.incident is not None:
-        context["t"] = tracking(checkin.incident, now=now)
+        t = tracking(checkin.incident, now=now)
+        context["t"] = t
+        context["coming"] = t.stage in COMING
+        context["can_call_off"] = not t.closed and t.stage != Stage.ON_SCENE
+        context["called_off"] = checkin.incident.state == State.CANCELLED
         context["guidance"] = steps_for(checkin.incident.kind, request.LANGUAGE_CODE or "en")
     return render(request, "checkins/page.html", context)
 
@@ -116,6 +125,11 @@ def answer(request: HttpRequest, token: str, what: str) -> HttpResponse:
             actions.checkin_ok(checkin_id=checkin.pk, now=timezone.now())
         elif what == "done":
             actions.checkin_done(checkin_id=checkin.pk, now=timezone.now())
+        elif what == "call-off":
+            if request.POST.get("confirm") != "yes":
+                # Asked first (a stray tap must not send help away), without JavaScript.
+                return render(request, "checkins/call_off.html", {"token": token})
+            actions.checkin_call_off(checkin_id=checkin.pk, now=timezone.now())
         else:
             raise Http404("no such answer")
     except NotFound:

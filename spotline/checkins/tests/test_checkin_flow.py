@@ -83,7 +83,8 @@ def test_it_escalates_silence_after_exactly_both_grace_periods(make_responder) -
     assert incident.ems_requested_at is None
     # The check-in page is now the status page.
     html = Client().get(f"/c/{created['token']}/").content.decode()
-    assert "Help is on the way" in html
+    assert "We are sending help" in html and 'data-stage="finding"' in html
+    assert "Help is on the way" not in html  # nobody has accepted yet
     assert Client().get(f"/api/v1/checkins/{created['token']}").json()["escalated"] is True
 
 

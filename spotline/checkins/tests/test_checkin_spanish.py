@@ -135,18 +135,19 @@ def test_a_warned_check_in_says_help_is_coming_soon() -> None:
     assert 'data-state="warned"' in html and "data-alarm" in html
 
 
-def test_an_escalated_check_in_says_help_is_on_the_way(make_responder) -> None:
+def test_an_escalated_check_in_says_help_is_being_sent(make_responder) -> None:
     make_responder("sam", north_m=100)
     token = started(send=frozenset({Send.RESPONDERS, Send.TRUSTED}),
                     trusted=Trusted(phone="+15550100177", name="Kim"))
     for after in (0, 60, 120):
         fire_due_checkins(now=DUE + after * S)
     html = page(token, at=DUE + 125 * S)
-    says(html, "La ayuda va en camino", "No respondió, así que enviamos ayuda",
+    # Nobody has accepted yet: not "on the way".
+    says(html, "Estamos enviando ayuda", "No respondió, así que estamos pidiendo",
          "Le mandamos un mensaje a su persona de confianza.", "Si hay alguien con usted",
-         "naloxona",
-         never=("Help is on the way", "You did not answer", "We texted the person you trust",
-                "If someone is with you"))
+         "naloxona", "Estoy bien: cancelar la ayuda",
+         never=("Help is on the way", "La ayuda va en camino", "You did not answer",
+                "We texted the person you trust", "If someone is with you"))
     assert 'data-state="escalated"' in html
 
 

@@ -24,6 +24,7 @@ from spotline.dispatch.actions.safety_timers import safety_end, safety_start
 from spotline.dispatch.actions.search import past_offers, policy_for
 from spotline.dispatch.models import Incident, Offer, TimerKind
 from spotline.errors import Conflict
+from spotline.notify.actions import message_queue
 
 # Alarms that a responder taking the incident answers. An ambulance request or a call
 # for backup stays flagged until a dispatcher deals with it.
@@ -75,7 +76,24 @@ def move(incident: Incident, to: Event, *, now: datetime, actor: Actor,
         elif effect is Effect.CLOSE:
             close(incident, now=now, actor=actor)
     text_the_person(incident, t.new, now=now)
+    if t.new is State.CANCELLED and t.old in (State.ASSIGNED, State.EN_ROUTE):
+        stand_down(incident, actor=actor, now=now)
     return t
+
+
+def stand_down(incident: Incident, *, actor: Actor, now: datetime) -> None:
+    """The responder on their way hears at once that it was called off, on their own
+    channels (their app updates live too, but the phone may be in a pocket)."""
+    responder = incident.assigned_responder
+    if responder is None:
+        return
+    why = (" The person says they are OK." if actor is Actor.PERSON else "")
+    message_queue(
+        key=f"stand-down:{incident.pk}", purpose="stand_down",
+        body=(f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')} "
+              f"(incident {incident.pk}) was cancelled.{why} You can stand down."),
+        channels=list(responder.channels or settings.DEFAULT_OFFER_CHANNELS),
+        responder_id=responder.pk, incident_id=incident.pk, now=now)
 
 
 def safety_follows(incident: Incident, t: lifecycle.Transition, *, now: datetime) -> None:
