@@ -3,9 +3,11 @@
 It holds the SQLite database (every sealed field, every wrapped data key), the
 development keys and the secret key. The keys' files were always private; SQLite would
 create the database with the process's umask (0644 on most machines), readable by every
-account on the host. SQLite gives its ``-wal`` and ``-shm`` files the mode of the
-database file, so creating that one private is enough for new files; an older install
-is tightened when the settings load.
+account on the host. So the directory is made 0700 when the settings load (nobody else
+can even open a file in it from then on), and the database and its ``-wal`` and ``-shm``
+files are made 0600 when a connection opens them (``privacy.apps``): a database file is
+never created by the settings themselves, so a command that never touches the database
+(``spotline run`` on a taken port) leaves none behind.
 """
 
 from __future__ import annotations
@@ -35,13 +37,9 @@ def private_file(path: Path) -> Path:
 
 
 def private_sqlite(path: Path) -> None:
-    """The database file and, when they exist, its WAL and shared-memory files. In a
-    directory that does not exist, nothing: SQLite will say so when it opens."""
-    if not path.parent.is_dir():
-        return
-    private_file(path)
-    for suffix in ("-wal", "-shm", "-journal"):
-        extra = path.with_name(path.name + suffix)
+    """The database file and its WAL and shared-memory files, those that exist."""
+    for name in ("", "-wal", "-shm", "-journal"):
+        extra = path.with_name(path.name + name)
         if extra.exists():
             _tighten(extra, FILE_MODE)
 

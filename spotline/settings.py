@@ -18,7 +18,7 @@ import dj_database_url
 
 from spotline.core.policy import DEFAULT_POLICY, DispatchPolicy, PriorityPolicy
 from spotline.core.triage import Priority
-from spotline.datadir import private_dir, private_file, private_sqlite
+from spotline.datadir import private_dir, private_file
 from spotline.envconf import (
     ConfigError,
     env_bool,
@@ -194,8 +194,6 @@ if DATABASE_URL:
     DATABASES["default"]["TEST"] = {"NAME": env_str("SPOTLINE_TEST_DB_NAME", "test_spotline")}
 else:
     _SQLITE_PATH = env_str("SPOTLINE_SQLITE_PATH", str(DATA_DIR / "spotline.sqlite3"))
-    if _SQLITE_PATH != ":memory:":
-        private_sqlite(Path(_SQLITE_PATH))  # before SQLite creates it with the umask's mode
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
