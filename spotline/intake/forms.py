@@ -74,6 +74,9 @@ class HelpForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
 
+    # The form's own key (``submissions``): sent again, it shows the first request.
+    submission = forms.CharField(required=False, widget=forms.HiddenInput)  # never refused
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["landmark"]

@@ -98,3 +98,22 @@ class SmsConversation(models.Model):
 
     def __str__(self) -> str:
         return f"sms conversation {self.pk}"
+
+
+# -- the help form, sent once (spotline/intake/submissions.py) ------------------------
+
+
+class FormSubmission(models.Model):
+    """A help form that was sent, by the random key the form carried: the same form
+    sent again (Back, then Send; a retry on a bad connection) opens nothing and shows
+    the first request's status page. Holds the tracking token sealed; deleted a day
+    later, or at once when its incident is purged (``submissions_purge``)."""
+
+    key_digest = models.CharField(max_length=64, unique=True)  # sha256 of the form's key
+    token_sealed = models.TextField()  # seal(tracking token, context="form.token")
+    incident = models.ForeignKey("dispatch.Incident", null=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    created_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"form submission {self.pk}"

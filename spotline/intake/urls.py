@@ -9,4 +9,5 @@ urlpatterns = [
     path("", views.help_form, name="help"),
     path("t/<str:token>/", views.status, name="status"),
     path("t/<str:token>/cancel/", views.cancel, name="cancel"),
+    path("t/<str:token>/again/", views.again, name="again"),
 ]

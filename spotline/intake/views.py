@@ -7,14 +7,20 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from spotline.core.lifecycle import State
 from spotline.core.policy import Actor
 from spotline.dispatch.actions.dispatcher import incident_cancel
-from spotline.dispatch.actions.opening import incident_by_token, incident_open
+from spotline.dispatch.actions.opening import (
+    incident_ask_again,
+    incident_by_token,
+    incident_open,
+)
 from spotline.dispatch.models import Source
 from spotline.dispatch.presenters import tracking
 from spotline.errors import ActionError, NotFound
 from spotline.intake.forms import HelpForm, request_from
 from spotline.intake.guidance import steps_for
+from spotline.intake.submissions import FIELD, new_key, send_once
 
 
 # The public pages are exempt from CSRF on purpose: they act for no signed-in user, so
@@ -24,12 +30,14 @@ from spotline.intake.guidance import steps_for
 @require_http_methods(["GET", "POST"])
 def help_form(request: HttpRequest) -> HttpResponse:
     """The public help page. A plain form POST: works with JavaScript off."""
-    form = HelpForm(request.POST or None)
+    form = HelpForm(request.POST or None, initial={"submission": new_key()})
     if request.method == "POST" and form.is_valid():
-        opened = incident_open(request_from(form.cleaned_data, source=Source.WEB,
-                                            language=request.LANGUAGE_CODE or "en"),
-                               now=timezone.now())
-        return redirect("intake:status", token=opened.tracking_token)
+        wanted = request_from(form.cleaned_data, source=Source.WEB,
+                              language=request.LANGUAGE_CODE or "en")
+        now = timezone.now()
+        token = send_once(form.cleaned_data.get("submission") or "",
+                          lambda: incident_open(wanted, now=now), now=now)
+        return redirect("intake:status", token=token)
     status = 400 if request.method == "POST" else 200
     return render(request, "intake/help.html", {
         "form": form, "org": settings.SPOTLINE_ORG_NAME,
@@ -44,18 +52,30 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
     except NotFound:
         raise Http404("no such request") from None
     view = tracking(incident, now=timezone.now())
+    cancelled_by_person = (incident.state == State.CANCELLED
+                           and incident.closed_by == Actor.PERSON.value)
     return render(request, "intake/status.html", {
         "t": view, "token": token, "hotline": settings.SPOTLINE_HOTLINE,
         "org": settings.SPOTLINE_ORG_NAME,
         "guidance": steps_for(incident.kind, request.LANGUAGE_CODE or "en"),
+        # After "they are OK now": a way back, with the same details while they exist.
+        "ask_again": cancelled_by_person and incident.purged_at is None,
+        "ask_on_help_page": cancelled_by_person and incident.purged_at is not None,
+        "submission": new_key(),
     })
 
 
 @csrf_exempt
 @require_POST
 def cancel(request: HttpRequest, token: str) -> HttpResponse:
+    """"They are OK now": asked first (one stray tap must not send help away), then
+    cancelled. Works without JavaScript."""
     try:
         incident = incident_by_token(token)
+        if request.POST.get("confirm") != "yes":
+            return render(request, "intake/cancel_confirm.html", {
+                "token": token, "someone_coming": incident.assigned_responder_id is not None,
+                "org": settings.SPOTLINE_ORG_NAME})
         incident_cancel(incident_id=incident.pk, actor=Actor.PERSON, user_id=None,
                         now=timezone.now())
     except NotFound:
@@ -63,3 +83,18 @@ def cancel(request: HttpRequest, token: str) -> HttpResponse:
     except ActionError:
         pass  # a responder is already with them: the status page says so
     return redirect("intake:status", token=token)
+
+
+@csrf_exempt
+@require_POST
+def again(request: HttpRequest, token: str) -> HttpResponse:
+    """Ask for help again with the same details, after cancelling; sent once."""
+    now = timezone.now()
+    try:
+        new_token = send_once(request.POST.get(FIELD, ""),
+                              lambda: incident_ask_again(token, now=now), now=now)
+    except NotFound:
+        raise Http404("no such request") from None
+    except ActionError:
+        return redirect("intake:help")  # nothing to copy any more: the form, empty
+    return redirect("intake:status", token=new_token)

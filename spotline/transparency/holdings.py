@@ -23,7 +23,7 @@ from spotline.api.models import IdempotentRequest
 from spotline.checkins.models import CheckIn, SavedPlan
 from spotline.core.triage import Priority
 from spotline.dispatch.models import Incident
-from spotline.intake.models import InboundSms, SmsConversation
+from spotline.intake.models import FormSubmission, InboundSms, SmsConversation
 from spotline.intake.sms import INBOUND_KEEP, reply_keep
 from spotline.notify.models import Message, SmsOptOut
 from spotline.responders.models import Responder
@@ -58,7 +58,7 @@ def _counted(row: dict[str, Any]) -> Holding:
 
 
 def holdings() -> dict[str, Holding]:
-    """Every category, from nine aggregate queries."""
+    """Every category, from ten aggregate queries."""
     held: dict[str, Holding] = {}
 
     # 1. An incident holds a precise place, description, details, call-back number,
@@ -102,10 +102,13 @@ def holdings() -> dict[str, Holding]:
         Message.objects.exclude(to_sealed="", body_sealed="")
         .aggregate(n=Count("pk"), oldest=Min("created_at")))
 
-    # 6. The stored first answer to a request sent with an Idempotency-Key: it holds
-    #    the request's tracking token.
-    held["idempotency_answers"] = _counted(
-        IdempotentRequest.objects.aggregate(n=Count("pk"), oldest=Min("created_at")))
+    # 6. The stored first answer to a request sent with an Idempotency-Key, and to a
+    #    help form sent with its key: each holds the request's tracking token.
+    api = IdempotentRequest.objects.aggregate(n=Count("pk"), oldest=Min("created_at"))
+    forms = FormSubmission.objects.aggregate(n=Count("pk"), oldest=Min("created_at"))
+    held["idempotency_answers"] = Holding(
+        count=api["n"] + forms["n"],
+        oldest=min((at for at in (api["oldest"], forms["oldest"]) if at), default=None))
 
     # 7. Responders on shift with a location: the latest fix only, no history. The
     #    age is that of the stalest fix held.

@@ -18,6 +18,7 @@ from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
 from spotline.intake.sms import inbound_expire
+from spotline.intake.submissions import submissions_expire
 from spotline.privacy.models import DataKey
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 # Tables whose dead rows may hold wrapped keys or sealed values (PostgreSQL VACUUM).
 _VACUUM = ["privacy_datakey", "dispatch_incident", "dispatch_outcome", "dispatch_incidentnote",
            "checkins_checkin", "checkins_savedplan", "intake_smsconversation",
-           "intake_inboundsms", "notify_message"]
+           "intake_inboundsms", "intake_formsubmission", "notify_message"]
 
 
 def purge_due(*, now: datetime) -> dict[str, int]:
@@ -33,6 +34,7 @@ def purge_due(*, now: datetime) -> dict[str, int]:
         "incidents": timers.purge_due(now=now),
         "saved_plans": plans_expire(now=now),
         "sms_rows": inbound_expire(now=now),
+        "help_form_submissions": submissions_expire(now=now),
         "idempotency_answers": idempotency_expire(now=now),
     }
     clean_residue()

@@ -15,6 +15,7 @@ from spotline.checkins import deadlines
 from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
 from spotline.intake.sms import inbound_expire
+from spotline.intake.submissions import submissions_expire
 from spotline.notify.sender import send_due
 from spotline.worker.retention import ResidueCleaner
 
@@ -36,6 +37,7 @@ def default_steps() -> list[Step]:
         # After the timers: the offers a timer made are sent in the same pass.
         Step("outbox", send_due),
         Step("sms retention", inbound_expire, every=HOUSEKEEPING_EVERY_SECONDS),
+        Step("help form retention", submissions_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("saved plan retention", plans_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("idempotency retention", idempotency_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("residue", ResidueCleaner(), every=HOUSEKEEPING_EVERY_SECONDS),

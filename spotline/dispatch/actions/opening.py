@@ -34,7 +34,7 @@ from spotline.dispatch.actions.records import event, events, flag
 from spotline.dispatch.actions.rounds import find, offer_messages, offer_rows
 from spotline.dispatch.actions.search import policy_for
 from spotline.dispatch.models import Incident, Source, Timer, TimerKind
-from spotline.errors import Invalid, NotFound
+from spotline.errors import Conflict, Invalid, NotFound
 from spotline.notify.actions import messages_queue
 from spotline.privacy.crypto import normalize_phone, token_digest
 
@@ -197,6 +197,29 @@ def ems_request(incident: Incident, *, actor: Actor, user_id: int | None,
     flag(incident, "ems_requested", now=now)
     tell_the_person(incident, Stage.AMBULANCE_REQUESTED, now=now)
     return True
+
+
+def incident_ask_again(token: str, *, now: datetime) -> Opened:
+    """"Ask for help again" after the person cancelled: a new request with the same
+    details, through the one door. The old one stays cancelled (its timeline says it
+    was asked again). Refused once its details are destroyed: then the help page."""
+    old = incident_by_token(token)
+    if old.state_enum is not State.CANCELLED or old.closed_by != Actor.PERSON.value:
+        raise Conflict("only a request you cancelled can be asked again")
+    if old.purged_at is not None:
+        raise Conflict("this request's details were already destroyed: ask on the help page")
+    location = (Point(old.lat, old.lon) if old.lat is not None and old.lon is not None
+                else None)
+    with audit_atomic():
+        opened = incident_open(IncidentRequest(
+            kind=Kind(old.kind), location=location, accuracy_m=old.accuracy_m,
+            description=old.location_description, details=old.details,
+            breathing=Answer(old.breathing), conscious=Answer(old.conscious),
+            danger=Answer(old.danger), callback_phone=old.callback_phone,
+            language=old.language, source=Source(old.source)), now=now)
+        event(old, "asked_again", actor=Actor.PERSON, now=now,
+              incident_id=opened.incident.pk)
+    return opened
 
 
 def incident_by_token(token: str) -> Incident:

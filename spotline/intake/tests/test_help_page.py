@@ -286,7 +286,14 @@ def test_it_cancels_when_they_are_ok_now() -> None:
     page = parse(client.get(f"/t/{token}/").content.decode())
     cancel = [f for f in page.forms if f["attrs"].get("action") == f"/t/{token}/cancel/"]
     assert len(cancel) == 1 and cancel[0]["attrs"]["method"] == "post"
+    # One tap only asks: nothing is cancelled yet, and there is a way back.
     r = client.post(f"/t/{token}/cancel/")
+    assert r.status_code == 200
+    confirm = r.content.decode()
+    assert "Cancel your request for help?" in confirm and f'href="/t/{token}/"' in confirm
+    incident.refresh_from_db()
+    assert incident.state == State.DISPATCHING
+    r = client.post(f"/t/{token}/cancel/", {"confirm": "yes"})
     assert r.status_code == 302
     assert r["Location"] == f"/t/{token}/"
     incident.refresh_from_db()
@@ -296,6 +303,8 @@ def test_it_cancels_when_they_are_ok_now() -> None:
     html = client.get(f"/t/{token}/").content.decode()
     assert "This request was cancelled" in html
     assert "/cancel/" not in html
+    assert "Keep it open" not in html  # nothing more will change on a closed request
+    assert f'action="/t/{token}/again/"' in html  # not a dead end
 
 
 def test_it_does_not_cancel_once_a_responder_is_on_scene(make_responder) -> None:
@@ -307,7 +316,7 @@ def test_it_does_not_cancel_once_a_responder_is_on_scene(make_responder) -> None
                             user_id=sam.user_id, now=timezone.now())
     client = Client()
     assert "/cancel/" not in client.get(f"/t/{token}/").content.decode()
-    r = client.post(f"/t/{token}/cancel/")
+    r = client.post(f"/t/{token}/cancel/", {"confirm": "yes"})
     assert r.status_code == 302
     incident.refresh_from_db()
     assert incident.state == State.ON_SCENE

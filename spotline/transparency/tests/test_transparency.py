@@ -215,9 +215,9 @@ def test_nothing_personal_reaches_the_public_side(make_responder) -> None:
 def test_it_reads_aggregates_not_rows(django_assert_max_num_queries) -> None:
     for i in range(5):
         open_incident(T0 + i * MIN, description=PLACE)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         get("/transparency/data.json", T0 + H)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         get("/transparency/", T0 + H)
 
 
