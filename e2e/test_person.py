@@ -101,3 +101,42 @@ def test_a_check_in_that_sent_help_can_be_called_off_after_a_confirm(
     expect(state).to_contain_text("we called off the help we sent")
     status, raw = http(server.url(f"/api/v1/checkins/{created['token']}"))
     assert status == 200 and json.loads(raw)["status"] == "ended"
+
+
+def send_help(page) -> None:  # type: ignore[no-untyped-def]
+    page.locator("label", has_text="Overdose").first.click()
+    page.fill("#id_where", "behind the library, blue door")
+    with page.expect_navigation():
+        page.locator("#help-form button[type=submit]").last.click()
+
+
+def test_back_then_send_again_shows_the_first_request(server: Server,
+                                                      new_context: NewContext) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(server.url("/"))
+    send_help(page)
+    first = page.url
+    assert "/t/" in first
+    page.go_back()
+    expect(page.locator("#help-form")).to_be_visible()
+    with page.expect_navigation():
+        page.locator("#help-form button[type=submit]").last.click()
+    assert page.url == first, "sending the same form again opened a second request"
+
+
+def test_cancel_asks_first_and_a_cancelled_request_can_be_asked_again(
+        server: Server, new_context: NewContext) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(server.url("/"))
+    send_help(page)
+    first = page.url
+    page.locator("#cancel").click()
+    expect(page.locator("h1")).to_have_text("Cancel your request for help?")
+    page.locator("#cancel-keep").click()  # a stray tap: nothing was cancelled
+    expect(page.locator("#status-message")).to_have_attribute("data-status", "dispatching")
+    page.locator("#cancel").click()
+    page.locator("#cancel-confirm").click()
+    expect(page.locator("#status-message")).to_have_attribute("data-status", "cancelled")
+    page.locator("#ask-again").click()
+    expect(page.locator("#status-message")).to_have_attribute("data-status", "dispatching")
+    assert page.url != first and "/t/" in page.url

@@ -75,7 +75,9 @@ class HelpForm(forms.Form):
     )
 
     # The form's own key (``submissions``): sent again, it shows the first request.
-    submission = forms.CharField(required=False, widget=forms.HiddenInput)  # never refused
+    # Browsers fetch the page again after Back, with a new key; help.js puts the sent
+    # form's key back then. Never refused.
+    submission = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -3,6 +3,25 @@
  * (only then, to keep the first load small) and shows a pin the person can drag. */
 (function () {
   "use strict";
+  /* Sent once: the form carries a key (intake/submissions.py), and the same key sent
+   * again shows the first request instead of opening a second. After Back, the browser
+   * fetches the page again and the server gives it a new key: put back the key of the
+   * form this tab sent, so Back then Send lands on the first request's page. Any other
+   * visit (a link, a reload) keeps the new key: asking again on purpose always works. */
+  var form = document.getElementById("help-form");
+  var key = document.getElementById("id_submission");
+  if (form && key) {
+    var STORE = "spotline-help-sent";
+    var nav = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation")[0] : null;
+    try {
+      var sent = sessionStorage.getItem(STORE);
+      if (sent && nav && nav.type === "back_forward") key.value = sent;
+      form.addEventListener("submit", function () {
+        try { sessionStorage.setItem(STORE, key.value); } catch (e) { /* private mode */ }
+      });
+    } catch (e) { /* storage refused: the form still works, without this */ }
+  }
   var geo = document.getElementById("geo");
   if (!geo || !("geolocation" in navigator)) return;
   geo.hidden = false;
