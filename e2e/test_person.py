@@ -8,7 +8,7 @@ import subprocess
 import sys
 from urllib.parse import urlsplit
 
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from e2e.conftest import (
     CENTRE,
@@ -103,7 +103,7 @@ def test_a_check_in_that_sent_help_can_be_called_off_after_a_confirm(
     assert status == 200 and json.loads(raw)["status"] == "ended"
 
 
-def send_help(page) -> None:  # type: ignore[no-untyped-def]
+def send_help(page: Page) -> None:
     page.locator("label", has_text="Overdose").first.click()
     page.fill("#id_where", "behind the library, blue door")
     with page.expect_navigation():
