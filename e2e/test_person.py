@@ -140,3 +140,26 @@ def test_cancel_asks_first_and_a_cancelled_request_can_be_asked_again(
     page.locator("#ask-again").click()
     expect(page.locator("#status-message")).to_have_attribute("data-status", "dispatching")
     assert page.url != first and "/t/" in page.url
+
+
+def test_switching_language_keeps_the_form_and_the_status_page_switches_too(
+        server: Server, new_context: NewContext) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(server.url("/"))
+    page.locator("label", has_text="Overdose").first.click()
+    page.fill("#id_where", "behind the library, blue door")
+    page.fill("#id_details", "took something green")
+    with page.expect_navigation():
+        page.locator("#language-es").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    expect(page.locator("#id_where")).to_have_value("behind the library, blue door")
+    expect(page.locator("#id_details")).to_have_value("took something green")
+    expect(page.locator("input[name=kind][value=overdose]")).to_be_checked()
+    with page.expect_navigation():
+        page.locator("#help-form button.primary").click()
+    expect(page.locator("html")).to_have_attribute("lang", "es")
+    page.select_option("#language-switch", "en")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Cambiar idioma").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#status-message")).to_be_visible()

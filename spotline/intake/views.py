@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -30,6 +30,9 @@ from spotline.intake.submissions import FIELD, new_key, send_once
 @require_http_methods(["GET", "POST"])
 def help_form(request: HttpRequest) -> HttpResponse:
     """The public help page. A plain form POST: works with JavaScript off."""
+    language = request.POST.get("language", "") if request.method == "POST" else ""
+    if language in dict(settings.LANGUAGES):
+        return _in_language(request, language)
     form = HelpForm(request.POST or None, initial={"submission": new_key()})
     if request.method == "POST" and form.is_valid():
         wanted = request_from(form.cleaned_data, source=Source.WEB,
@@ -38,12 +41,33 @@ def help_form(request: HttpRequest) -> HttpResponse:
         token = send_once(form.cleaned_data.get("submission") or "",
                           lambda: incident_open(wanted, now=now), now=now)
         return redirect("intake:status", token=token)
-    status = 400 if request.method == "POST" else 200
+    return _help_page(request, form, status=400 if request.method == "POST" else 200)
+
+
+def _help_page(request: HttpRequest, form: HelpForm, *, status: int = 200) -> HttpResponse:
     return render(request, "intake/help.html", {
         "form": form, "org": settings.SPOTLINE_ORG_NAME,
         "tiles": settings.SPOTLINE_TILE_URL, "attribution": settings.SPOTLINE_TILE_ATTRIBUTION,
         "has_landmarks": form.fields["landmark"].queryset.exists(),  # type: ignore[attr-defined]
     }, status=status)
+
+
+def _in_language(request: HttpRequest, language: str) -> HttpResponse:
+    """The language buttons send the form itself: the page comes back in the other
+    language with everything typed still there (and nothing sent, nothing checked),
+    and the choice is remembered like Django's own switch remembers it."""
+    kept = {name: request.POST.get(name) for name in HelpForm.base_fields
+            if request.POST.get(name) not in (None, "")}
+    kept.setdefault("submission", new_key())
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    response = _help_page(request, HelpForm(initial=kept))
+    response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language,
+                        max_age=settings.LANGUAGE_COOKIE_AGE,
+                        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+                        secure=settings.LANGUAGE_COOKIE_SECURE)
+    response["Content-Language"] = language
+    return response
 
 
 def status(request: HttpRequest, token: str) -> HttpResponse:

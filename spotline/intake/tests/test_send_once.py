@@ -173,3 +173,40 @@ def test_once_its_details_are_destroyed_asking_again_starts_on_the_help_page() -
     assert 'id="ask-again" href="/"' in html
     r = client.post(f"/t/{token}/again/", {"submission": form_key(client)})
     assert r["Location"] == "/" and Incident.objects.count() == 1
+
+
+# -- switching language keeps the form (issue 13, item 6) -------------------------------
+
+
+def test_switching_language_keeps_what_was_typed_and_sends_nothing() -> None:
+    client = Client()
+    key = form_key(client)
+    html = client.get("/").content.decode()
+    assert 'name="language" value="es"' in html and 'form="help-form"' in html
+    r = client.post("/", {**FORM, "submission": key, "language": "es"})
+    assert r.status_code == 200 and r["Content-Language"] == "es"
+    page = r.content.decode()
+    assert '<html lang="es">' in page and "Pedir ayuda ahora" in page
+    assert ">\nbehind the library, blue door</textarea>" in page
+    assert "took something green" in page
+    assert re.search(r'value="overdose"[^>]*checked', page)
+    assert f'name="submission" value="{key}"' in page  # still the same form
+    assert "errorlist" not in page  # nothing was checked: nothing was sent
+    assert not Incident.objects.exists()
+    # The choice sticks, and the form sent now is a Spanish request.
+    r = send(client, submission=key)
+    assert r.status_code == 302
+    assert Incident.objects.get().language == "es"
+    back = client.post("/", {"language": "en"}).content.decode()
+    assert '<html lang="en">' in back and "Get help now" in back
+
+
+def test_the_status_page_has_a_language_switch() -> None:
+    client = Client()
+    status = send(client, submission=form_key(client))["Location"]
+    html = client.get(status).content.decode()
+    assert 'action="/i18n/setlang/"' in html
+    assert f'name="next" type="hidden" value="{status}"' in html
+    r = client.post("/i18n/setlang/", {"language": "es", "next": status})
+    assert r.status_code == 302 and r["Location"] == status
+    assert '<html lang="es">' in client.get(status).content.decode()
