@@ -163,3 +163,10 @@ def test_switching_language_keeps_the_form_and_the_status_page_switches_too(
         page.get_by_role("button", name="Cambiar idioma").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#status-message")).to_be_visible()
+
+
+def test_the_transparency_page_fits_a_phone(server: Server, new_context: NewContext) -> None:
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(server.url("/transparency/"))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"

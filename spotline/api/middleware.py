@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, RawPostDataException
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -41,11 +41,16 @@ class BodySizeLimitMiddleware:
         api = request.path.startswith(("/api/", "/hooks/"))
         if length > limit:
             return _too_big(request, limit, api=api)
+        body = b""
         if request.method in BODY_METHODS:
             try:
                 body = request.body
             except RequestDataTooBig:
                 return _too_big(request, limit, api=api)
+            except RawPostDataException:
+                # A middleware before us parsed the form already (the rate limiter reads
+                # an SMS webhook's sender), bounded by DATA_UPLOAD_MAX_MEMORY_SIZE.
+                pass
             if len(body) > limit:  # a chunked body has no Content-Length to check first
                 return _too_big(request, limit, api=api)
         if request.path.startswith("/api/") and request.method in BODY_METHODS:

@@ -349,4 +349,4 @@ def test_a_person_asking_for_help_and_waiting_is_never_refused(clock: Any) -> No
     for _ in range(10 * 12):
         clock.shift(5)
         assert c.get(status_url, headers={"X-Live": "1"}).status_code == 200
-    assert c.post(status_url + "cancel/").status_code == 302
+    assert c.post(status_url + "cancel/", {"confirm": "yes"}).status_code == 302

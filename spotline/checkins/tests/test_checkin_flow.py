@@ -171,3 +171,16 @@ def test_it_never_escalates_twice_when_deadlines_fire_again(make_responder) -> N
         for seconds in (300, 360, 420, 480):
             fire_due_checkins(now=T0 + seconds * S)
     assert Incident.objects.count() == 1
+
+
+def test_asked_and_warned_look_different() -> None:
+    created = start(Client())
+    due = T0 + timedelta(minutes=5)
+    fire_due_checkins(now=due)
+    asked = Client().get(f"/c/{created['token']}/").content.decode()
+    assert "<h1>Are you OK?</h1>" in asked
+    assert 'class="notice" role="status"' in asked and "notice alarm" not in asked
+    fire_due_checkins(now=due + 60 * S)
+    warned = Client().get(f"/c/{created['token']}/").content.decode()
+    assert "<h1>Sending help soon</h1>" in warned
+    assert 'class="notice alarm" role="status"' in warned

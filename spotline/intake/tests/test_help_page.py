@@ -336,3 +336,26 @@ def test_it_refuses_to_cancel_with_a_get() -> None:
     assert Client().get(f"/t/{token}/cancel/").status_code == 405
     incident.refresh_from_db()
     assert incident.state == State.DISPATCHING
+
+
+# -- small things that hurt (issue 13, item 8) ------------------------------------------
+
+
+def test_a_wrong_status_link_says_so_and_leads_back_to_help() -> None:
+    for path in ("/t/not-a-real-token/", "/c/not-a-real-token/"):
+        r = Client().get(path)
+        assert r.status_code == 404
+        html = r.content.decode()
+        assert "This link does not work" in html and 'id="to-help"' in html
+        assert 'href="/"' in html
+    spanish = Client().get("/t/nope/", headers={"Accept-Language": "es"}).content.decode()
+    assert "Este enlace no funciona" in spanish
+
+
+def test_the_details_field_shows_its_error() -> None:
+    r = Client().post("/", {"kind": "overdose", "breathing": "no", "conscious": "no",
+                            "where": "the park", "details": "x" * 2001})
+    assert r.status_code == 400
+    html = r.content.decode()
+    details = html[html.index('for="id_details"'):html.index('id="id_details"')]
+    assert 'class="errorlist' in details
