@@ -58,9 +58,7 @@ def checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: dateti
     word = checkin_word(body)
     if word is None:
         return None
-    active = (CheckIn.objects.filter(phone_digest=digest,
-                                     state__in=[s.value for s in OPEN_STATES])
-              .order_by("-created_at").first())
+    active = open_checkin(digest)
     if active is None:
         return None
     language = active.language
@@ -75,6 +73,13 @@ def checkin_by_text(*, digest: str, phone: str, body: str, sid: str, now: dateti
         return checkin_say("failed", language)
     saved = SavedPlan.objects.filter(phone_digest=digest).exists()
     return checkin_say("done_saved" if saved else "done", language)
+
+
+def open_checkin(digest: str) -> CheckIn | None:
+    """This phone's running check-in (the latest, should there be several), or None."""
+    return (CheckIn.objects.filter(phone_digest=digest,
+                                   state__in=[s.value for s in OPEN_STATES])
+            .order_by("-created_at").first())
 
 
 def _language(digest: str, hint: LanguageHint) -> str:

@@ -1,4 +1,5 @@
-"""An SMS conversation's sealed memory, and the dispatcher's part in it.
+"""An SMS conversation: finding the phone's current one, its sealed memory, and the
+dispatcher's part in it.
 
 The conversation's state (what the person said so far, sealed as a whole) and its
 transcript (both ways, sealed) are what the console's SMS pages read; a dispatcher can
@@ -10,17 +11,23 @@ hand through the outbox, where STOP still wins. Deleted with the conversation
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import TypedDict
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import NotRequired, TypedDict
+
+from django.db import IntegrityError
 
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.sms.converse import ConversationState, Step
 from spotline.core.triage import Answer, Kind
+from spotline.dispatch.models import Incident
 from spotline.errors import Invalid
 from spotline.intake.models import SmsConversation
 from spotline.live.publish import sms_changed
 from spotline.notify.actions import message_queue
 from spotline.privacy.crypto import seal, unseal
+
+INBOUND_KEEP = timedelta(hours=24)  # retries come within minutes; a day is plenty
 
 
 class SealedState(TypedDict):
@@ -34,9 +41,12 @@ class SealedState(TypedDict):
     conscious: str | None
     attempts: int
     texts: list[str]  # what was written until dispatch: the incident's details
+    # ISO time the "cancel your request?" question was asked (absent before it existed)
+    stop_asked_at: NotRequired[str | None]
 
 
 def state_dump(state: ConversationState, texts: list[str]) -> str:
+    asked = state.stop_asked_at
     data: SealedState = {
         "step": state.step.value,
         "language": state.language,
@@ -46,6 +56,7 @@ def state_dump(state: ConversationState, texts: list[str]) -> str:
         "conscious": state.conscious.value if state.conscious else None,
         "attempts": state.attempts,
         "texts": texts,
+        "stop_asked_at": asked.isoformat() if asked else None,
     }
     return seal(json.dumps(data), context="sms.state")
 
@@ -60,8 +71,80 @@ def state_load(conversation: SmsConversation) -> tuple[ConversationState, list[s
         breathing=Answer(data["breathing"]) if data["breathing"] else None,
         conscious=Answer(data["conscious"]) if data["conscious"] else None,
         attempts=data["attempts"],
+        stop_asked_at=_when(data.get("stop_asked_at")),
     )
     return state, list(data["texts"])
+
+
+def _when(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
+
+
+# -- the phone's current conversation ------------------------------------------------------
+
+
+def conversation_current(*, digest: str, now: datetime) -> SmsConversation | None:
+    """The phone's open conversation, locked; None when it has none. One that is over
+    (its incident closed, or a question left unanswered for a day) is closed here."""
+    return _current(digest=digest, now=now)[0]
+
+
+def conversation_for(*, digest: str, phone: str, now: datetime) -> SmsConversation:
+    """The phone's open conversation, locked; a new one when the last is over."""
+    current, language = _current(digest=digest, now=now)
+    if current is not None:
+        return current
+    try:
+        with audit_atomic():
+            return SmsConversation.objects.create(
+                phone_digest=digest, phone_sealed=seal(phone, context="sms.phone"),
+                state_sealed=state_dump(ConversationState(language=language), []),
+                language=language or "", created_at=now, updated_at=now,
+            )
+    except IntegrityError:
+        # Another text from this phone started one at the same moment: use that one.
+        return SmsConversation.objects.select_for_update().get(
+            phone_digest=digest, closed_at__isnull=True)
+
+
+def _current(*, digest: str, now: datetime) -> tuple[SmsConversation | None, str | None]:
+    """The open conversation (None if there is none or it was over), and the language
+    of the one just closed, for the next to start in."""
+    current = (SmsConversation.objects.select_for_update()
+               .filter(phone_digest=digest, closed_at__isnull=True).first())
+    if current is None or not _is_over(current, now=now):
+        return current, None
+    state, _ = state_load(current)
+    # Its incident closed (or it went quiet): close it; the next text starts over.
+    current.state_sealed = state_dump(replace(state, step=Step.CLOSED, stop_asked_at=None), [])
+    current.closed_at = current.updated_at = now
+    current.save(update_fields=["state_sealed", "closed_at", "updated_at"])
+    return None, state.language
+
+
+def _is_over(conversation: SmsConversation, *, now: datetime) -> bool:
+    if conversation.incident_id is not None:
+        closed = (Incident.objects.filter(pk=conversation.incident_id)
+                  .values_list("closed_at", flat=True).first())
+        return closed is not None
+    if now - conversation.updated_at >= INBOUND_KEEP:
+        return True  # a question left unanswered for a day: a new text is a new request
+    state, _ = state_load(conversation)
+    return state.step is Step.DISPATCHED  # its incident was deleted
+
+
+def conversation_save(conversation: SmsConversation, state: ConversationState,
+                      texts: list[str], *, replies: list[str], now: datetime) -> None:
+    """Keep the state after a turn and what Spotline answered (the caller added the
+    person's text to the transcript), and tell the console."""
+    conversation.state_sealed = state_dump(state, texts)
+    conversation.language = state.language or ""
+    conversation.updated_at = now
+    for sent in replies:
+        transcript_add(conversation, "spotline", sent, now=now)
+    conversation.save(update_fields=["state_sealed", "language", "updated_at", "incident",
+                                     "transcript_sealed"])
+    changed(conversation)
 
 
 def transcript(conversation: SmsConversation) -> list[dict[str, str]]:
@@ -106,8 +189,11 @@ def conversation_reply(*, conversation_id: int, text: str, user_id: int | None,
         conversation = SmsConversation.objects.select_for_update().get(pk=conversation_id)
         count = len(transcript(conversation))
         transcript_add(conversation, "dispatcher", text, now=now)
+        # The dispatcher asked last: a YES now answers them, never "cancel your request?".
+        state, texts = state_load(conversation)
+        conversation.state_sealed = state_dump(replace(state, stop_asked_at=None), texts)
         conversation.updated_at = now
-        conversation.save(update_fields=["transcript_sealed", "updated_at"])
+        conversation.save(update_fields=["transcript_sealed", "state_sealed", "updated_at"])
         message_queue(
             key=f"sms-reply:{conversation.pk}:{count}", purpose="sms_reply", body=text,
             channels=["sms"], to=unseal(conversation.phone_sealed, context="sms.phone"),

@@ -9,15 +9,20 @@ The webhook (``intake/twilio/webhooks.py``) translates Twilio's request and call
 
 1. Deduplicate by the provider's message id: a retried webhook gets the stored answer
    and changes nothing.
-2. Compliance keywords first: STOP records the opt-out, START removes it, HELP says
-   who we are. HELP is answered even after STOP (carriers expect it); a repeated STOP
-   is not confirmed twice.
+2. Compliance keywords first (``keyword_texts``, decided by ``core.sms.compliance``):
+   STOP records the opt-out, START removes it, HELP says who we are. HELP is answered
+   even after STOP (carriers expect it); a repeated STOP is not confirmed twice. While
+   the phone's request (or check-in) is open, STOP, CANCEL, END and QUIT first ask
+   "cancel your request?": a YES cancels it (step 5), a second STOP opts out and says
+   the request is still open. A lone HELP from someone not yet talking with us also
+   starts a request.
 3. A number that texted STOP gets no answer to anything else.
 4. Responders and check-ins by text: a responder's "OK" to their running safety timer
    (``responder_texts``), then a person's SPOT / CUIDA, OK, DONE, SAVE and FORGET
    (``checkins.sms``), then a responder's answer to an offer ("YES 42").
 5. Load (or start) the phone's open conversation, and start over if its incident has
-   closed. ``converse`` gives the replies and, once kind and place are known, the
+   closed. A YES to "cancel your request?" cancels it; anything else drops that
+   question. ``converse`` gives the replies and, once kind and place are known, the
    incident to open: the reply then carries the tracking link. A detail sent later is
    attached to the incident as a note.
 
@@ -52,23 +57,31 @@ from spotline.audit.actions import atomic as audit_atomic
 from spotline.checkins.models import CheckIn
 from spotline.checkins.sms import checkin_by_text
 from spotline.core.sms.checkin import parse_safety_ok
-from spotline.core.sms.converse import ConversationState, OpenIncident, Step, converse
-from spotline.core.sms.keywords import Keyword, classify_keyword, keyword_language, keyword_reply
+from spotline.core.sms.compliance import confirms_cancel
+from spotline.core.sms.converse import OpenIncident, Step, converse
+from spotline.core.sms.keywords import classify_keyword
 from spotline.core.sms.responder import parse_responder_reply
 from spotline.dispatch.actions.dispatcher import incident_note
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, Source
 from spotline.errors import ActionError
-from spotline.intake.conversations import changed, state_dump, state_load, transcript_add
+from spotline.intake.conversations import (
+    INBOUND_KEEP,
+    changed,
+    conversation_for,
+    conversation_save,
+    state_dump,
+    state_load,
+    transcript_add,
+)
+from spotline.intake.keyword_texts import cancel_by_text, keyword_by_text
 from spotline.intake.models import InboundSms, SmsConversation
 from spotline.intake.responder_texts import offer_answer_by_text, safety_ok_by_text
-from spotline.notify.actions import is_opted_out, optout_record, optout_remove
+from spotline.notify.actions import is_opted_out
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
-
-INBOUND_KEEP = timedelta(hours=24)  # retries come within minutes; a day is plenty
 # How long a stored answer is kept for a retried webhook: Twilio retries within seconds
 # (its request times out after 15 s); later, a retry changes nothing and gets no answer.
 REPLY_KEEP = timedelta(minutes=10)
@@ -165,18 +178,9 @@ def _retried(done: InboundSms, *, digest: str, sid: str) -> list[str]:
 def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> list[str]:
     # 2. Compliance keywords.
     keyword = classify_keyword(body)
-    org = settings.SPOTLINE_ORG_NAME
     if keyword is not None:
-        language = keyword_language(body)
-        log.info("sms keyword sid=%s keyword=%s", sid, keyword.value)
-        if keyword is Keyword.STOP:
-            created = optout_record(phone=phone, now=now)
-            return [keyword_reply(keyword, language=language, org=org)] if created else []
-        if keyword is Keyword.START:
-            optout_remove(phone=phone)
-            return [keyword_reply(keyword, language=language, org=org)]
-        return [f"{keyword_reply(keyword, language=language, org=org)} "
-                f"{settings.SPOTLINE_SITE_URL}/"]
+        return [_sendable(r) for r in keyword_by_text(keyword, digest=digest, phone=phone,
+                                                       body=body, sid=sid, now=now)]
     # 3. A stopped number gets nothing more.
     if is_opted_out(phone):
         log.info("sms from an opted-out number sid=%s", sid)
@@ -200,18 +204,27 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     if reply is not None and responder is not None:
         return [_sendable(offer_answer_by_text(responder, reply, sid=sid, now=now))]
     # 5. The conversation.
-    conversation = _conversation(digest=digest, phone=phone, now=now)
+    conversation = conversation_for(digest=digest, phone=phone, now=now)
     transcript_add(conversation, "person", body, now=now)
+    state, texts = state_load(conversation)
+    if conversation.incident_id is not None and confirms_cancel(state, body, now=now):
+        # YES to "cancel your request?" (the incident is open: the conversation is not over).
+        replies = [cancel_by_text(incident_id=conversation.incident_id,
+                                  language=state.language, sid=sid, now=now)]
+        conversation_save(conversation, replace(state, stop_asked_at=None), texts,
+                          replies=replies, now=now)
+        return [_sendable(r) for r in replies]
+    state = replace(state, stop_asked_at=None)  # anything else: the question is dropped
     if conversation.taken_over_at is not None:
         # A dispatcher is answering by hand: no automatic reply, but they see it live,
         # and after dispatch it still reaches the incident as a note.
         if conversation.incident_id is not None:
             _note(conversation.incident_id, body, now=now)
+        conversation.state_sealed = state_dump(state, texts)
         conversation.updated_at = now
-        conversation.save(update_fields=["transcript_sealed", "updated_at"])
+        conversation.save(update_fields=["transcript_sealed", "state_sealed", "updated_at"])
         changed(conversation)
         return []
-    state, texts = state_load(conversation)
     turn = converse(state, body, now=now)
     if conversation.incident_id is None and turn.state.step is not Step.DISPATCHED:
         texts.append(body)
@@ -222,61 +235,16 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
         texts = []  # now the incident's details: the conversation need not keep them
     elif turn.note and conversation.incident_id is not None:
         _note(conversation.incident_id, turn.note, now=now)
-    conversation.state_sealed = state_dump(turn.state, texts)
-    conversation.language = turn.state.language or ""
-    conversation.updated_at = now
-    for sent in replies:
-        transcript_add(conversation, "spotline", sent, now=now)
-    conversation.save(update_fields=["state_sealed", "language", "updated_at", "incident",
-                                     "transcript_sealed"])
-    changed(conversation)
+    conversation_save(conversation, turn.state, texts, replies=replies, now=now)
     log.info("sms conversation=%s sid=%s step=%s incident=%s", conversation.pk, sid,
              turn.state.step.value, conversation.incident_id)
     return [_sendable(r) for r in replies]
-
-
-def _conversation(*, digest: str, phone: str, now: datetime) -> SmsConversation:
-    """The phone's open conversation, locked; a new one when the last is over."""
-    language: str | None = None
-    current = (SmsConversation.objects.select_for_update()
-               .filter(phone_digest=digest, closed_at__isnull=True).first())
-    if current is not None:
-        if not _is_over(current, now=now):
-            return current
-        state, _ = state_load(current)
-        language = state.language
-        # 5. Its incident closed (or it went quiet): close it and start over.
-        current.state_sealed = state_dump(replace(state, step=Step.CLOSED), [])
-        current.closed_at = current.updated_at = now
-        current.save(update_fields=["state_sealed", "closed_at", "updated_at"])
-    try:
-        with audit_atomic():
-            return SmsConversation.objects.create(
-                phone_digest=digest, phone_sealed=seal(phone, context="sms.phone"),
-                state_sealed=state_dump(ConversationState(language=language), []),
-                language=language or "", created_at=now, updated_at=now,
-            )
-    except IntegrityError:
-        # Another text from this phone started one at the same moment: use that one.
-        return SmsConversation.objects.select_for_update().get(
-            phone_digest=digest, closed_at__isnull=True)
 
 
 def _conversation_language(digest: str) -> str | None:
     """The language of this phone's latest SMS conversation, if it had one."""
     return (SmsConversation.objects.filter(phone_digest=digest).exclude(language="")
             .order_by("-updated_at").values_list("language", flat=True).first())
-
-
-def _is_over(conversation: SmsConversation, *, now: datetime) -> bool:
-    if conversation.incident_id is not None:
-        closed = (Incident.objects.filter(pk=conversation.incident_id)
-                  .values_list("closed_at", flat=True).first())
-        return closed is not None
-    if now - conversation.updated_at >= INBOUND_KEEP:
-        return True  # a question left unanswered for a day: a new text is a new request
-    state, _ = state_load(conversation)
-    return state.step is Step.DISPATCHED  # its incident was deleted
 
 
 def _open(conversation: SmsConversation, action: OpenIncident, *, details: list[str],

@@ -23,8 +23,9 @@ from spotline.api.models import IdempotentRequest
 from spotline.checkins.models import CheckIn, SavedPlan
 from spotline.core.triage import Priority
 from spotline.dispatch.models import Incident
+from spotline.intake.conversations import INBOUND_KEEP
 from spotline.intake.models import FormSubmission, InboundSms, SmsConversation
-from spotline.intake.sms import INBOUND_KEEP, reply_keep
+from spotline.intake.sms import reply_keep
 from spotline.notify.models import Message, SmsOptOut
 from spotline.responders.models import Responder
 from spotline.transparency.police import police_capabilities

@@ -4,7 +4,9 @@ Three parts, all pure (no Django, no clock: time is passed in as ``now``):
 
 1. ``keywords``: the carrier compliance keywords (STOP, START, HELP and their Spanish
    equivalents) and the confirmations carriers expect. The shell checks these before
-   anything else.
+   anything else; ``compliance`` says what one does given what the phone has open (a
+   STOP word while help is on its way asks "cancel your request?" first; a lone HELP
+   also starts a request).
 2. ``understand``: what kind of help, where, and whether the person is breathing and
    conscious, read from free English or Spanish text with plain phrase lists. It is
    simple on purpose, so a dispatcher can predict it: ``docs/sms-examples.md`` shows what

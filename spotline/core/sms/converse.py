@@ -45,6 +45,9 @@ class ConversationState:
     breathing: Answer | None = None
     conscious: Answer | None = None
     attempts: int = 0  # unclear answers to the current question
+    # When a STOP word got the question "cancel your request?" (``compliance``): a YES
+    # soon after cancels; any other text drops the question.
+    stop_asked_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +251,10 @@ def converse(state: ConversationState, text: str, *, now: datetime) -> Turn:
     # Answer in the language of the latest text that shows one, else as before.
     lang = detect_language(cleaned, folded) or language_code(state.language) or "en"
     read = _Read(cleaned, folded, understand_cleaned(cleaned, folded, lang))
+    # An answer to "cancel your request?" never reaches here (the shell asks
+    # ``compliance.confirms_cancel`` first): this text is something else, so the
+    # question is dropped.
+    state = replace(state, stop_asked_at=None)
     if state.step is Step.CLOSED:
         state = ConversationState(step=Step.CLOSED)  # a new request: forget the old one
     turn = _ON[state.step](state, read, lang, now)

@@ -81,6 +81,63 @@ MESSAGES: dict[str, dict[str, str]] = {
              "es": "{org}: escribe qué pasa y dónde, y enviamos a una persona de apoyo de la "
                    "comunidad. Nunca enviamos a la policía. Responde PARAR para dejar de "
                    "recibir mensajes."},
+    # A STOP word while something is open (``compliance.py``): first a question...
+    "ask_cancel": {
+        "en": "Do you want to cancel your request for help? Reply YES to cancel help, or tell "
+              "us what's happening. Reply STOP again to get no more texts from us.",
+        "es": "¿Quieres cancelar tu solicitud de ayuda? Responde SÍ para cancelar la ayuda, o "
+              "cuéntanos qué pasa. Responde PARAR otra vez para no recibir más mensajes.",
+    },
+    "ask_on_scene": {
+        "en": "A responder is with you now: tell them if you do not need help. Reply STOP "
+              "again to get no more texts from us.",
+        "es": "Una persona de apoyo está contigo ahora: dile si no necesitas ayuda. Responde "
+              "PARAR otra vez para no recibir más mensajes.",
+    },
+    "ask_checkin": {
+        "en": "Your check-in is still on. Reply DONE to end it. Reply STOP again to get no "
+              "more texts: we could not check on you, and would send responders if you miss "
+              "a check.",
+        "es": "Seguimos pendientes de ti. Responde LISTO para terminar. Responde PARAR otra "
+              "vez para no recibir más mensajes: no podríamos preguntarte cómo estás y, si "
+              "no respondes, enviaríamos apoyo.",
+    },
+    # ...then YES...
+    "cancelled": {
+        "en": "Your request for help is cancelled. We are not sending anyone. If you need help "
+              "again, text what is happening and where.",
+        "es": "Cancelamos tu solicitud de ayuda. No vamos a enviar a nadie. Si necesitas ayuda "
+              "otra vez, escribe qué pasa y dónde.",
+    },
+    "not_cancelled": {
+        "en": "A responder is with you now, so we could not cancel. Tell them if you do not "
+              "need help.",
+        "es": "Una persona de apoyo está contigo ahora, así que no pudimos cancelar. Dile si "
+              "no necesitas ayuda.",
+    },
+    # ...or a second STOP: no more texts, and what is still open.
+    "stop_open": {
+        "en": "{org}: you will get no more texts from us. Your request for help is still open "
+              "and someone may still come: to cancel it, use your tracking link. Reply START "
+              "to get texts again.",
+        "es": "{org}: no te enviaremos más mensajes. Tu solicitud de ayuda sigue abierta y "
+              "alguien puede llegar: para cancelarla, usa tu enlace de seguimiento. Responde "
+              "INICIO para volver a recibirlos.",
+    },
+    "stop_on_scene": {
+        "en": "{org}: you will get no more texts from us. Your request for help is still open: "
+              "a responder is with you. Reply START to get texts again.",
+        "es": "{org}: no te enviaremos más mensajes. Tu solicitud de ayuda sigue abierta: una "
+              "persona de apoyo está contigo. Responde INICIO para volver a recibirlos.",
+    },
+    "stop_checkin": {
+        "en": "{org}: you will get no more texts from us. Your check-in is still on, and we "
+              "send responders if a check is missed: end it with the link we sent when it "
+              "started. Reply START to get texts again.",
+        "es": "{org}: no te enviaremos más mensajes. Seguimos pendientes de ti y, si no "
+              "respondes, enviaremos apoyo: para terminar, usa el enlace que te enviamos al "
+              "empezar. Responde INICIO para volver a recibirlos.",
+    },
 }
 WHAT: dict[Kind, dict[str, str]] = {
     Kind.OVERDOSE: {"en": "an overdose", "es": "una sobredosis"},

@@ -285,6 +285,7 @@ states = st.builds(
     breathing=st.one_of(st.none(), st.sampled_from(Answer)),
     conscious=st.one_of(st.none(), st.sampled_from(Answer)),
     attempts=st.integers(min_value=0, max_value=5),
+    stop_asked_at=st.one_of(st.none(), st.just(NOW)),
 )
 
 
@@ -306,6 +307,8 @@ def test_every_text_in_every_state_gets_a_short_police_free_answer(
         assert police_free(reply) or "polic" in said
     assert turn.state.step in STEPS[state.step]
     assert turn.state.language in ("en", "es")
+    # A text that reaches the conversation is no YES to "cancel your request?".
+    assert turn.state.stop_asked_at is None
     dispatching = turn.state.step is Step.DISPATCHED and state.step is not Step.DISPATCHED
     assert (turn.action is not None) == dispatching
     if state.step is not Step.DISPATCHED:
