@@ -141,11 +141,12 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", r"^/checkin/$", "checkin", "page"),
     _rule("POST", rf"^/checkin/p/{SEGMENT}/$", "checkin", "page"),
     _rule("POST", r"^/api/v1/checkins/?$", "checkin", "api"),
-    # Answers by token: "I'm OK", "done", "they are OK now: cancel", delete a plan.
+    # Answers by token: "I'm OK", "done", "they are OK now: cancel", "ask again", "cancel
+    # help" after a check-in sent it, delete a plan.
     _rule("POST", rf"^/c/{SEGMENT}/{SEGMENT}/$", "answer", "page"),
     _rule("POST", rf"^/checkin/p/{SEGMENT}/delete/$", "answer", "page"),
-    _rule("POST", rf"^/t/{SEGMENT}/cancel/$", "answer", "page"),
-    _rule("POST", rf"^/api/v1/checkins/{SEGMENT}/(ok|done)$", "answer", "api"),
+    _rule("POST", rf"^/t/{SEGMENT}/(cancel|again)/$", "answer", "page"),
+    _rule("POST", rf"^/api/v1/checkins/{SEGMENT}/(ok|done|call-off)$", "answer", "api"),
     _rule("POST", rf"^/api/v1/track/{SEGMENT}/cancel$", "answer", "api"),
     _rule("DELETE", rf"^/api/v1/checkins/plans/{SEGMENT}$", "answer", "api"),
     # Status and tracking pages, polled while someone waits (and token guessing).

@@ -101,6 +101,9 @@ GET       /t/{track:A}/                             ok     ok     ok     ok     
 GET       /t/{nope}/                                404    404    404    404    404    404    404
 POST      /t/{track:A}/cancel/                      ok     ok     ok     ok     ok     ok     ok
 POST      /t/{nope}/cancel/                         404    404    404    404    404    404    404
+# asking again: only a request its person cancelled (otherwise back to the help page)
+POST      /t/{track:A}/again/                       ok     ok     ok     ok     ok     ok     ok
+POST      /t/{nope}/again/                          404    404    404    404    404    404    404
 
 # -- check-ins: the check-in's or the plan's token is the only key ----------------------------
 GET       /checkin/                                 ok     ok     ok     ok     ok     ok     ok
@@ -190,6 +193,8 @@ GET       /api/v1/checkins/{checkin}                ok     ok     ok     ok     
 GET       /api/v1/checkins/{nope}                   404    404    404    404    404    404    404
 POST      /api/v1/checkins/{checkin}/ok             ok     ok     ok     ok     ok     ok     ok
 POST      /api/v1/checkins/{checkin}/done           ok     ok     ok     ok     ok     ok     ok
+# calling help off: only once help was sent (this check-in is still running)
+POST      /api/v1/checkins/{checkin}/call-off       409    409    409    409    409    409    409
 
 # -- API: a responder's own things (R3 is off shift) ----------------------------------------------
 GET       /api/v1/me                                login  ok     ok     ok     404    404    404
