@@ -17,7 +17,7 @@ from spotline.core.lifecycle import HELD
 from spotline.core.policy import OfferStatus
 from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.reports import incident_outcome, incident_report
-from spotline.dispatch.actions.shifts import shift_set
+from spotline.dispatch.actions.shifts import OffersOpen, shift_set
 from spotline.dispatch.models import Incident, Offer, Outcome
 from spotline.dispatch.presenters import eta_minutes, offer_distance_m
 from spotline.errors import ActionError
@@ -104,17 +104,41 @@ def _point(request: HttpRequest) -> Point | None:
         return None
 
 
+def _offer_ids(text: str) -> frozenset[int]:
+    """The offer ids a confirmation names; anything else in the list is ignored."""
+    words = (w.strip() for w in text.split(",")[:100])
+    return frozenset(int(w) for w in words if w.isascii() and w.isdigit() and len(w) <= 18)
+
+
 @require_POST
 @verified_required
 def shift(request: HttpRequest) -> HttpResponse:
+    """On or off shift. Off shift with offers open first shows what it withdraws and
+    asks again (a page, so it works without scripts); the confirmation names the
+    offers it was shown, so one made in between is asked about too."""
     responder = _responder(request)
     on = request.POST.get("on_shift") == "1"
+    withdraw = _offer_ids(request.POST.get("withdraw", ""))
     try:
         shift_set(responder=responder, on_shift=on, location=_point(request),
-                                    now=timezone.now())
+                  now=timezone.now(), withdraw=None if on else withdraw)
+    except OffersOpen as exc:
+        if request.headers.get("X-Requested-With") == "fetch":
+            return JsonResponse({"detail": exc.message + " Tap 'Go off shift' again to "
+                                 "confirm."}, status=exc.status)
+        offers = list(Offer.objects.filter(pk__in=exc.offer_ids).select_related("incident")
+                      .order_by("incident__priority", "created_at"))
+        return render(request, "field/shift_off.html", {
+            "message": exc.message, "withdraw": ",".join(str(i) for i in exc.offer_ids),
+            "offers": [(o, outcomes.words(o.incident.kind)) for o in offers],
+        })
     except ActionError as exc:
         return _done(request, error=exc.message, status=exc.status)
-    return _done(request, ok="You are on shift." if on else "You are off shift.")
+    if on:
+        return _done(request, ok="You are on shift.")
+    return _done(request, ok="You are off shift." + (
+        " Your open offers were withdrawn: their incidents are offered to other "
+        "responders now." if withdraw else ""))
 
 
 @require_POST

@@ -107,7 +107,8 @@ def test_it_forgets_the_location_when_going_off_shift(make_responder) -> None:
 def test_it_gives_back_pending_offers_when_going_off_shift(make_responder) -> None:
     sam = make_responder("sam", north_m=200)
     incident = open_incident()
-    login(sam).post("/responder/shift/", {"on_shift": "0"})
+    offer = offer_of(sam, incident)
+    login(sam).post("/responder/shift/", {"on_shift": "0", "withdraw": str(offer.pk)})
     assert offer_of(sam, incident).status == "withdrawn"
 
 
