@@ -154,7 +154,9 @@ def incident_events(request: HttpRequest, incident_id: int, payload: s.ReportIn)
 @api.post("/v1/incidents/{incident_id}/outcome", auth=AUTH,
           response={200: s.OutcomeOut, 401: s.ErrorOut, 403: s.ErrorOut, 404: s.ErrorOut,
                     409: s.ErrorOut, 422: s.ErrorOut},
-          tags=["responder"],
+          tags=["responder"], summary="Record or correct the outcome",
+          description="Referrals and notes left out keep what is saved (send [] or \"\" "
+                      "to clear them); the other fields are always required.",
          operation_id="spotline_api_api_incident_outcome")
 def incident_outcome(request: HttpRequest, incident_id: int, payload: s.OutcomeIn) -> Any:
     responder, user_id = _staff_or_responder(request)
@@ -162,7 +164,7 @@ def incident_outcome(request: HttpRequest, incident_id: int, payload: s.OutcomeI
         incident_id=int_id(incident_id), responder=responder, user_id=user_id,
         now=timezone.now(), naloxone_doses=payload.naloxone_doses,
         responsive_after=Answer(payload.responsive_after), ems=EmsOutcome(payload.ems),
-        referrals=payload.referrals, notes=payload.notes or "",
+        referrals=payload.referrals, notes=payload.notes,
     )
     return {
         "incident_id": outcome.incident_id,

@@ -196,8 +196,10 @@ class OutcomeIn(Schema):
     naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True)]
     responsive_after: Answer
     ems: Literal["not_needed", "requested", "declined"]
-    # A closed list: counts that can be kept after the purge, never free text.
-    referrals: Annotated[list[Referral], Field(max_length=20)] = []
+    # A closed list: counts that can be kept after the purge, never free text. Left out
+    # (or null), referrals and notes keep what is saved: a correction of the counts
+    # never wipes them; send [] or "" to clear them.
+    referrals: Annotated[list[Referral], Field(max_length=20)] | None = None
     notes: Text | None = None
 
 

@@ -29,7 +29,11 @@ from spotline.dispatch.actions.dispatcher import (
 from spotline.dispatch.actions.opening import incident_open
 from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.models import Incident, SafetyTimer, Source, Timer
-from spotline.dispatch.presenters import responder_busy_map, responders_roster
+from spotline.dispatch.presenters import (
+    assign_choices,
+    responder_busy_map,
+    responders_roster,
+)
 from spotline.errors import ActionError
 from spotline.intake.forms import request_from
 from spotline.intake.models import Guidance, Landmark
@@ -94,13 +98,14 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     with audit_atomic():
         record("incident.view", object_type="incident", object_id=incident.pk,
                now=timezone.now(), actor="user", actor_user_id=request.user.pk, fields=shown)
-    busy = responder_busy_map()
+    # "Assign" preselects the nearest free responder; nobody off shift, ever.
+    groups, best = assign_choices(incident) if incident.is_open else ([], None)
     return render(request, "console/detail.html", {
         "incident": incident,
         "events": incident.events.all(),
         "notes": notes,
         "offers": incident.offers.select_related("responder__user").order_by("round", "id"),
-        "roster": [(r, busy.get(r.pk)) for r in responders_roster()],
+        "assign_groups": groups, "assign_best": best,
         "targets": [t.value for t in EscalationTarget],
         "map": _map_settings(),
     })

@@ -165,21 +165,7 @@ def plan_round(
     free = [c for c in qualified if not c.busy]
     fresh = [c for c in free if c.responder_id not in offered]
 
-    ranked: list[Ranked] = []
-    for c in fresh:
-        if location is None or c.location is None:
-            ranked.append(Ranked(c.responder_id, None, None))
-        else:
-            ranked.append(
-                Ranked(
-                    c.responder_id,
-                    estimator.eta_seconds(c.location, location, c.mode),
-                    distance_m(c.location, location),
-                )
-            )
-    ranked.sort(
-        key=lambda r: (r.eta_seconds is None, r.eta_seconds or 0.0, r.responder_id)
-    )
+    ranked = rank(location=location, candidates=fresh, estimator=estimator)
     chosen = tuple(ranked[: policy.offers_per_round])
 
     shortfall: Shortfall | None = None
@@ -195,6 +181,33 @@ def plan_round(
             # None while some are still pending.
             shortfall = offers_shortfall(past)
     return Round(offers=chosen, expires_at=now + policy.offer_expiry, shortfall=shortfall)
+
+
+def rank(
+    *,
+    location: Point | None,
+    candidates: Iterable[Candidate],
+    estimator: TravelTimeEstimator,
+) -> list[Ranked]:
+    """Candidates nearest by travel time first; those whose ETA cannot be known (no
+    location, theirs or the incident's) after, in a stable order. The order rounds
+    offer in, and the order a dispatcher is shown free responders in."""
+    ranked: list[Ranked] = []
+    for c in candidates:
+        if location is None or c.location is None:
+            ranked.append(Ranked(c.responder_id, None, None))
+        else:
+            ranked.append(
+                Ranked(
+                    c.responder_id,
+                    estimator.eta_seconds(c.location, location, c.mode),
+                    distance_m(c.location, location),
+                )
+            )
+    ranked.sort(
+        key=lambda r: (r.eta_seconds is None, r.eta_seconds or 0.0, r.responder_id)
+    )
+    return ranked
 
 
 def offers_shortfall(past_offers: Iterable[PastOffer]) -> Shortfall | None:

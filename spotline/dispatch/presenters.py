@@ -13,8 +13,9 @@ from django.utils.translation import ngettext
 
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, State
-from spotline.core.policy import OfferStatus, Shortfall
+from spotline.core.policy import Candidate, OfferStatus, Shortfall, qualifies, rank
 from spotline.core.stage import ALARMING, WAITING, Facts, Stage, stage
+from spotline.core.triage import Skill
 from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
 from spotline.responders.models import Responder
@@ -180,3 +181,76 @@ def responder_busy_map() -> dict[int, int]:
 
 def responders_roster() -> list[Responder]:
     return list(Responder.objects.select_related("user").order_by("on_shift_since", "alias"))
+
+
+@dataclass(frozen=True)
+class AssignChoice:
+    """One responder in the console's "Assign" list, with what the dispatcher should
+    know in words: how far, or why not them."""
+
+    responder: Responder
+    note: str
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class AssignGroup:
+    label: str
+    choices: list[AssignChoice]
+
+
+# What their answer to this incident's offer was, when it matters to whoever assigns.
+_ANSWERED = {OfferStatus.DECLINED.value: "declined this one",
+             OfferStatus.RELEASED.value: "gave this one back",
+             OfferStatus.EXPIRED.value: "did not answer the offer"}
+
+
+def assign_choices(incident: Incident) -> tuple[list[AssignGroup], AssignChoice | None]:
+    """Everyone a dispatcher could assign, and the one to preselect.
+
+    First the free ones (on shift, qualified, holding nothing) nearest first, ranked
+    as a round of offers ranks them (``core.policy.rank``); then those on shift but
+    busy or without the skills; then those off shift. The best is the nearest free one
+    who did not decline or give this incident back; never anyone off shift.
+    """
+    required = frozenset(Skill(s) for s in incident.required_skills
+                         if s in Skill._value2member_map_)
+    busy = responder_busy_map()
+    answered = dict(Offer.objects.filter(incident=incident).values_list("responder_id",
+                                                                        "status"))
+    everyone = {r.pk: r for r in responders_roster()}
+    free, other, off = [], [], []
+    for r in sorted(everyone.values(), key=lambda r: r.display_name.lower()):
+        held = busy.get(r.pk)
+        if not r.on_shift:
+            off.append(AssignChoice(r, "off shift"))
+        elif held is not None:
+            other.append(AssignChoice(r, "assigned here" if held == incident.pk
+                                      else f"holding #{held}"))
+        else:
+            candidate = Candidate(responder_id=r.pk, location=r.point, mode=Mode(r.mode),
+                                  skills=r.skill_set, on_shift=True, busy=False)
+            if qualifies(candidate, required):
+                free.append(candidate)
+            else:
+                missing = ", ".join(sorted(s.value.replace("_", " ")
+                                           for s in required - r.skill_set))
+                other.append(AssignChoice(r, f"without {missing}"))
+    best: AssignChoice | None = None
+    nearest = []
+    for ranked in rank(location=incident_point(incident), candidates=free,
+                       estimator=estimator()):
+        minutes = eta_minutes(ranked.eta_seconds)
+        words = [f"about {minutes} min away" if minutes else "",
+                 _ANSWERED.get(answered.get(ranked.responder_id, ""), "")]
+        choice = AssignChoice(everyone[ranked.responder_id],
+                              ", ".join(w for w in words if w),
+                              best=best is None and answered.get(ranked.responder_id) not in (
+                                  OfferStatus.DECLINED.value, OfferStatus.RELEASED.value))
+        if choice.best:
+            best = choice
+        nearest.append(choice)
+    groups = [AssignGroup("Free, nearest first", nearest),
+              AssignGroup("On shift, not free", other),
+              AssignGroup("Off shift: ask them to go on shift first", off)]
+    return [g for g in groups if g.choices], best

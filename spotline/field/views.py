@@ -8,20 +8,20 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from spotline.accounts.twofactor import verified_required
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
-from spotline.core.outcome import Referral, parse_referrals
 from spotline.core.policy import OfferStatus
-from spotline.core.triage import Answer
 from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.reports import incident_outcome, incident_report
-from spotline.dispatch.actions.shifts import shift_set
-from spotline.dispatch.models import EmsOutcome, Incident, Offer
+from spotline.dispatch.actions.shifts import OffersOpen, shift_set
+from spotline.dispatch.models import Incident, Offer, Outcome
 from spotline.dispatch.presenters import eta_minutes, offer_distance_m
 from spotline.errors import ActionError
+from spotline.field import outcomes
 from spotline.responders.models import Responder
 
 
@@ -45,10 +45,15 @@ def index(request: HttpRequest) -> HttpResponse:
     recent = list(Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,
                                       purged_at__isnull=True, on_scene_at__isnull=False)
               .order_by("-closed_at")[:3])
+    saved = {o.incident_id: o for o in Outcome.objects.filter(incident__in=recent)}
+    # Each closed incident shows its saved outcome (edited on a page of its own), or
+    # one form to record it: never a form of defaults over a saved outcome.
+    closed = [{"incident": i, "state": outcomes.state_words(i.state),
+               "saved": outcomes.summary(saved[i.pk]) if i.pk in saved else None,
+               "form": None if i.pk in saved else outcomes.form_values(i, None)}
+              for i in recent]
     return render(request, "field/index.html", {
-        "responder": responder, "offers": offers, "current": current, "recent": recent,
-        "answers": [a.value for a in Answer], "ems_choices": [e.value for e in EmsOutcome],
-        "referral_choices": [(r.value, r.value.replace("_", " ")) for r in Referral],
+        "responder": responder, "offers": offers, "current": current, "recent": closed,
     })
 
 
@@ -99,17 +104,41 @@ def _point(request: HttpRequest) -> Point | None:
         return None
 
 
+def _offer_ids(text: str) -> frozenset[int]:
+    """The offer ids a confirmation names; anything else in the list is ignored."""
+    words = (w.strip() for w in text.split(",")[:100])
+    return frozenset(int(w) for w in words if w.isascii() and w.isdigit() and len(w) <= 18)
+
+
 @require_POST
 @verified_required
 def shift(request: HttpRequest) -> HttpResponse:
+    """On or off shift. Off shift with offers open first shows what it withdraws and
+    asks again (a page, so it works without scripts); the confirmation names the
+    offers it was shown, so one made in between is asked about too."""
     responder = _responder(request)
     on = request.POST.get("on_shift") == "1"
+    withdraw = _offer_ids(request.POST.get("withdraw", ""))
     try:
         shift_set(responder=responder, on_shift=on, location=_point(request),
-                                    now=timezone.now())
+                  now=timezone.now(), withdraw=None if on else withdraw)
+    except OffersOpen as exc:
+        if request.headers.get("X-Requested-With") == "fetch":
+            return JsonResponse({"detail": exc.message + " Tap 'Go off shift' again to "
+                                 "confirm."}, status=exc.status)
+        offers = list(Offer.objects.filter(pk__in=exc.offer_ids).select_related("incident")
+                      .order_by("incident__priority", "created_at"))
+        return render(request, "field/shift_off.html", {
+            "message": exc.message, "withdraw": ",".join(str(i) for i in exc.offer_ids),
+            "offers": [(o, outcomes.words(o.incident.kind)) for o in offers],
+        })
     except ActionError as exc:
         return _done(request, error=exc.message, status=exc.status)
-    return _done(request, ok="You are on shift." if on else "You are off shift.")
+    if on:
+        return _done(request, ok="You are on shift.")
+    return _done(request, ok="You are off shift." + (
+        " Your open offers were withdrawn: their incidents are offered to other "
+        "responders now." if withdraw else ""))
 
 
 @require_POST
@@ -144,35 +173,37 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
     return _done(request)
 
 
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 @verified_required
 def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
+    """GET: the outcome's own page, its form filled with the saved outcome (an edit) or
+    blank. POST: record it, or save the edit; a mistake shows the form again as typed."""
     responder = _responder(request)
-    try:
-        doses = int(request.POST.get("naloxone_doses", "0"))
-    except ValueError:
-        doses = -1
-    if not 0 <= doses <= 20:
-        return _done(request, error="Naloxone doses must be a number from 0 to 20.", status=400)
-    referrals, unknown = parse_referrals(request.POST.getlist("referrals"))
-    notes = request.POST.get("notes", "")
-    if unknown:
-        return _done(request, error="Unknown referral: " + ", ".join(unknown) + ". Choose "
-                     "from: " + ", ".join(r.value for r in Referral) + ".", status=400)
-    if "\x00" in notes or len(notes) > 2000:
-        return _done(request, error="Notes are up to 2000 characters of text.", status=400)
-    try:
-        responsive_after = Answer(request.POST.get("responsive_after", "unknown"))
-        ems = EmsOutcome(request.POST.get("ems", "not_needed"))
-    except ValueError:
-        return _done(request, error="Choose an answer for 'responsive afterwards' and "
-                     "'ambulance'.", status=400)
+    incident = Incident.objects.filter(pk=incident_id, assigned_responder=responder).first()
+    if incident is None:
+        raise Http404("no such incident")
+    if request.method == "GET":
+        if incident.on_scene_at is None or incident.purged_at is not None:
+            return _done(request, error="There is no outcome to record for this incident.")
+        saved = Outcome.objects.filter(incident=incident).first()
+        return render(request, "field/outcome.html",
+                      {"form": outcomes.form_values(incident, saved), "edit": saved is not None})
+    parsed = outcomes.parse(request.POST)
+    if isinstance(parsed, str):
+        if request.headers.get("X-Requested-With") == "fetch":
+            return JsonResponse({"detail": parsed}, status=400)
+        return render(request, "field/outcome.html", {
+            "form": outcomes.form_values(incident, None, posted=request.POST),
+            "edit": bool(request.POST.get("replaces")), "error": parsed}, status=400)
     try:
         incident_outcome(
             incident_id=incident_id, responder=responder, user_id=request.user.pk,
-            now=timezone.now(), naloxone_doses=doses,
-            responsive_after=responsive_after, ems=ems, referrals=referrals, notes=notes,
+            now=timezone.now(), naloxone_doses=parsed.naloxone_doses,
+            responsive_after=parsed.responsive_after, ems=parsed.ems,
+            referrals=parsed.referrals, notes=parsed.notes, replaces=parsed.replaces,
         )
     except ActionError as exc:
         return _done(request, error=exc.message, status=exc.status)
-    return _done(request, ok="Outcome recorded. Thank you.")
+    return _done(request, ok="Outcome updated." if parsed.replaces
+                 else "Outcome recorded. Thank you.")

@@ -154,6 +154,9 @@ POST      /responder/incidents/{B}/report/          login  404    ok     404    
 POST      /responder/incidents/{C}/report/          login  ok     404    404    404    404    404
 POST      /responder/incidents/{B}/outcome/         login  404    ok     404    404    404    404
 POST      /responder/incidents/{C}/outcome/         login  ok     404    404    404    404    404
+GET       /responder/incidents/{B}/outcome/         login  404    ok     404    404    404    404
+GET       /responder/incidents/{C}/outcome/         login  ok     404    404    404    404    404
+GET       /responder/incidents/{nope}/outcome/      login  404    404    404    404    404    404
 
 # -- the dispatcher console: dispatchers, coordinators, admins ----------------------------------
 GET       /console/                                 login  404    404    404    ok     ok     ok

@@ -510,6 +510,28 @@ def test_it_corrects_the_outcome_without_a_second_row(make_responder, public_api
     assert Outcome.objects.get(incident_id=created["id"]).naloxone_doses == 3
 
 
+def test_a_correction_keeps_the_referrals_and_notes_it_leaves_out(make_responder,
+                                                                    public_api):
+    responder = make_responder(north_m=100)
+    created = ask(public_api)
+    api = accepted(responder, created["id"])
+    report(api, created["id"], "on_scene")
+    path = f"/api/v1/incidents/{created['id']}/outcome"
+    api.post(path, {"naloxone_doses": 2, "responsive_after": "yes", "ems": "not_needed",
+                    "referrals": ["housing"], "notes": "drank water"})
+    r = api.post(path, {"naloxone_doses": 3, "responsive_after": "yes", "ems": "not_needed"})
+    assert r.status_code == 200, r.content
+    assert r.json()["referrals"] == ["housing"]
+    outcome = Outcome.objects.get(incident_id=created["id"])
+    assert (outcome.naloxone_doses, outcome.referrals, outcome.notes) == (
+        3, ["housing"], "drank water")
+    # Clearing them is said out loud.
+    api.post(path, {"naloxone_doses": 3, "responsive_after": "yes", "ems": "not_needed",
+                    "referrals": [], "notes": ""})
+    outcome.refresh_from_db()
+    assert (outcome.referrals, outcome.notes) == ([], "")
+
+
 def test_it_refuses_an_outcome_before_on_scene(make_responder, public_api):
     responder = make_responder(north_m=100)
     created = ask(public_api)

@@ -39,9 +39,14 @@ def holds_open_incident(responder: Responder) -> bool:
 
 
 def offers_give_back(responder: Responder, *, now: datetime, why: str,
-                     keep: int | None = None) -> None:
+                     keep: int | None = None, replace: bool = False) -> None:
     """The responder's pending offers (but ``keep``'s) go back. Call with every
-    incident concerned already locked, in order (``locks.lock_many``)."""
+    incident concerned already locked, in order (``locks.lock_many``).
+
+    An incident left with no pending offer widens at once; with ``replace`` (the
+    responder left shift) every incident that lost an offer does, even with others
+    still pending, so the round goes on at full strength. Each widens once.
+    """
     for incident_id in sorted(pending_offer_incidents(responder.pk) - {keep}):
         incident = lock(incident_id)  # already held: this only re-reads the row
         Offer.objects.filter(incident=incident, responder=responder,
@@ -50,7 +55,7 @@ def offers_give_back(responder: Responder, *, now: datetime, why: str,
         event(incident, "offer_withdrawn", actor=Actor.SYSTEM, now=now,
               responder_id=responder.pk, why=why)
         pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
-        if should_widen(incident.state_enum) and not pending:
+        if should_widen(incident.state_enum) and (replace or not pending):
             widen(incident, now=now, why=why)
 
 

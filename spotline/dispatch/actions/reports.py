@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from enum import Enum
 
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.lifecycle import Event, State
@@ -80,27 +81,55 @@ def incident_report(
     return incident
 
 
+class Saved(Enum):
+    """``incident_outcome(replaces=Saved.ANY)``: record or correct whatever is saved."""
+
+    ANY = "any"
+
+
 def incident_outcome(
     *, incident_id: int, responder: Responder | None, user_id: int | None, now: datetime,
     naloxone_doses: int, responsive_after: Answer, ems: EmsOutcome,
-    referrals: Iterable[str], notes: str = "",
+    referrals: Iterable[str] | None = None, notes: str | None = None,
+    replaces: datetime | Saved | None = Saved.ANY,
 ) -> Outcome:
-    """Record (or correct) the outcome, from on scene until the purge."""
+    """Record (or correct) the outcome, from on scene until the purge.
+
+    ``referrals`` and ``notes`` left out (None) keep what is saved: a correction of the
+    counts never wipes them. ``replaces`` says what the caller's form was built from,
+    so a form of defaults can never overwrite a saved outcome: None, no outcome (one
+    saved since is refused); the ``recorded_at`` of the saved outcome being edited (one
+    changed since is refused); ``Saved.ANY`` (the API), whatever is saved.
+    """
     with audit_atomic():
         incident = _held_by(incident_id, responder)
         if incident.on_scene_at is None:
             raise Conflict("an outcome is recorded once a responder is on scene")
         if incident.purged_at is not None:
             raise Conflict("this incident's details were already destroyed")
-        outcome, _ = Outcome.objects.update_or_create(
-            incident=incident,
-            defaults={
-                "recorded_at": now, "recorded_by_user_id": user_id,
-                "naloxone_doses": naloxone_doses, "responsive_after": responsive_after.value,
-                "ems": ems.value, "referrals": sorted({str(r) for r in referrals}),
-                "notes": notes.strip(),
-            },
-        )
+        # The incident's lock guards its outcome too: nobody saves one in between.
+        outcome = Outcome.objects.filter(incident=incident).first()
+        if replaces is None and outcome is not None:
+            raise Conflict("an outcome is already saved for this incident: edit it "
+                           "instead of recording a new one")
+        if isinstance(replaces, datetime) and (outcome is None
+                                               or outcome.recorded_at != replaces):
+            raise Conflict("the outcome was changed since you opened it: look at the "
+                           "saved one and edit it again")
+        corrected = outcome is not None
+        if outcome is None:
+            outcome = Outcome(incident=incident, referrals=[], notes="")
+        outcome.recorded_at = now
+        outcome.recorded_by_user_id = user_id
+        outcome.naloxone_doses = naloxone_doses
+        outcome.responsive_after = responsive_after.value
+        outcome.ems = ems.value
+        if referrals is not None:
+            outcome.referrals = sorted({str(r) for r in referrals})
+        if notes is not None:
+            outcome.notes = notes.strip()
+        outcome.save()
         event(incident, "outcome", actor=Actor.RESPONDER if responder else Actor.DISPATCHER,
-              now=now, user_id=user_id, naloxone_doses=naloxone_doses, ems=ems.value)
+              now=now, user_id=user_id, naloxone_doses=naloxone_doses, ems=ems.value,
+              corrected=corrected)
     return outcome

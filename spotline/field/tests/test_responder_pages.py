@@ -107,7 +107,8 @@ def test_it_forgets_the_location_when_going_off_shift(make_responder) -> None:
 def test_it_gives_back_pending_offers_when_going_off_shift(make_responder) -> None:
     sam = make_responder("sam", north_m=200)
     incident = open_incident()
-    login(sam).post("/responder/shift/", {"on_shift": "0"})
+    offer = offer_of(sam, incident)
+    login(sam).post("/responder/shift/", {"on_shift": "0", "withdraw": str(offer.pk)})
     assert offer_of(sam, incident).status == "withdrawn"
 
 
@@ -256,17 +257,21 @@ def test_it_answers_a_bad_outcome_with_a_message(make_responder, field: str,
     _sam, client, incident = held_by(make_responder)
     client.post(f"/responder/incidents/{incident.pk}/report/", {"type": "on_scene"})
     form = {"naloxone_doses": "1", "responsive_after": "yes", "ems": "not_needed", field: value}
-    r = client.post(f"/responder/incidents/{incident.pk}/outcome/", form, follow=True)
-    assert r.status_code == 200
-    assert len(messages_of(r)) == 1
-    assert "Outcome recorded" not in messages_of(r)[0]
+    r = client.post(f"/responder/incidents/{incident.pk}/outcome/", form)
+    # The form again, as typed, with what to fix.
+    assert r.status_code == 400
+    html = r.content.decode()
+    assert 'id="outcome-error"' in html
+    assert f'action="/responder/incidents/{incident.pk}/outcome/"' in html
+    assert "Outcome recorded" not in html
     assert not Outcome.objects.filter(incident=incident).exists()
 
 
 def test_it_refuses_an_outcome_before_on_scene(make_responder) -> None:
     _sam, client, incident = held_by(make_responder)
     r = client.post(f"/responder/incidents/{incident.pk}/outcome/",
-                    {"naloxone_doses": "0"}, follow=True)
+                    {"naloxone_doses": "0", "responsive_after": "unknown",
+                     "ems": "not_needed"}, follow=True)
     assert any("on scene" in m for m in messages_of(r))
     assert not Outcome.objects.filter(incident=incident).exists()
 

@@ -1,0 +1,116 @@
+"""The responder's outcome form: reading what was posted, and what the form and the saved
+outcome show (in words, not codes).
+
+A form always says what it was built from (``replaces``: empty for a new outcome, the
+saved outcome's time for an edit), so a form of defaults left on a page can never
+overwrite an outcome saved since.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.http import QueryDict
+
+from spotline.core.outcome import Referral, parse_referrals
+from spotline.core.triage import Answer
+from spotline.dispatch.models import EmsOutcome, Incident, Outcome
+
+RESPONSIVE_WORDS = {Answer.YES.value: "Yes", Answer.NO.value: "No",
+                    Answer.UNKNOWN.value: "Don't know"}
+EMS_WORDS = {EmsOutcome.NOT_NEEDED.value: "Not needed", EmsOutcome.REQUESTED.value: "Requested",
+             EmsOutcome.DECLINED.value: "The person declined one"}
+STATE_WORDS = {"unable_to_locate": "could not find them"}
+
+
+def words(code: str) -> str:
+    """A code as words: "mental_health" -> "mental health"."""
+    return code.replace("_", " ")
+
+
+def state_words(state: str) -> str:
+    return STATE_WORDS.get(state, words(state))
+
+
+@dataclass(frozen=True)
+class OutcomeInput:
+    naloxone_doses: int
+    responsive_after: Answer
+    ems: EmsOutcome
+    referrals: list[Referral]
+    notes: str
+    replaces: datetime | None
+
+
+def parse(post: QueryDict) -> OutcomeInput | str:
+    """What the form says, or the message telling the responder what to fix."""
+    try:
+        doses = int(post.get("naloxone_doses", ""))
+    except ValueError:
+        doses = -1
+    if not 0 <= doses <= 20:
+        return "Naloxone doses must be a number from 0 to 20."
+    referrals, unknown = parse_referrals(post.getlist("referrals"))
+    if unknown:
+        return ("Unknown referral: " + ", ".join(unknown) + ". Choose from: "
+                + ", ".join(r.value for r in Referral) + ".")
+    notes = post.get("notes", "")
+    if "\x00" in notes or len(notes) > 2000:
+        return "Notes are up to 2000 characters of text."
+    # No defaults: an answer nobody chose is not recorded as one.
+    try:
+        responsive_after = Answer(post.get("responsive_after", ""))
+        ems = EmsOutcome(post.get("ems", ""))
+    except ValueError:
+        return "Choose an answer for 'Responsive afterwards?' and 'Ambulance'."
+    replaces: datetime | None = None
+    token = post.get("replaces", "")
+    if token:
+        try:
+            replaces = datetime.fromisoformat(token)
+        except ValueError:
+            replaces = None
+        if replaces is None or replaces.tzinfo is None:
+            return "This form is out of date: open the outcome again."
+    return OutcomeInput(doses, responsive_after, ems, referrals, notes, replaces)
+
+
+def form_values(incident: Incident, saved: Outcome | None,
+                posted: QueryDict | None = None) -> dict[str, Any]:
+    """What the form shows: what was just posted (to fix a mistake), else the saved
+    outcome, else a blank one with no answer chosen for "responsive afterwards"."""
+    if posted is not None:
+        doses: Any = posted.get("naloxone_doses", "")
+        responsive, ems = posted.get("responsive_after", ""), posted.get("ems", "")
+        referrals = set(parse_referrals(posted.getlist("referrals"))[0])
+        notes, replaces = posted.get("notes", ""), posted.get("replaces", "")
+    elif saved is not None:
+        doses, responsive, ems = saved.naloxone_doses, saved.responsive_after, saved.ems
+        referrals = set(saved.referrals)
+        notes, replaces = saved.notes, saved.recorded_at.isoformat()
+    else:
+        doses, responsive, ems = 0, "", EmsOutcome.NOT_NEEDED.value
+        referrals, notes, replaces = set(), "", ""
+    return {
+        "incident": incident, "naloxone_doses": doses, "responsive_after": responsive,
+        "ems": ems, "notes": notes, "replaces": replaces,
+        "responsive_choices": list(RESPONSIVE_WORDS.items()),
+        "ems_choices": list(EMS_WORDS.items()),
+        "referral_choices": [(r.value, words(r.value), r.value in referrals)
+                             for r in Referral],
+    }
+
+
+def summary(saved: Outcome) -> dict[str, Any]:
+    """The saved outcome, in words."""
+    return {
+        "naloxone_doses": saved.naloxone_doses,
+        "responsive_after": RESPONSIVE_WORDS.get(saved.responsive_after,
+                                                 words(saved.responsive_after)),
+        "ems": EMS_WORDS.get(saved.ems, words(saved.ems)),
+        "referrals": [words(r) for r in saved.referrals],
+        "notes": saved.notes,
+        "recorded_at": saved.recorded_at,
+    }
