@@ -170,3 +170,28 @@ def test_the_transparency_page_fits_a_phone(server: Server, new_context: NewCont
     page.goto(server.url("/transparency/"))
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px screen"
+
+
+def test_a_saved_plan_link_keeps_its_token_out_of_every_url_the_server_sees(
+        server: Server, new_context: NewContext) -> None:
+    context = new_context(viewport=PHONE)
+    seen: list[str] = []
+    context.on("request", lambda request: seen.append(request.url))
+    page = context.new_page()
+    page.goto(server.url("/checkin/"))
+    page.fill("#id_where", "Room 12, the motel on 5th")
+    page.locator("#id_save_plan").check()
+    with page.expect_navigation():
+        page.locator("#checkin-form button.primary").click()
+    link = page.locator("#plan-link")
+    expect(link).to_be_visible()
+    saved = link.get_attribute("href") or ""
+    assert "/checkin/#plan=" in saved, saved
+    token = saved.partition("#plan=")[2]
+    other = context.new_page()
+    other.goto(saved)
+    expect(other.locator("#saved-plan")).to_be_visible()
+    expect(other.locator("#id_where")).to_have_value("Room 12, the motel on 5th")
+    assert token not in other.url
+    # Fragments are never sent; and nothing the page asked for carried the token.
+    assert not [url for url in seen if token in url.partition("#")[0]], seen

@@ -140,11 +140,13 @@ RULES: tuple[Rule, ...] = (
     # Starting a check-in (also from a saved plan).
     _rule("POST", r"^/checkin/$", "checkin", "page"),
     _rule("POST", rf"^/checkin/p/{SEGMENT}/$", "checkin", "page"),
+    _rule("POST", r"^/checkin/plan/$", "checkin", "page"),
     _rule("POST", r"^/api/v1/checkins/?$", "checkin", "api"),
     # Answers by token: "I'm OK", "done", "they are OK now: cancel", "ask again", "cancel
     # help" after a check-in sent it, delete a plan.
     _rule("POST", rf"^/c/{SEGMENT}/{SEGMENT}/$", "answer", "page"),
     _rule("POST", rf"^/checkin/p/{SEGMENT}/delete/$", "answer", "page"),
+    _rule("POST", r"^/checkin/plan/delete/$", "answer", "page"),
     _rule("POST", rf"^/t/{SEGMENT}/(cancel|again)/$", "answer", "page"),
     _rule("POST", rf"^/api/v1/checkins/{SEGMENT}/(ok|done|call-off)$", "answer", "api"),
     _rule("POST", rf"^/api/v1/track/{SEGMENT}/cancel$", "answer", "api"),

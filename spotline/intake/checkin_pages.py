@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -94,6 +95,49 @@ def plan(request: HttpRequest, plan_token: str) -> HttpResponse:
 def plan_delete(request: HttpRequest, plan_token: str) -> HttpResponse:
     plans.plan_delete(token=plan_token)
     # The same answer whether or not it existed.
+    return render(request, "checkins/plan_gone.html", {"deleted": True})
+
+
+# The saved plan's token travels in the URL fragment (``/checkin/#plan=…``), which no
+# browser sends to a server, and reaches us only in a POST body (checkin.js sends it,
+# or the person pastes the link without JavaScript): never in a path or a log line.
+_PLAN_TOKEN = re.compile(r"(?:plan=|/p/)?([A-Za-z0-9_-]{16,64})/?\s*$")
+
+
+def _posted_plan_token(request: HttpRequest) -> str:
+    raw = (request.POST.get("plan_token") or request.POST.get("plan_link") or "").strip()
+    found = _PLAN_TOKEN.search(raw[-200:])
+    return found.group(1) if found else ""
+
+
+@csrf_exempt
+@require_POST
+def plan_posted(request: HttpRequest) -> HttpResponse:
+    """A saved plan by the token in the POST body: ``open`` shows the start form filled
+    in from it; the filled form sent back starts the check-in."""
+    plan_token = _posted_plan_token(request)
+    try:
+        saved = plans.plan_load(plan_token) if plan_token else None
+    except NotFound:
+        saved = None
+    if saved is None:
+        return render(request, "checkins/plan_gone.html", status=404)
+    if request.POST.get("step") == "open":
+        return render(request, "checkins/start.html",
+                      {"form": StartForm(initial=_initial(saved)), "plan_token": plan_token})
+    form = StartForm(request.POST, initial=_initial(saved))
+    if form.is_valid():
+        return _start(request, form, plan_token=plan_token)
+    return render(request, "checkins/start.html", {"form": form, "plan_token": plan_token},
+                  status=400)
+
+
+@csrf_exempt
+@require_POST
+def plan_posted_delete(request: HttpRequest) -> HttpResponse:
+    plan_token = _posted_plan_token(request)
+    if plan_token:
+        plans.plan_delete(token=plan_token)
     return render(request, "checkins/plan_gone.html", {"deleted": True})
 
 

@@ -110,6 +110,9 @@ GET       /checkin/                                 ok     ok     ok     ok     
 GET       /checkin/p/{plan}/                        ok     ok     ok     ok     ok     ok     ok
 GET       /checkin/p/{nope}/                        404    404    404    404    404    404    404
 POST      /checkin/p/{plan}/delete/                 ok     ok     ok     ok     ok     ok     ok
+# the token in the body (a saved link's fragment, posted by the page): no token, no plan
+POST      /checkin/plan/                            404    404    404    404    404    404    404
+POST      /checkin/plan/delete/                     ok     ok     ok     ok     ok     ok     ok
 # the same answer whether or not the plan existed: deleting tells nothing
 POST      /checkin/p/{nope}/delete/                 ok     ok     ok     ok     ok     ok     ok
 GET       /c/{checkin}/                             ok     ok     ok     ok     ok     ok     ok

@@ -4,6 +4,7 @@ an ambulance, or a mix), how to get in, and saved plans the person can delete.""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -190,6 +191,44 @@ def test_the_web_page_starts_saves_reuses_and_deletes_a_plan(make_responder) -> 
     assert gone.status_code == 404 and "No saved plan here" in gone.content.decode()
     # Deleting twice answers the same: nothing tells whether it existed.
     assert client.post(f"/checkin/p/{plan_token}/delete/").status_code == 200
+
+
+def test_the_plan_token_reaches_the_server_only_in_a_post_body(make_responder) -> None:
+    """Issue 13, item 17: the saved link is /checkin/#plan=…; the page posts the token
+    (or the person pastes the link) and no URL the server sees ever holds it."""
+    client = Client()
+    with time_machine.travel(T0, tick=False):
+        r = client.post("/checkin/", {
+            "where": "Room 12, the motel on 5th", "access": ACCESS, "minutes": "4",
+            "send": ["responders"], "save_plan": "on"})
+    plan_token = r["Location"].partition("#plan=")[2]
+    assert plan_token
+    start_page = client.get("/checkin/").content.decode()
+    assert 'action="/checkin/plan/"' in start_page and 'id="plan-paste"' in start_page
+
+    for given in ({"plan_token": plan_token},
+                  {"plan_link": f"https://help.example.org/checkin/#plan={plan_token}"},
+                  {"plan_link": f"https://help.example.org/checkin/p/{plan_token}/ "}):
+        r = client.post("/checkin/plan/", {"step": "open", **given})
+        assert r.status_code == 200, given
+        form = r.content.decode()
+        assert "Room 12, the motel on 5th" in form and ACCESS in form
+        # The token is in the page only as a form value, never in a link or an action.
+        assert re.findall(rf'(?:href|action)="[^"]*{plan_token}', form) == []
+        assert f'name="plan_token" value="{plan_token}"' in form
+    r = client.post("/checkin/plan/", {
+        "plan_token": plan_token, "where": "Room 12, the motel on 5th", "access": ACCESS,
+        "minutes": "6", "send": ["responders"]})
+    assert r.status_code == 302 and r["Location"].startswith("/c/")
+    assert plan_token not in r["Location"]
+    assert CheckIn.objects.order_by("-pk").first().minutes == 6
+
+    bad = client.post("/checkin/plan/", {"step": "open", "plan_link": "not a plan"})
+    assert bad.status_code == 404 and "No saved plan here" in bad.content.decode()
+    r = client.post("/checkin/plan/delete/", {"plan_token": plan_token})
+    assert r.status_code == 200 and not SavedPlan.objects.exists()
+    assert client.post("/checkin/plan/", {"step": "open", "plan_token": plan_token}
+                       ).status_code == 404
 
 
 def test_the_web_form_asks_for_the_trusted_persons_phone() -> None:

@@ -24,7 +24,8 @@
 })();
 
 /* Saved plans. The token arrives in the URL fragment (never sent to a server or its
- * logs) and is kept in this phone's storage; the start page offers it back. */
+ * logs) and is kept in this phone's storage; the start page offers it back, sending the
+ * token in a POST body (intake/checkin_pages.py: plan_posted), never in a URL path. */
 (function () {
   "use strict";
   var KEY = "spotline-plan";
@@ -35,20 +36,25 @@
   function stored() { try { return localStorage.getItem(KEY); } catch (e) { return null; } }
   var match = /(?:^#|&)plan=([A-Za-z0-9_-]+)/.exec(location.hash);
   var saved = document.getElementById("plan-saved");
+  var offer = document.getElementById("saved-plan-link");
   if (match) {
     store(match[1]);
     history.replaceState(null, "", location.pathname + location.search);
     if (saved) {
       var link = document.getElementById("plan-link");
-      link.href = link.textContent = location.origin + "/checkin/p/" + match[1] + "/";
+      link.href = link.textContent = location.origin + "/checkin/#plan=" + match[1];
       saved.hidden = false;
+    }
+    if (offer) {  // the saved link was opened: open the plan at once
+      document.getElementById("saved-plan-token").value = match[1];
+      offer.submit();
+      return;
     }
   }
   if (document.getElementById("plan-gone")) store(null);
-  var offer = document.getElementById("saved-plan-link");
   var token = stored();
   if (offer && token) {
-    offer.querySelector("a").href = "/checkin/p/" + token + "/";
+    document.getElementById("saved-plan-token").value = token;
     offer.hidden = false;
     document.getElementById("plan-forget-here").addEventListener("click", function () {
       store(null); offer.hidden = true;
