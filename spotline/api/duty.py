@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from pydantic import Field
 
 from spotline.accounts.actions import duty_set
 from spotline.accounts.models import Role
@@ -20,7 +21,7 @@ router = Router(auth=AUTH, tags=["dispatcher"])
 
 
 class DutyIn(Schema):
-    on_duty: bool
+    on_duty: bool = Field(strict=True)  # true or false: 0, 1 and "yes" are refused
 
 
 class DutyOut(Schema):

@@ -50,7 +50,8 @@ Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$"
 class LocationIn(Schema):
     lat: Lat | None = None
     lon: Lon | None = None
-    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False,
+                                       strict=True)] | None = None  # false is not 0 m
     description: Short | None = None
 
     @model_validator(mode="after")

@@ -276,6 +276,21 @@ def test_it_never_echoes_a_rejected_phone_number_or_coordinate(world):
 
 
 @pytest.mark.django_db
+def test_it_refuses_a_boolean_where_a_number_or_a_flag_is_asked(world):
+    # Issue 13, item 19: false is not 0 m, and 0 is not "off duty".
+    before = snapshot()
+    r = world["public"].post(URL, good(location={"lat": CENTRE.lat, "lon": CENTRE.lon,
+                                                 "accuracy_m": False}))
+    assert r.status_code == 422 and "accuracy_m" in json.dumps(r.json())
+    assert snapshot() == before
+    user_create(name="duty-dispatcher", role=Role.DISPATCHER, password=None)
+    api = Api(token_create(name="duty-dispatcher", now=T0))
+    for value in (0, 1, "yes", "true", None):
+        assert api.put("/api/v1/me/duty", {"on_duty": value}).status_code == 422, value
+    assert api.put("/api/v1/me/duty", {"on_duty": True}).json() == {"on_duty": True}
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_json_body_sent_as_plain_text(world):
     # A text/plain POST is a "simple" cross-site request (no CORS preflight): a JSON API
     # must insist on application/json, or any web page can file requests for help.
