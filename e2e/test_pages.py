@@ -68,7 +68,7 @@ def test_it_takes_a_request_with_javascript_off(server: Server,
     page.check("input[name=kind][value=overdose]")
     page.fill("#id_where", "Outside the main door of Kamppi Centre")
     with page.expect_navigation():
-        page.click("#help-form button[type=submit]")
+        page.click("#send")
     assert "/t/" in page.url, page.url
     message = page.locator("#status-message")
     expect(message).not_to_be_empty()
@@ -83,7 +83,7 @@ def test_it_speaks_spanish_to_a_spanish_browser(server: Server,
     page.goto(server.url("/"))
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator("h1")).to_contain_text("Pedir ayuda")
-    expect(page.locator("#help-form button[type=submit]")).not_to_have_text("Send help")
+    expect(page.locator("#send")).not_to_have_text("Send help")
 
 
 def test_it_switches_to_spanish_on_request(server: Server, new_context: NewContext) -> None:

@@ -107,7 +107,7 @@ def send_help(page: Page) -> None:
     page.locator("label", has_text="Overdose").first.click()
     page.fill("#id_where", "behind the library, blue door")
     with page.expect_navigation():
-        page.locator("#help-form button[type=submit]").last.click()
+        page.locator("#send").click()
 
 
 def test_back_then_send_again_shows_the_first_request(server: Server,
@@ -120,7 +120,7 @@ def test_back_then_send_again_shows_the_first_request(server: Server,
     page.go_back()
     expect(page.locator("#help-form")).to_be_visible()
     with page.expect_navigation():
-        page.locator("#help-form button[type=submit]").last.click()
+        page.locator("#send").click()
     assert page.url == first, "sending the same form again opened a second request"
 
 
@@ -148,6 +148,7 @@ def test_switching_language_keeps_the_form_and_the_status_page_switches_too(
     page.goto(server.url("/"))
     page.locator("label", has_text="Overdose").first.click()
     page.fill("#id_where", "behind the library, blue door")
+    page.click("#more summary")  # the optional questions, under Send
     page.fill("#id_details", "took something green")
     with page.expect_navigation():
         page.locator("#language-es").click()
@@ -156,7 +157,7 @@ def test_switching_language_keeps_the_form_and_the_status_page_switches_too(
     expect(page.locator("#id_details")).to_have_value("took something green")
     expect(page.locator("input[name=kind][value=overdose]")).to_be_checked()
     with page.expect_navigation():
-        page.locator("#help-form button.primary").click()
+        page.locator("#send").click()
     expect(page.locator("html")).to_have_attribute("lang", "es")
     page.select_option("#language-switch", "en")
     with page.expect_navigation():
@@ -195,3 +196,31 @@ def test_a_saved_plan_link_keeps_its_token_out_of_every_url_the_server_sees(
     assert token not in other.url
     # Fragments are never sent; and nothing the page asked for carried the token.
     assert not [url for url in seen if token in url.partition("#")[0]], seen
+
+
+
+def test_an_overdose_is_one_thumb_away_on_a_phone(server: Server,
+                                                 new_context: NewContext) -> None:
+    """Issue 13, item 7: the big choices, the place and Send on the first screen of a
+    390 x 844 phone; every target at least 44 px high, every radio and box full size."""
+    page = new_context(viewport=PHONE).new_page()
+    page.goto(server.url("/"))
+    send = page.locator("#send").bounding_box()
+    assert send is not None and send["y"] + send["height"] <= PHONE["height"], send
+    overdose = page.locator("label.choice", has=page.locator("input[value=overdose]"))
+    box = overdose.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"]
+    too_small = page.evaluate("""() => [...document.querySelectorAll(
+        'label.choice, #send, #use-location, button.link, details#more summary')]
+        .filter(e => e.offsetParent !== null && e.getBoundingClientRect().height < 44)
+        .map(e => e.outerHTML.slice(0, 80))""")
+    assert too_small == [], too_small
+    for path in ("/", "/checkin/"):
+        page.goto(server.url(path))
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        squashed = page.evaluate("""() => [...document.querySelectorAll(
+            'input[type=radio], input[type=checkbox]')]
+            .filter(e => e.offsetParent !== null)
+            .map(e => [e.id, e.getBoundingClientRect().width, e.getBoundingClientRect().height])
+            .filter(([, w, h]) => w < 20 || h < 20)""")
+        assert squashed == [], (path, squashed)

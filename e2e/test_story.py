@@ -75,12 +75,13 @@ def test_it_plays_the_whole_story_live_in_three_browsers(server: Server,
     expect(person.locator("#id_lat")).not_to_have_value("")
     assert abs(float(person.input_value("#id_lat")) - CENTRE[0]) < 1e-4
     person.check("input[name=kind][value=overdose]")
+    person.click("#more summary")  # the optional questions, under Send
     person.check("input[name=breathing][value=no]")
     expect(person.locator("#help-map")).to_be_visible()
     screenshot(person, "help")
     submitted_ms = time.time() * 1000
     with person.expect_navigation():
-        person.click("#help-form button[type=submit]")
+        person.click("#send")
     assert "/t/" in person.url, person.url
     expect(person.locator("#status-message")).not_to_be_empty()
 

@@ -36,7 +36,8 @@ def request_from(data: dict[str, Any], *, source: Source, language: str = "en",
         kind=Kind(data["kind"]),
         location=Point(lat, lon) if lat is not None and lon is not None else None,
         description=data.get("where") or "", details=data.get("details") or "",
-        breathing=Answer(data["breathing"]), conscious=Answer(data["conscious"]),
+        breathing=Answer(data.get("breathing") or "unknown"),
+        conscious=Answer(data.get("conscious") or "unknown"),
         danger=Answer(data.get("danger") or "unknown"),
         callback_phone=data.get("callback_phone") or "", language=language, source=source,
         opened_by_user_id=opened_by_user_id)
@@ -45,10 +46,13 @@ def request_from(data: dict[str, Any], *, source: Source, language: str = "en",
 class HelpForm(forms.Form):
     kind = forms.ChoiceField(label=_("What is happening?"), choices=KIND_LABELS,
                              widget=forms.RadioSelect)
+    # Optional: not answered is "don't know", which never lowers a priority.
     breathing = forms.ChoiceField(label=_("Are they breathing?"), choices=ANSWERS,
-                                  initial=Answer.UNKNOWN.value, widget=forms.RadioSelect)
+                                  initial=Answer.UNKNOWN.value, widget=forms.RadioSelect,
+                                  required=False)
     conscious = forms.ChoiceField(label=_("Are they awake and answering?"), choices=ANSWERS,
-                                  initial=Answer.UNKNOWN.value, widget=forms.RadioSelect)
+                                  initial=Answer.UNKNOWN.value, widget=forms.RadioSelect,
+                                  required=False)
     landmark = forms.ModelChoiceField(
         label=_("Or choose a place near you"), queryset=Landmark.objects.none(),
         required=False, empty_label=_("— none —"),

@@ -44,9 +44,26 @@ def help_form(request: HttpRequest) -> HttpResponse:
     return _help_page(request, form, status=400 if request.method == "POST" else 200)
 
 
+# The optional questions, folded under the Send button: shown open when one of them
+# holds something to see (an error, or an answer carried over a language switch).
+MORE = ("breathing", "conscious", "danger", "details", "callback_phone")
+
+
+def _more_open(form: HelpForm) -> bool:
+    if form.is_bound:
+        return any(form.errors.get(name) for name in MORE)
+    return any(form.initial.get(name) not in (None, "", "unknown") for name in MORE)
+
+
+# The big choices on the first screen of a phone; the other kinds one tap further.
+FIRST_KINDS = ("overdose", "mental_health", "other")
+
+
 def _help_page(request: HttpRequest, form: HelpForm, *, status: int = 200) -> HttpResponse:
+    chosen = (form.data.get("kind") if form.is_bound else form.initial.get("kind")) or ""
     return render(request, "intake/help.html", {
-        "form": form, "org": settings.SPOTLINE_ORG_NAME,
+        "form": form, "org": settings.SPOTLINE_ORG_NAME, "more_open": _more_open(form),
+        "first_kinds": FIRST_KINDS, "more_kinds_open": bool(chosen) and chosen not in FIRST_KINDS,
         "tiles": settings.SPOTLINE_TILE_URL, "attribution": settings.SPOTLINE_TILE_ATTRIBUTION,
         "has_landmarks": form.fields["landmark"].queryset.exists(),  # type: ignore[attr-defined]
     }, status=status)

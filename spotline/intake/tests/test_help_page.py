@@ -359,3 +359,20 @@ def test_the_details_field_shows_its_error() -> None:
     html = r.content.decode()
     details = html[html.index('for="id_details"'):html.index('id="id_details"')]
     assert 'class="errorlist' in details
+
+
+def test_sending_comes_before_the_optional_questions() -> None:
+    html = Client().get("/").content.decode()
+    assert html.index('id="send"') < html.index('name="breathing"')
+    assert html.index('value="overdose"') < html.index('id="send"')
+    assert html.index('name="where"') < html.index('id="send"')
+    assert '<details id="more">' in html  # folded, until there is something to see
+    # Sent with only the kind and the place: an overdose is a P1.
+    r = Client().post("/", {"kind": "overdose", "where": "behind the library"})
+    assert r.status_code == 302
+    incident = Incident.objects.get()
+    assert incident.priority == "P1" and incident.breathing == "unknown"
+    # A mistake in a folded field unfolds it.
+    bad = Client().post("/", {"kind": "overdose", "where": "the park",
+                              "callback_phone": "call me maybe"}).content.decode()
+    assert '<details id="more" open>' in bad
