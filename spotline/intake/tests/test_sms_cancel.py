@@ -83,18 +83,25 @@ def test_texting_cancel_during_an_open_request_asks_before_anything(word: str) -
     assert said[-2:] == [("person", word), ("spotline", en("ask_cancel"))]
 
 
-def test_yes_cancels_the_request_as_the_person_and_the_offered_responder_is_told(
-    make_responder: Any, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    sam = make_responder("sam", phone="+15550109191")
-    told: list[set[int]] = []
+@pytest.fixture
+def told(monkeypatch: pytest.MonkeyPatch) -> list[set[int]]:
+    """The responders each live push of an incident goes to, as they are sent."""
+    audiences: list[set[int]] = []
     real = records.incident_changed
 
     def listen(incident_id: int, *, responders: Any = None) -> None:
-        told.append(set(responders()) if callable(responders) else set(responders or ()))
+        audiences.append(set(responders()) if callable(responders)
+                         else set(responders or ()))
         real(incident_id, responders=responders)
 
     monkeypatch.setattr(records, "incident_changed", listen)
+    return audiences
+
+
+def test_yes_cancels_the_request_as_the_person_and_the_offered_responder_is_told(
+    make_responder: Any, told: list[set[int]],
+) -> None:
+    sam = make_responder("sam", phone="+15550109191")
     incident = tracked(text(OD))
     offer = Offer.objects.get(incident=incident, responder=sam)
     assert offer.status == OfferStatus.PENDING
@@ -114,16 +121,8 @@ def test_yes_cancels_the_request_as_the_person_and_the_offered_responder_is_told
 
 
 def test_yes_cancels_a_request_a_responder_holds_and_the_responder_is_told(
-    make_responder: Any, monkeypatch: pytest.MonkeyPatch,
+    make_responder: Any, told: list[set[int]],
 ) -> None:
-    told: list[set[int]] = []
-    real = records.incident_changed
-
-    def listen(incident_id: int, *, responders: Any = None) -> None:
-        told.append(set(responders()) if callable(responders) else set(responders or ()))
-        real(incident_id, responders=responders)
-
-    monkeypatch.setattr(records, "incident_changed", listen)
     incident = tracked(text(OD))
     sam = make_responder("sam")
     incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
