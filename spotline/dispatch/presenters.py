@@ -77,10 +77,8 @@ def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
     return max(60.0, offer.eta_seconds - elapsed)
 
 
-def incident_stage(incident: Incident, *, pending: int | None = None) -> Stage:
-    if pending is None:
-        pending = (Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).count()
-                   if incident.state_enum is State.DISPATCHING else 0)
+def incident_stage(incident: Incident, *, pending: int) -> Stage:
+    """``pending``: the incident's offers out now (``tracking`` counts them once)."""
     return stage(Facts(
         state=incident.state_enum, round=incident.current_round, pending_offers=pending,
         shortfall=incident.round_shortfall, unanswered=incident.unanswered_at is not None,
