@@ -79,15 +79,21 @@ def start(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def plan(request: HttpRequest, plan_token: str) -> HttpResponse:
     """A saved plan: the start form filled in from it, and a way to delete it."""
+    return _plan_form(request, plan_token, submitted=request.method == "POST")
+
+
+def _plan_form(request: HttpRequest, plan_token: str, *, submitted: bool) -> HttpResponse:
+    """The start form filled in from the saved plan; ``submitted``: the form came back
+    filled, and starts the check-in if it is valid."""
     try:
         saved = plans.plan_load(plan_token)
     except NotFound:
         return render(request, "checkins/plan_gone.html", status=404)
-    form = StartForm(request.POST or None, initial=_initial(saved))
-    if request.method == "POST" and form.is_valid():
+    form = StartForm(request.POST if submitted else None, initial=_initial(saved))
+    if submitted and form.is_valid():
         return _start(request, form, plan_token=plan_token)
     return render(request, "checkins/start.html", {"form": form, "plan_token": plan_token},
-                  status=400 if request.method == "POST" else 200)
+                  status=400 if submitted else 200)
 
 
 @csrf_exempt
@@ -116,20 +122,9 @@ def plan_posted(request: HttpRequest) -> HttpResponse:
     """A saved plan by the token in the POST body: ``open`` shows the start form filled
     in from it; the filled form sent back starts the check-in."""
     plan_token = _posted_plan_token(request)
-    try:
-        saved = plans.plan_load(plan_token) if plan_token else None
-    except NotFound:
-        saved = None
-    if saved is None:
+    if not plan_token:
         return render(request, "checkins/plan_gone.html", status=404)
-    if request.POST.get("step") == "open":
-        return render(request, "checkins/start.html",
-                      {"form": StartForm(initial=_initial(saved)), "plan_token": plan_token})
-    form = StartForm(request.POST, initial=_initial(saved))
-    if form.is_valid():
-        return _start(request, form, plan_token=plan_token)
-    return render(request, "checkins/start.html", {"form": form, "plan_token": plan_token},
-                  status=400)
+    return _plan_form(request, plan_token, submitted=request.POST.get("step") != "open")
 
 
 @csrf_exempt
