@@ -26,6 +26,8 @@ PORT = 8000
 # Log lines for people here (production's default, and `spotline run` without
 # configuration, stays JSON); SPOTLINE_LOG_FORMAT=json make run gives JSON.
 run: export SPOTLINE_LOG_FORMAT ?= text
+# The demo is set in Helsinki: its clocks read Helsinki time.
+run: export SPOTLINE_TIME_ZONE ?= Europe/Helsinki
 run: install
 	$(BIN)/spotline demo --if-empty
 	$(BIN)/spotline run --host $(HOST) --port $(PORT)

@@ -10,6 +10,39 @@
  */
 (function () {
   "use strict";
+  // The page's words for scripts, in its language (base.html, dispatch/words.py).
+  var words = {};
+  try { words = JSON.parse(document.getElementById("ui-strings").textContent); } catch (e) { /* English below */ }
+  function t(key, fallback, values) {
+    var s = words[key] || fallback;
+    Object.keys(values || {}).forEach(function (k) { s = s.replace("%(" + k + ")s", values[k]); });
+    return s;
+  }
+  window.spotlineWords = t;
+
+  // "in 40 s", "3 min ago": kept true every second (the server wrote the first words).
+  function relative(ms) {
+    var span = Math.round(Math.abs(ms) / 1000), amount;
+    if (span < 5) return t("now", "now");
+    if (span < 60) amount = t("s", "%(n)s s", {n: span});
+    else if (span < 3600) amount = t("min", "%(n)s min", {n: Math.floor(span / 60)});
+    else amount = t("h", "%(h)s h %(m)s min", {h: Math.floor(span / 3600), m: Math.floor(span % 3600 / 60)});
+    return ms >= 0 ? t("in", "in %(time)s", {time: amount}) : t("ago", "%(time)s ago", {time: amount});
+  }
+  // A phone's clock can be minutes off: count from the server's "now" written beside each
+  // time, as first seen (a render is well under a second old by then).
+  function tick() {
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (el.spotlineSkew === undefined) {
+        var now = Date.parse(el.getAttribute("data-now"));
+        el.spotlineSkew = isNaN(now) ? 0 : now - Date.now();
+      }
+      if (!isNaN(at)) { var text = relative(at - Date.now() - el.spotlineSkew); if (el.textContent !== text) el.textContent = text; }
+    });
+  }
+  setInterval(tick, 1000);
+
   var body = document.body;
   var wsPath = body.getAttribute("data-live-ws");
   var pollOnly = body.hasAttribute("data-live-poll-only");
@@ -37,7 +70,7 @@
           region.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
         });
       })
-      .catch(function () { say("Connection problem: retrying…"); });
+      .catch(function () { say(t("connection_problem", "Connection problem: retrying…")); });
   }
 
   // Several pushes in a burst cost one fetch.
@@ -55,7 +88,7 @@
     var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + wsPath;
     try { socket = new WebSocket(url); } catch (e) { startPolling(); return; }
     socket.onopen = function () {
-      backoff = 1000; stopPolling(); say("Live"); body.setAttribute("data-live-connected", "1");
+      backoff = 1000; stopPolling(); say(t("live", "Live")); body.setAttribute("data-live-connected", "1");
       refresh();
     };
     socket.onmessage = function (e) {
@@ -64,7 +97,7 @@
     };
     socket.onclose = function () {
       body.removeAttribute("data-live-connected");
-      say("Reconnecting… (updating every few seconds meanwhile)");
+      say(t("reconnecting", "Reconnecting… (updating every few seconds meanwhile)"));
       startPolling();
       setTimeout(connect, backoff);
       backoff = Math.min(backoff * 2, 15000);

@@ -1,0 +1,244 @@
+"""Human words for the codes staff screens show, in the reader's language.
+
+The database, the API and the audit log keep codes (``on_scene``, ``not_needed``): they
+are what scripts and reports count. People read these words instead. A code with no
+word here is shown as itself with the underscores taken out, so a new code is readable
+on the day it is added, and a test lists the codes that still lack a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import Promise
+from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+WORDS: dict[str, dict[str, Promise]] = {
+    "state": {
+        "new": _("new"),
+        "dispatching": _("finding a responder"),
+        "assigned": _("responder assigned"),
+        "en_route": _("on the way"),
+        "on_scene": _("on scene"),
+        "resolved": _("resolved"),
+        "cancelled": _("cancelled"),
+        "unable_to_locate": _("could not find them"),
+    },
+    "kind": {
+        "overdose": _("overdose"),
+        "mental_health": _("mental-health crisis"),
+        "welfare_check": _("welfare check"),
+        "medical": _("medical"),
+        "conflict": _("conflict"),
+        "other": _("other"),
+    },
+    "offer": {
+        "pending": _("waiting for an answer"),
+        "accepted": _("accepted"),
+        "declined": _("declined"),
+        "expired": _("no answer in time"),
+        "withdrawn": _("withdrawn"),
+        "released": _("given back"),
+    },
+    "target": {
+        "more_responders": _("more responders (widen)"),
+        "crisis_team": _("the crisis team"),
+        "ems": _("an ambulance"),
+    },
+    "actor": {
+        "person": _("the person"),
+        "responder": _("responder"),
+        "dispatcher": _("dispatcher"),
+        "policy": _("automatic policy"),
+        "system": _("Spotline"),
+    },
+    "answer": {
+        "yes": _("yes"),
+        "no": _("no"),
+        "unknown": _("not known"),
+        "": _("not asked"),
+    },
+    "ems": {
+        "not_needed": _("not needed"),
+        "requested": _("requested"),
+        "declined": _("declined by the person"),
+    },
+    "reason": {  # why a request ended without a responder on scene
+        "nobody_on_shift": _("nobody was on shift"),
+        "no_one_qualified": _("nobody on shift could take it"),
+        "all_busy": _("everyone was busy"),
+        "all_declined": _("everyone declined"),
+        "no_answer": _("nobody answered in time"),
+        "cancelled_by_person": _("cancelled by the person"),
+        "cancelled_by_dispatcher": _("cancelled by a dispatcher"),
+        "unable_to_locate": _("could not find them"),
+    },
+    "attention": {  # why a dispatcher should look (Incident.attention)
+        "unanswered": _("nobody accepted in time"),
+        "widened": _("offered to more responders"),
+        "released": _("the responder gave it back"),
+        "ems_requested": _("ambulance requested"),
+        "no_responders_wanted": _("the person asked for no responders"),
+        "call_back": _("call the person back"),
+        "need_backup": _("the responder asked for backup"),
+        "missed_safety_check": _("a responder missed their safety check"),
+        "nobody_on_shift": _("nobody on shift"),
+        "no_one_qualified": _("nobody on shift can take it"),
+        "all_busy": _("everyone is busy"),
+        "all_declined": _("everyone declined"),
+        "no_answer": _("nobody answered"),
+    },
+    "why": {  # why offers were withdrawn or a round widened
+        "all_declined": _("everyone declined"),
+        "no_answer": _("nobody answered"),
+        "responder_busy": _("the responder took another incident"),
+        "responder_left": _("the responder went off shift"),
+        "need_backup": _("the responder asked for backup"),
+        "missed_safety_check": _("a missed safety check"),
+    },
+    "checkin": {
+        "active": _("waiting for the next check"),
+        "asked": _("asked “are you OK?”"),
+        "warned": _("no answer: warned, help is sent next"),
+        "escalated": _("help sent"),
+        "ended": _("ended safely"),
+    },
+    "skill": {
+        "naloxone": _("naloxone"),
+        "crisis_intervention": _("crisis intervention"),
+        "first_aid": _("first aid"),
+        "de_escalation": _("de-escalation"),
+        "crisis_team": _("crisis team"),
+    },
+    "referral": {
+        "treatment": _("treatment"),
+        "detox": _("detox"),
+        "housing": _("housing"),
+        "shelter": _("shelter"),
+        "mental_health": _("mental health"),
+        "medical_care": _("medical care"),
+        "harm_reduction": _("harm reduction"),
+        "peer_support": _("peer support"),
+        "food": _("food"),
+        "other": _("other"),
+    },
+    "source": {
+        "web": _("help page"),
+        "api": _("app"),
+        "sms": _("text message"),
+        "operator": _("phone line"),
+        "checkin": _("missed check-in"),
+        "backup": _("backup for a responder"),
+    },
+}
+
+
+def word(group: str, code: Any) -> str:
+    """The word for ``code`` in ``group``, in the active language."""
+    code = "" if code is None else str(code)
+    found = WORDS.get(group, {}).get(code)
+    if found is not None:
+        return str(found)
+    return str(code).replace("_", " ")
+
+
+def words(group: str, codes: Any) -> str:
+    return ", ".join(word(group, c) for c in codes or ())
+
+
+# The timeline: one sentence per event. Events hold IDs and codes only (never personal
+# data), so the sentence is made here, with responders' names looked up by the caller.
+_EVENTS: dict[str, Promise] = {
+    "opened": _("Request opened"),
+    "offers_made": _("Offered to %(names)s"),
+    "no_offers": _("Nobody to offer it to: %(shortfall)s"),
+    "offers_expired": _("Offers ran out with no answer"),
+    "offer_declined": _("%(name)s declined"),
+    "offer_withdrawn": _("Offer to %(name)s withdrawn: %(why)s"),
+    "widened": _("Widened to more responders: %(why)s"),
+    "unanswered": _("Nobody accepted in time"),
+    "ems_proposed": _("An ambulance is proposed"),
+    "escalated": _("Escalated to %(to)s"),
+    "expired_unserved": _("Closed: nobody could take it for too long"),
+    "unserved": _("Not served: %(reason)s"),
+    "note": _("Note added"),
+    "need_backup": _("The responder asked for backup"),
+    "backup_sent": _("Backup sent (incident #%(backup_id)s)"),
+    "backup_again": _("Backup asked again; backup #%(backup_id)s is already open"),
+    "outcome": _("Outcome recorded"),
+    "asked_again": _("The person asked again (incident #%(incident_id)s)"),
+    "purged": _("Personal details destroyed (retention ended)"),
+    # Lifecycle moves (the event is named after the move).
+    "dispatch": _("Looking for a responder"),
+    "accept": _("%(name)s accepted"),
+    "assign": _("Assigned to %(name)s"),
+    "release": _("%(name)s gave it back"),
+    "en_route": _("On the way"),
+    "on_scene": _("On scene"),
+    "resolve": _("Resolved"),
+    "unable_to_locate": _("Could not find them"),
+    "cancel": _("Cancelled"),
+}
+
+
+def event_sentence(type: str, data: Mapping[str, Any], names: Mapping[int, str]) -> str:
+    """One timeline line, e.g. "Offered to Ana, Ben", from an event's type and data."""
+    def name(responder_id: Any) -> str:
+        return names.get(responder_id) or str(_("responder #%(id)s") % {"id": responder_id})
+
+    ids = data.get("responder_ids") or []
+    values = {
+        "names": ", ".join(name(i) for i in ids),
+        "name": name(data.get("responder_id")) if data.get("responder_id") else
+        str(_("a responder")),
+        "why": word("why", data.get("why")),
+        "shortfall": word("reason", data.get("shortfall")),
+        "reason": word("reason", data.get("reason")),
+        "to": word("target", data.get("to")),
+        "backup_id": data.get("backup_id", "?"),
+        "incident_id": data.get("incident_id", "?"),
+    }
+    template = _EVENTS.get(type)
+    sentence = str(template) % values if template is not None else type.replace("_", " ")
+    if type == "outcome" and "naloxone_doses" in data:
+        sentence += ": " + ngettext("%(n)s naloxone dose", "%(n)s naloxone doses",
+                                    int(data["naloxone_doses"] or 0)) % {
+            "n": data["naloxone_doses"]} + ", " + str(_("ambulance %(ems)s") % {
+                "ems": word("ems", data.get("ems"))})
+    if type == "escalated" and data.get("offers") is not None:
+        sentence += " " + ngettext("(%(n)s offer)", "(%(n)s offers)",
+                                   int(data["offers"] or 0)) % {"n": data["offers"]}
+    return capfirst(sentence)
+
+
+def relative(seconds: float) -> str:
+    """A time from now in words: "in 40 s", "3 min ago", "now"."""
+    ahead, span = seconds >= 0, round(abs(seconds))
+    if span < 5:
+        return gettext("now")
+    if span < 60:
+        amount = gettext("%(n)s s") % {"n": span}
+    elif span < 3600:
+        amount = gettext("%(n)s min") % {"n": span // 60}
+    else:
+        amount = gettext("%(h)s h %(m)s min") % {"h": span // 3600, "m": span % 3600 // 60}
+    return (gettext("in %(time)s") if ahead else gettext("%(time)s ago")) % {"time": amount}
+
+
+def ui_strings(request: HttpRequest) -> dict[str, Any]:
+    """Words the pages' scripts say (a context processor: base.html hands them over as
+    JSON), so a script speaks the page's language without a second catalogue."""
+    return {"ui_strings": {
+        "now": gettext("now"), "s": gettext("%(n)s s"), "min": gettext("%(n)s min"),
+        "h": gettext("%(h)s h %(m)s min"), "in": gettext("in %(time)s"),
+        "ago": gettext("%(time)s ago"),
+        "live": gettext("Live"),
+        "reconnecting": gettext("Reconnecting… (updating every few seconds meanwhile)"),
+        "connection_problem": gettext("Connection problem: retrying…"),
+        "unreachable": gettext("Could not reach the server: try again."),
+        "done": gettext("Done."), "failed": gettext("That did not work."),
+    }}
