@@ -126,9 +126,9 @@ def test_it_warns_before_going_off_shift_and_widens_at_once(server: Server,
     # on its timeline is Alex leaving.
     console = new_context(viewport=DESK).new_page()
     login(console, server, "dispatcher", f"/console/incidents/{opened['id']}/")
-    # (Only Alex leaving gives that reason; a round that ran out says no_answer.)
-    expect(console.locator("#timeline li", has_text="widened").filter(
-        has_text="why=responder_left")).to_have_count(1)
+    # (Only Alex leaving gives that reason; a round that ran out says nobody answered.)
+    expect(console.locator("#timeline li", has_text="Widened to more responders").filter(
+        has_text="the responder went off shift")).to_have_count(1)
 
 
 def test_it_warns_before_going_off_shift_without_javascript(server: Server,
@@ -173,5 +173,5 @@ def test_it_preselects_the_nearest_free_responder_to_assign(server: Server,
     assert "Lee" not in name
 
     console.click("form[action$='/assign/'] button[type=submit]")
-    expect(console.locator("#state")).to_have_text("assigned")
+    expect(console.locator("#state")).to_have_text("responder assigned")
     expect(console.locator("#responder")).to_have_text(name)

@@ -154,6 +154,6 @@ def test_it_plays_the_whole_story_live_in_three_browsers(server: Server,
 
     console.goto(server.url(f"/console/incidents/{incident}/"))
     expect(console.locator("#state")).to_have_text("resolved")
-    expect(console.locator("#outcome")).to_contain_text("naloxone doses 1")
+    expect(console.locator("#outcome")).to_contain_text("1 naloxone dose;")
 
     assert not problems, "\n".join(problems)

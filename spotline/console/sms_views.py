@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from spotline.audit.actions import atomic as audit_atomic
@@ -53,8 +54,8 @@ def sms_take(request: HttpRequest, conversation_id: int) -> HttpResponse:
     take = request.POST.get("take") == "1"
     conversation_take_over(conversation_id=conversation.pk, user_id=request.user.pk,
                            take=take, now=timezone.now())
-    messages.success(request, "You are answering this conversation." if take
-                     else "Spotline answers this conversation again.")
+    messages.success(request, _("You are answering this conversation.") if take
+                     else _("Spotline answers this conversation again."))
     return redirect("console:sms-detail", conversation_id=conversation.pk)
 
 
@@ -65,7 +66,7 @@ def sms_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     try:
         conversation_reply(conversation_id=conversation.pk, text=request.POST.get("text", ""),
                            user_id=request.user.pk, now=timezone.now())
-        messages.success(request, "Reply queued.")
+        messages.success(request, _("Reply queued."))
     except ActionError as exc:
         messages.error(request, exc.message)
     return redirect("console:sms-detail", conversation_id=conversation.pk)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from spotline.accounts.models import Role
@@ -34,9 +36,11 @@ from spotline.dispatch.presenters import (
     responder_busy_map,
     responders_roster,
 )
+from spotline.dispatch.words import event_sentence, word
 from spotline.errors import ActionError
 from spotline.intake.forms import request_from
 from spotline.intake.models import Guidance, Landmark
+from spotline.responders.models import Responder
 from spotline.timers import engine
 
 
@@ -101,14 +105,25 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
     # "Assign" preselects the nearest free responder; nobody off shift, ever.
     groups, best = assign_choices(incident) if incident.is_open else ([], None)
     return render(request, "console/detail.html", {
-        "incident": incident,
-        "events": incident.events.all(),
+        "incident": incident, "now": timezone.now(),
+        "timeline": _timeline(incident),
         "notes": notes,
         "offers": incident.offers.select_related("responder__user").order_by("round", "id"),
         "assign_groups": groups, "assign_best": best,
         "targets": [t.value for t in EscalationTarget],
         "map": _map_settings(),
     })
+
+
+def _timeline(incident: Incident) -> list[tuple[datetime, str, str]]:
+    """The incident's events as (when, who, what happened) in the reader's words."""
+    events = list(incident.events.all())
+    ids = {i for e in events for i in (e.data.get("responder_ids") or [])}
+    ids |= {e.data["responder_id"] for e in events if e.data.get("responder_id")}
+    names = {r.pk: r.display_name
+             for r in Responder.objects.filter(pk__in=ids).select_related("user")}
+    return [(e.at, word("actor", e.actor), event_sentence(e.type, e.data, names))
+            for e in events]
 
 
 def _act(request: HttpRequest, incident_id: int, fn: Callable[[], object], done: str
@@ -141,10 +156,10 @@ def assign(request: HttpRequest, incident_id: int) -> HttpResponse:
     try:
         responder_id = int(request.POST.get("responder_id", ""))
     except ValueError:
-        return _bad(request, incident_id, "Choose a responder.")
+        return _bad(request, incident_id, _("Choose a responder."))
     return _act(request, incident_id, lambda: incident_assign(
         incident_id=incident_id, responder_id=responder_id, user_id=request.user.pk,
-        now=timezone.now()), "Assigned.")
+        now=timezone.now()), _("Assigned."))
 
 
 @require_POST
@@ -153,10 +168,10 @@ def escalate(request: HttpRequest, incident_id: int) -> HttpResponse:
     try:
         target = EscalationTarget(request.POST.get("to", ""))
     except ValueError:
-        return _bad(request, incident_id, "Choose what to escalate to.")
+        return _bad(request, incident_id, _("Choose what to escalate to."))
     return _act(request, incident_id, lambda: incident_escalate(
         incident_id=incident_id, to=target, user_id=request.user.pk, now=timezone.now()),
-        f"Escalated: {target.value}.")
+        _("Escalated to %(target)s.") % {"target": word("target", target)})
 
 
 @require_POST
@@ -164,7 +179,7 @@ def escalate(request: HttpRequest, incident_id: int) -> HttpResponse:
 def cancel(request: HttpRequest, incident_id: int) -> HttpResponse:
     return _act(request, incident_id, lambda: incident_cancel(
         incident_id=incident_id, actor=Actor.DISPATCHER, user_id=request.user.pk,
-        now=timezone.now()), "Cancelled.")
+        now=timezone.now()), _("Cancelled."))
 
 
 @require_POST
@@ -172,7 +187,7 @@ def cancel(request: HttpRequest, incident_id: int) -> HttpResponse:
 def note(request: HttpRequest, incident_id: int) -> HttpResponse:
     return _act(request, incident_id, lambda: incident_note(
         incident_id=incident_id, text=request.POST.get("text", ""), user_id=request.user.pk,
-        now=timezone.now()), "Note added.")
+        now=timezone.now()), _("Note added."))
 
 
 @require_POST
@@ -181,7 +196,7 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
     """A status change on the responder's behalf (they phoned it in)."""
     return _act(request, incident_id, lambda: incident_report(
         incident_id=incident_id, type=request.POST.get("type", ""), responder=None,
-        user_id=request.user.pk, now=timezone.now()), "Updated.")
+        user_id=request.user.pk, now=timezone.now()), _("Updated."))
 
 
 @dispatcher_required
@@ -191,7 +206,8 @@ def new_incident(request: HttpRequest) -> HttpResponse:
         opened = incident_open(request_from(form.cleaned_data, source=Source.OPERATOR,
                                             opened_by_user_id=request.user.pk),
                                now=timezone.now())
-        messages.success(request, f"Incident {opened.incident.pk} opened for the caller.")
+        messages.success(request, _("Incident %(n)s opened for the caller.")
+                         % {"n": opened.incident.pk})
         return redirect("console:detail", incident_id=opened.incident.pk)
     return render(request, "console/new.html", {"form": form},
                   status=400 if request.method == "POST" else 200)
@@ -210,13 +226,13 @@ def setup(request: HttpRequest) -> HttpResponse:
             guidance_form = GuidanceForm(request.POST, prefix="g", instance=existing)
             if guidance_form.is_valid():
                 guidance_form.save()
-                messages.success(request, "Guidance saved.")
+                messages.success(request, _("Guidance saved."))
                 return redirect("console:setup")
         else:
             landmark_form = LandmarkForm(request.POST, prefix="l")
             if landmark_form.is_valid():
                 landmark_form.save()
-                messages.success(request, "Landmark added.")
+                messages.success(request, _("Landmark added."))
                 return redirect("console:setup")
     return render(request, "console/setup.html", {
         "guidance": Guidance.objects.order_by("kind", "language"),

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, State
@@ -18,6 +18,7 @@ from spotline.core.stage import ALARMING, WAITING, Facts, Stage, stage
 from spotline.core.triage import Skill
 from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
+from spotline.dispatch.words import words
 from spotline.responders.models import Responder
 
 
@@ -198,9 +199,9 @@ class AssignGroup:
 
 
 # What their answer to this incident's offer was, when it matters to whoever assigns.
-_ANSWERED = {OfferStatus.DECLINED.value: "declined this one",
-             OfferStatus.RELEASED.value: "gave this one back",
-             OfferStatus.EXPIRED.value: "did not answer the offer"}
+_ANSWERED = {OfferStatus.DECLINED.value: gettext_lazy("declined this one"),
+             OfferStatus.RELEASED.value: gettext_lazy("gave this one back"),
+             OfferStatus.EXPIRED.value: gettext_lazy("did not answer the offer")}
 
 
 def assign_choices(incident: Incident) -> tuple[list[AssignGroup], AssignChoice | None]:
@@ -221,34 +222,33 @@ def assign_choices(incident: Incident) -> tuple[list[AssignGroup], AssignChoice 
     for r in sorted(everyone.values(), key=lambda r: r.display_name.lower()):
         held = busy.get(r.pk)
         if not r.on_shift:
-            off.append(AssignChoice(r, "off shift"))
+            off.append(AssignChoice(r, _("off shift")))
         elif held is not None:
-            other.append(AssignChoice(r, "assigned here" if held == incident.pk
-                                      else f"holding #{held}"))
+            other.append(AssignChoice(r, _("assigned here") if held == incident.pk
+                                      else _("holding #%(n)s") % {"n": held}))
         else:
             candidate = Candidate(responder_id=r.pk, location=r.point, mode=Mode(r.mode),
                                   skills=r.skill_set, on_shift=True, busy=False)
             if qualifies(candidate, required):
                 free.append(candidate)
             else:
-                missing = ", ".join(sorted(s.value.replace("_", " ")
-                                           for s in required - r.skill_set))
-                other.append(AssignChoice(r, f"without {missing}"))
+                missing = words("skill", sorted(required - r.skill_set))
+                other.append(AssignChoice(r, _("without %(skills)s") % {"skills": missing}))
     best: AssignChoice | None = None
     nearest = []
     for ranked in rank(location=incident_point(incident), candidates=free,
                        estimator=estimator()):
         minutes = eta_minutes(ranked.eta_seconds)
-        words = [f"about {minutes} min away" if minutes else "",
-                 _ANSWERED.get(answered.get(ranked.responder_id, ""), "")]
+        notes = [_("about %(n)s min away") % {"n": minutes} if minutes else "",
+                 str(_ANSWERED.get(answered.get(ranked.responder_id, ""), ""))]
         choice = AssignChoice(everyone[ranked.responder_id],
-                              ", ".join(w for w in words if w),
+                              ", ".join(w for w in notes if w),
                               best=best is None and answered.get(ranked.responder_id) not in (
                                   OfferStatus.DECLINED.value, OfferStatus.RELEASED.value))
         if choice.best:
             best = choice
         nearest.append(choice)
-    groups = [AssignGroup("Free, nearest first", nearest),
-              AssignGroup("On shift, not free", other),
-              AssignGroup("Off shift: ask them to go on shift first", off)]
+    groups = [AssignGroup(_("Free, nearest first"), nearest),
+              AssignGroup(_("On shift, not free"), other),
+              AssignGroup(_("Off shift: ask them to go on shift first"), off)]
     return [g for g in groups if g.choices], best

@@ -126,6 +126,11 @@ WORDS: dict[str, dict[str, Promise]] = {
         "food": _("food"),
         "other": _("other"),
     },
+    "who": {  # who wrote a line of a text conversation
+        "person": _("person"),
+        "spotline": _("Spotline"),
+        "dispatcher": _("dispatcher"),
+    },
     "source": {
         "web": _("help page"),
         "api": _("app"),
@@ -152,7 +157,7 @@ def words(group: str, codes: Any) -> str:
 
 # The timeline: one sentence per event. Events hold IDs and codes only (never personal
 # data), so the sentence is made here, with responders' names looked up by the caller.
-_EVENTS: dict[str, Promise] = {
+EVENT_SENTENCES: dict[str, Promise] = {
     "opened": _("Request opened"),
     "offers_made": _("Offered to %(names)s"),
     "no_offers": _("Nobody to offer it to: %(shortfall)s"),
@@ -202,7 +207,7 @@ def event_sentence(type: str, data: Mapping[str, Any], names: Mapping[int, str])
         "backup_id": data.get("backup_id", "?"),
         "incident_id": data.get("incident_id", "?"),
     }
-    template = _EVENTS.get(type)
+    template = EVENT_SENTENCES.get(type)
     sentence = str(template) % values if template is not None else type.replace("_", " ")
     if type == "outcome" and "naloxone_doses" in data:
         sentence += ": " + ngettext("%(n)s naloxone dose", "%(n)s naloxone doses",
@@ -241,4 +246,9 @@ def ui_strings(request: HttpRequest) -> dict[str, Any]:
         "connection_problem": gettext("Connection problem: retrying…"),
         "unreachable": gettext("Could not reach the server: try again."),
         "done": gettext("Done."), "failed": gettext("That did not work."),
+        # The console (console.js).
+        "sound_on": gettext("Sound on"), "sound_off": gettext("Sound off"),
+        "incident": gettext("Incident"),
+        "incident_n": gettext("Incident %(n)s (%(priority)s)"),
+        "responder_marker": gettext("%(name)s (responder)"),
     }}

@@ -165,7 +165,12 @@ def test_it_shows_the_timeline(dispatcher: Client) -> None:
     timeline = re.search(r'<ol id="timeline">(.*?)</ol>', html, re.S)
     assert timeline is not None
     items = re.findall(r"<li>(.*?)</li>", timeline.group(1), re.S)
-    assert [i.split(" · ")[1] for i in items[:2]] == ["opened", "dispatch"]
+    # Sentences in words, not event codes; who did it beside each.
+    sentences = [re.sub(r"<[^>]+>", "", i).split(" · ", 1)[1] for i in items[:3]]
+    assert sentences[:2] == ["Request opened (the person)", "Looking for a responder (Spotline)"]
+    assert sentences[2].startswith("Nobody to offer it to: ") or \
+        sentences[2].startswith("Offered to ")
+    assert "responder_ids" not in html and "dispatch ·" not in html
     assert "Corner shop" in html
 
 
@@ -184,7 +189,7 @@ def test_it_assigns_a_responder(dispatcher: Client, make_responder) -> None:
     incident.refresh_from_db()
     assert incident.state == State.ASSIGNED
     assert incident.assigned_responder_id == sam.pk
-    assert 'id="state">assigned<' in r.content.decode()
+    assert 'data-state="assigned" id="state">responder assigned<' in r.content.decode()
     assert incident.events.filter(type="assign", actor="dispatcher").exists()
 
 
@@ -231,7 +236,7 @@ def test_it_escalates_to_an_ambulance(dispatcher: Client) -> None:
     r = dispatcher.post(f"/console/incidents/{incident.pk}/escalate/", {"to": "ems"},
                         follow=True)
     assert r.status_code == 200
-    assert "Escalated: ems." in messages_of(r)
+    assert "Escalated to an ambulance." in messages_of(r)
     incident.refresh_from_db()
     assert incident.ems_requested_at is not None
     assert incident.ems_requested_by == "dispatcher"
@@ -248,7 +253,7 @@ def test_it_escalates_to_more_responders(dispatcher: Client, make_responder) -> 
     assert not incident.offers.filter(responder=far).exists()  # P1 offers 3 per round
     r = dispatcher.post(f"/console/incidents/{incident.pk}/escalate/",
                         {"to": "more_responders"}, follow=True)
-    assert "Escalated: more_responders." in messages_of(r)
+    assert "Escalated to more responders (widen)." in messages_of(r)
     assert incident.offers.filter(responder=far, status="pending").exists()
 
 

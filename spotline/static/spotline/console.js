@@ -4,6 +4,8 @@
   "use strict";
   var toast = document.getElementById("toast");
   function say(text) { if (toast) toast.textContent = text; }
+  // Words in the page's language (live.js reads them from the page).
+  function t(key, fallback, values) { return window.spotlineWords ? window.spotlineWords(key, fallback, values) : fallback; }
 
   // -- forms without reloads -------------------------------------------------------
   document.addEventListener("submit", function (e) {
@@ -16,11 +18,11 @@
                         headers: {"X-Requested-With": "fetch"}})
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (res) {
-        say(res[1].detail || (res[0] ? "Done." : "That did not work."));
+        say(res[1].detail || (res[0] ? t("done", "Done.") : t("failed", "That did not work.")));
         if (res[0]) { var t = form.querySelector("textarea"); if (t) t.value = ""; }
         if (window.spotlineRefresh) window.spotlineRefresh();
       })
-      .catch(function () { say("Could not reach the server: try again."); });
+      .catch(function () { say(t("unreachable", "Could not reach the server: try again.")); });
   });
 
   // -- sound ---------------------------------------------------------------------------
@@ -29,7 +31,8 @@
   function showMute() {
     if (!muteButton) return;
     muteButton.setAttribute("aria-pressed", muted ? "true" : "false");
-    muteButton.innerHTML = (muted ? "Sound off" : "Sound on") + " <kbd>m</kbd>";
+    muteButton.textContent = (muted ? t("sound_off", "Sound off") : t("sound_on", "Sound on")) + " ";
+    var key = document.createElement("kbd"); key.textContent = "m"; muteButton.appendChild(key);
   }
   function toggleMute() { muted = !muted; localStorage.setItem("spotline-muted", muted ? "1" : "0"); showMute(); }
   if (muteButton) muteButton.addEventListener("click", toggleMute);
@@ -74,14 +77,17 @@
     var points = [];
     document.querySelectorAll("[data-incident][data-lat], #where[data-lat]").forEach(function (el) {
       var p = [parseFloat(el.getAttribute("data-lat")), parseFloat(el.getAttribute("data-lon"))];
-      var label = el.id === "where" ? "Incident" : "Incident " + el.getAttribute("data-incident") + " (" + el.getAttribute("data-priority") + ")";
+      var label = el.id === "where" ? t("incident", "Incident") : t("incident_n", "Incident %(n)s (%(priority)s)", {n: el.getAttribute("data-incident"), priority: el.getAttribute("data-priority")});
       var m = L.marker(p, {title: label, alt: label}).addTo(layer);
       m.getElement() && m.getElement().classList.add("incident-marker");
       points.push(p);
     });
     document.querySelectorAll("[data-responder][data-lat]").forEach(function (el) {
       var p = [parseFloat(el.getAttribute("data-lat")), parseFloat(el.getAttribute("data-lon"))];
-      var m = L.circleMarker(p, {radius: 7, color: "#0b4f9c", weight: 2, fillOpacity: 0.8}).bindTooltip(el.getAttribute("data-alias") + " (responder)").addTo(layer);
+      // A tooltip given a string takes it as HTML: an alias is text.
+      var tip = document.createElement("span");
+      tip.textContent = t("responder_marker", "%(name)s (responder)", {name: el.getAttribute("data-alias")});
+      var m = L.circleMarker(p, {radius: 7, color: "#0b4f9c", weight: 2, fillOpacity: 0.8}).bindTooltip(tip).addTo(layer);
       if (m.getElement()) m.getElement().classList.add("responder-marker");
       points.push(p);
     });
