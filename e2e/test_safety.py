@@ -98,11 +98,13 @@ def sam_on_scene(server: Server, new_context: NewContext) -> tuple[Page, float]:
     server.open_incident()
     page.wait_for_selector("[data-offer]", timeout=LIVE_MS)
     page.click("[data-offer] form[action$='/accept/'] button")
-    expect(page.locator("#current-state")).to_have_text("assigned", timeout=LIVE_MS)
+    expect(page.locator("#current-state")).to_have_attribute("data-state", "assigned",
+                                                             timeout=LIVE_MS)
     expect(page.locator("#safety")).to_be_hidden()  # no timer on the way
     tapped = time.monotonic()
     page.click("#responder-live button[name=type][value=on_scene]")
-    expect(page.locator("#current-state")).to_have_text("on_scene", timeout=LIVE_MS)
+    expect(page.locator("#current-state")).to_have_attribute("data-state", "on_scene",
+                                                             timeout=LIVE_MS)
     return page, tapped
 
 

@@ -56,7 +56,7 @@ def test_it_shows_the_saved_outcome_and_edits_it_on_purpose(server: Server,
     wait_live(page)
     server.open_incident(location=SAM)
     page.locator("[data-offer] form[action$='/accept/'] button").first.click()
-    expect(page.locator("#current-state")).to_have_text("assigned")
+    expect(page.locator("#current-state")).to_have_text("responder assigned")
     incident = page.locator("#current-incident").get_attribute("data-incident")
     for press in ("on_scene", "resolved"):
         page.click(f"#responder-live button[name=type][value={press}]")
@@ -115,7 +115,7 @@ def test_it_warns_before_going_off_shift_and_widens_at_once(server: Server,
     with page.expect_navigation():
         page.click("#shift-form button[type=submit]")
     expect(page.locator("#shift-off-warning")).to_contain_text("going off shift withdraws")
-    expect(page.locator("#shift-off-offers li").first).to_contain_text("P1 overdose")
+    expect(page.locator("#shift-off-offers li").first).to_contain_text("Overdose · P1 life at risk")
     assert axe_violations(page) == []
     with page.expect_navigation():
         page.click("#shift-off-confirm button[type=submit]")

@@ -144,6 +144,12 @@ class ChannelsIn(Schema):
                         Field(min_length=1, max_length=4)]
 
 
+class AreaCircle(Schema):
+    lat: float
+    lon: float
+    radius_m: int
+
+
 class OfferOut(Schema):
     id: int
     incident_id: int
@@ -152,6 +158,13 @@ class OfferOut(Schema):
     distance_m: int | None
     eta_minutes: int | None
     area: str
+    area_circle: AreaCircle | None = Field(
+        description="a circle of a few hundred metres that surely holds the place, around "
+                    "the centre of its cell (the same for every place in the cell): for a "
+                    "map before accepting. Never the place itself; null without a point")
+    breathing: str
+    conscious: str
+    danger: str
     expires_at: datetime
     status: str
 

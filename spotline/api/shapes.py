@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from spotline.dispatch.models import Incident, Offer
-from spotline.dispatch.presenters import eta_minutes, offer_distance_m
+from spotline.dispatch.presenters import eta_minutes, offer_area, offer_distance_m
 
 
 def exact(incident: Incident) -> dict[str, Any]:
-    """What only the assigned responder and dispatchers see: where, and the answers."""
+    """What only the assigned responder and dispatchers see: where, and what was said
+    about it (an offer carries the yes/no answers too, ``offer_out``)."""
     return {
         "location": {"lat": incident.lat, "lon": incident.lon,
                      "accuracy_m": incident.accuracy_m,
@@ -30,6 +31,11 @@ def offer_out(offer: Offer) -> dict[str, Any]:
         "distance_m": offer_distance_m(offer),
         "eta_minutes": eta_minutes(offer.eta_seconds),
         "area": offer.incident.area,
+        "area_circle": offer_area(offer),
+        # The caller's answers (not the place): what the responder needs to decide.
+        "breathing": offer.incident.breathing,
+        "conscious": offer.incident.conscious,
+        "danger": offer.incident.danger,
         "expires_at": offer.expires_at,
         "status": offer.status,
     }

@@ -97,3 +97,34 @@ def area_cell(point: Point) -> str:
 def area_centre(cell: str) -> Point:
     lat, lon = h3.cell_to_latlng(cell)
     return Point(lat=lat, lon=lon)
+
+
+# Before accepting, a responder sees the area of an offer on a map, never the place: with
+# their own position, an exact point (or a circle centred on it) gives the place away.
+# The map shows the H3 cell the place lies in, as a circle around the cell's centre that
+# holds the whole cell. Resolution 8 cells are about 0.7 km², some 530 m from centre to
+# corner. The circle depends on the cell alone: every offer for any point of the cell
+# shows the same circle, so many offers cannot be averaged towards the point.
+VICINITY_RESOLUTION = 8
+VICINITY_MIN_RADIUS_M = 300
+VICINITY_STEP_M = 50
+# Covers the rounding of the cell's corners and of the point-in-cell test at its edges.
+VICINITY_MARGIN_M = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Vicinity:
+    centre: Point
+    radius_m: int
+
+
+def vicinity(point: Point) -> Vicinity:
+    """A circle that surely holds ``point`` and is the same for every point of its cell."""
+    cell = h3.latlng_to_cell(point.lat, point.lon, VICINITY_RESOLUTION)
+    centre = area_centre(cell)
+    # A cell's edges are great-circle arcs (straight lines on its icosahedron face's
+    # gnomonic projection), and a circle on the sphere holding both ends of such an arc
+    # holds all of it: the farthest corner bounds the whole cell.
+    corner = max(distance_m(centre, Point(lat, lon)) for lat, lon in h3.cell_to_boundary(cell))
+    steps = math.ceil((corner + VICINITY_MARGIN_M) / VICINITY_STEP_M)
+    return Vicinity(centre=centre, radius_m=max(VICINITY_MIN_RADIUS_M, steps * VICINITY_STEP_M))

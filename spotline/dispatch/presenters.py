@@ -11,7 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from spotline.core.geo import Mode
+from spotline.core.geo import Mode, vicinity
 from spotline.core.lifecycle import HELD, State
 from spotline.core.policy import Candidate, OfferStatus, Shortfall, qualifies, rank
 from spotline.core.stage import ALARMING, WAITING, Facts, Stage, stage
@@ -42,6 +42,17 @@ def offer_distance_m(offer: Offer) -> int | None:
         return round(offer.distance_m)
     step = OFFER_DISTANCE_STEP_M
     return max(step, round(offer.distance_m / step) * step)
+
+
+def offer_area(offer: Offer) -> dict[str, float] | None:
+    """The area a map may show for an offer before it is accepted: a circle around the
+    centre of the place's cell (``core.geo.vicinity``), never the place itself."""
+    point = incident_point(offer.incident)
+    if point is None:
+        return None
+    area = vicinity(point)
+    return {"lat": round(area.centre.lat, 5), "lon": round(area.centre.lon, 5),
+            "radius_m": area.radius_m}
 
 
 @dataclass(frozen=True)

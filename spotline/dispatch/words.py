@@ -139,6 +139,11 @@ WORDS: dict[str, dict[str, Promise]] = {
         "checkin": _("missed check-in"),
         "backup": _("backup for a responder"),
     },
+    "priority": {  # shown after the code: "P1 · life at risk"
+        "P1": _("life at risk"),
+        "P2": _("urgent"),
+        "P3": _("not urgent"),
+    },
 }
 
 
@@ -251,4 +256,20 @@ def ui_strings(request: HttpRequest) -> dict[str, Any]:
         "incident": gettext("Incident"),
         "incident_n": gettext("Incident %(n)s (%(priority)s)"),
         "responder_marker": gettext("%(name)s (responder)"),
+        # -- the responder app (responder.js) --
+        "new_offer_title": gettext("NEW OFFER · Spotline"),
+        "safety_title": gettext("ARE YOU OK? · Spotline"),
+        "safety_asked": gettext("Are you OK? Backup is sent in %(left)s. Tap I'm OK."),
+        "safety_asked_sent": gettext("Are you OK? Backup is sent in %(left)s. Backup is "
+                                     "on the way."),
+        "safety_backup_coming": gettext("Backup is on the way."),
+        "safety_at": gettext("(at %(time)s)"),
+        "safety_due": gettext("due now"),
+        "safety_thanks": gettext("Thanks. Next safety check at %(time)s."),
+        "try_again": gettext("That did not work: try again."),
+        "safety_unreachable": gettext("Could not reach the server: try again, or reply OK "
+                                      "to the text."),
+        "backup_sent": gettext("Backup is on the way. The dispatcher knows."),
+        "backup_unreachable": gettext("Could not reach the server: try again, or call the "
+                                      "dispatcher."),
     }}

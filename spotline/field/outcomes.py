@@ -13,25 +13,27 @@ from datetime import datetime
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from spotline.core.outcome import Referral, parse_referrals
 from spotline.core.triage import Answer
 from spotline.dispatch.models import EmsOutcome, Incident, Outcome
+from spotline.dispatch.words import word
 
-RESPONSIVE_WORDS = {Answer.YES.value: "Yes", Answer.NO.value: "No",
-                    Answer.UNKNOWN.value: "Don't know"}
-EMS_WORDS = {EmsOutcome.NOT_NEEDED.value: "Not needed", EmsOutcome.REQUESTED.value: "Requested",
-             EmsOutcome.DECLINED.value: "The person declined one"}
-STATE_WORDS = {"unable_to_locate": "could not find them"}
-
-
-def words(code: str) -> str:
-    """A code as words: "mental_health" -> "mental health"."""
-    return code.replace("_", " ")
+# The answers as the help page asks them (the same words, already translated there).
+RESPONSIVE_WORDS = {Answer.YES.value: gettext_lazy("Yes"), Answer.NO.value: gettext_lazy("No"),
+                    Answer.UNKNOWN.value: gettext_lazy("Don't know")}
 
 
-def state_words(state: str) -> str:
-    return STATE_WORDS.get(state, words(state))
+def responsive_words(code: str) -> str:
+    found = RESPONSIVE_WORDS.get(code)
+    return str(found) if found is not None else word("answer", code)
+
+
+def ems_words(code: str) -> str:
+    return capfirst(word("ems", code))
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,21 @@ def parse(post: QueryDict) -> OutcomeInput | str:
     except ValueError:
         doses = -1
     if not 0 <= doses <= 20:
-        return "Naloxone doses must be a number from 0 to 20."
+        return _("Naloxone doses must be a number from 0 to 20.")
     referrals, unknown = parse_referrals(post.getlist("referrals"))
     if unknown:
-        return ("Unknown referral: " + ", ".join(unknown) + ". Choose from: "
-                + ", ".join(r.value for r in Referral) + ".")
+        return _("Unknown referral: %(unknown)s. Choose from: %(known)s.") % {
+            "unknown": ", ".join(unknown),
+            "known": ", ".join(word("referral", r.value) for r in Referral)}
     notes = post.get("notes", "")
     if "\x00" in notes or len(notes) > 2000:
-        return "Notes are up to 2000 characters of text."
+        return _("Notes are up to 2000 characters of text.")
     # No defaults: an answer nobody chose is not recorded as one.
     try:
         responsive_after = Answer(post.get("responsive_after", ""))
         ems = EmsOutcome(post.get("ems", ""))
     except ValueError:
-        return "Choose an answer for 'Responsive afterwards?' and 'Ambulance'."
+        return _("Choose an answer for 'Responsive afterwards?' and 'Ambulance'.")
     replaces: datetime | None = None
     token = post.get("replaces", "")
     if token:
@@ -73,7 +76,7 @@ def parse(post: QueryDict) -> OutcomeInput | str:
         except ValueError:
             replaces = None
         if replaces is None or replaces.tzinfo is None:
-            return "This form is out of date: open the outcome again."
+            return _("This form is out of date: open the outcome again.")
     return OutcomeInput(doses, responsive_after, ems, referrals, notes, replaces)
 
 
@@ -96,9 +99,9 @@ def form_values(incident: Incident, saved: Outcome | None,
     return {
         "incident": incident, "naloxone_doses": doses, "responsive_after": responsive,
         "ems": ems, "notes": notes, "replaces": replaces,
-        "responsive_choices": list(RESPONSIVE_WORDS.items()),
-        "ems_choices": list(EMS_WORDS.items()),
-        "referral_choices": [(r.value, words(r.value), r.value in referrals)
+        "responsive_choices": [(code, str(label)) for code, label in RESPONSIVE_WORDS.items()],
+        "ems_choices": [(e.value, ems_words(e.value)) for e in EmsOutcome],
+        "referral_choices": [(r.value, word("referral", r.value), r.value in referrals)
                              for r in Referral],
     }
 
@@ -107,10 +110,9 @@ def summary(saved: Outcome) -> dict[str, Any]:
     """The saved outcome, in words."""
     return {
         "naloxone_doses": saved.naloxone_doses,
-        "responsive_after": RESPONSIVE_WORDS.get(saved.responsive_after,
-                                                 words(saved.responsive_after)),
-        "ems": EMS_WORDS.get(saved.ems, words(saved.ems)),
-        "referrals": [words(r) for r in saved.referrals],
+        "responsive_after": responsive_words(saved.responsive_after),
+        "ems": ems_words(saved.ems),
+        "referrals": [word("referral", r) for r in saved.referrals],
         "notes": saved.notes,
         "recorded_at": saved.recorded_at,
     }

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -19,9 +21,11 @@ from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.reports import incident_outcome, incident_report
 from spotline.dispatch.actions.shifts import OffersOpen, shift_set
 from spotline.dispatch.models import Incident, Offer, Outcome
-from spotline.dispatch.presenters import eta_minutes, offer_distance_m
+from spotline.dispatch.presenters import offer_area, offer_distance_m
+from spotline.dispatch.words import word
 from spotline.errors import ActionError
 from spotline.field import outcomes
+from spotline.field.replies import reply
 from spotline.responders.models import Responder
 
 
@@ -37,9 +41,9 @@ def index(request: HttpRequest) -> HttpResponse:
     responder = _responder(request)
     offers = list(Offer.objects.filter(responder=responder, status=OfferStatus.PENDING)
                   .select_related("incident").order_by("incident__priority", "created_at"))
-    for offer in offers:  # what the card may show before accepting (no exact distance)
+    for offer in offers:  # what the card may show before accepting: never the place
         offer.shown_distance_m = offer_distance_m(offer)  # type: ignore[attr-defined]
-        offer.shown_eta_minutes = eta_minutes(offer.eta_seconds)  # type: ignore[attr-defined]
+        offer.shown_area = offer_area(offer)  # type: ignore[attr-defined]
     current = (Incident.objects.filter(assigned_responder=responder)
                .filter(state__in=[s.value for s in HELD]).first())
     recent = list(Incident.objects.filter(assigned_responder=responder, closed_at__isnull=False,
@@ -48,12 +52,14 @@ def index(request: HttpRequest) -> HttpResponse:
     saved = {o.incident_id: o for o in Outcome.objects.filter(incident__in=recent)}
     # Each closed incident shows its saved outcome (edited on a page of its own), or
     # one form to record it: never a form of defaults over a saved outcome.
-    closed = [{"incident": i, "state": outcomes.state_words(i.state),
+    closed = [{"incident": i, "state": word("state", i.state),
                "saved": outcomes.summary(saved[i.pk]) if i.pk in saved else None,
                "form": None if i.pk in saved else outcomes.form_values(i, None)}
               for i in recent]
     return render(request, "field/index.html", {
         "responder": responder, "offers": offers, "current": current, "recent": closed,
+        "map": {"tiles": settings.SPOTLINE_TILE_URL,
+                "attribution": settings.SPOTLINE_TILE_ATTRIBUTION},
     })
 
 
@@ -81,7 +87,7 @@ def _done(request: HttpRequest, *, ok: str | None = None, error: str | None = No
     if request.headers.get("X-Requested-With") == "fetch":
         if error is not None:
             return JsonResponse({"detail": error}, status=status)
-        return JsonResponse({"detail": ok or "Done."})
+        return JsonResponse({"detail": ok or _("Done.")})
     if error is not None and status == 404:
         raise Http404(error)
     if error is not None:
@@ -124,21 +130,22 @@ def shift(request: HttpRequest) -> HttpResponse:
                   now=timezone.now(), withdraw=None if on else withdraw)
     except OffersOpen as exc:
         if request.headers.get("X-Requested-With") == "fetch":
-            return JsonResponse({"detail": exc.message + " Tap 'Go off shift' again to "
-                                 "confirm."}, status=exc.status)
+            return JsonResponse({"detail": reply(exc) + " " + _(
+                "Tap 'Go off shift' again to confirm.")}, status=exc.status)
         offers = list(Offer.objects.filter(pk__in=exc.offer_ids).select_related("incident")
                       .order_by("incident__priority", "created_at"))
         return render(request, "field/shift_off.html", {
-            "message": exc.message, "withdraw": ",".join(str(i) for i in exc.offer_ids),
-            "offers": [(o, outcomes.words(o.incident.kind)) for o in offers],
+            "message": reply(exc), "withdraw": ",".join(str(i) for i in exc.offer_ids),
+            "offers": offers,
         })
     except ActionError as exc:
-        return _done(request, error=exc.message, status=exc.status)
+        return _done(request, error=reply(exc), status=exc.status)
     if on:
-        return _done(request, ok="You are on shift.")
-    return _done(request, ok="You are off shift." + (
-        " Your open offers were withdrawn: their incidents are offered to other "
-        "responders now." if withdraw else ""))
+        return _done(request, ok=_("You are on shift."))
+    if withdraw:
+        return _done(request, ok=_("You are off shift. Your open offers were withdrawn: "
+                                   "their incidents are offered to other responders now."))
+    return _done(request, ok=_("You are off shift."))
 
 
 @require_POST
@@ -154,9 +161,9 @@ def answer(request: HttpRequest, offer_id: int, answer: str) -> HttpResponse:
         else:
             offer_decline(offer_id=offer_id, responder=responder, now=now)
     except ActionError as exc:
-        return _done(request, error=exc.message, status=exc.status)
-    return _done(request, ok="Accepted. Go now: the location is below." if answer == "accept"
-                 else "Declined.")
+        return _done(request, error=reply(exc), status=exc.status)
+    return _done(request, ok=_("Accepted. Go now: the location is below.")
+                 if answer == "accept" else _("Declined."))
 
 
 @require_POST
@@ -168,7 +175,7 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
                                 responder=responder, user_id=request.user.pk,
                                 now=timezone.now())
     except ActionError as exc:
-        return _done(request, error=exc.message, status=exc.status)
+        return _done(request, error=reply(exc), status=exc.status)
     # The page itself shows the new status; a message would only repeat it.
     return _done(request)
 
@@ -185,7 +192,7 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
         raise Http404("no such incident")
     if request.method == "GET":
         if incident.on_scene_at is None or incident.purged_at is not None:
-            return _done(request, error="There is no outcome to record for this incident.")
+            return _done(request, error=_("There is no outcome to record for this incident."))
         saved = Outcome.objects.filter(incident=incident).first()
         return render(request, "field/outcome.html",
                       {"form": outcomes.form_values(incident, saved), "edit": saved is not None})
@@ -204,6 +211,6 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
             referrals=parsed.referrals, notes=parsed.notes, replaces=parsed.replaces,
         )
     except ActionError as exc:
-        return _done(request, error=exc.message, status=exc.status)
-    return _done(request, ok="Outcome updated." if parsed.replaces
-                 else "Outcome recorded. Thank you.")
+        return _done(request, error=reply(exc), status=exc.status)
+    return _done(request, ok=_("Outcome updated.") if parsed.replaces
+                 else _("Outcome recorded. Thank you."))

@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import h3
 import pytest
 import time_machine
 from django.test import Client
@@ -15,6 +16,7 @@ from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import ApiToken, Role
 from spotline.api.shapes import offer_out
 from spotline.conftest import CENTRE, T0, Api, api_for, offset
+from spotline.core.geo import VICINITY_RESOLUTION, Point, distance_m
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Outcome
 from spotline.notify.models import Message
 from spotline.responders.models import Responder
@@ -35,6 +37,10 @@ def ask(public_api, **overrides: Any) -> dict[str, Any]:
         r = public_api.post("/api/v1/incidents", body)
     assert r.status_code == 201, r.content
     return r.json()
+
+
+def area_cell_8(p: Point) -> str:
+    return str(h3.latlng_to_cell(p.lat, p.lon, VICINITY_RESOLUTION))
 
 
 def offer_of(responder: Responder, incident_id: int) -> Offer:
@@ -173,6 +179,37 @@ def test_it_lists_offers_with_a_coarse_area_only(make_responder, public_api):
     assert SECRET_DETAILS not in text
     assert json.dumps(PLACE.lat) not in text and json.dumps(PLACE.lon) not in text
     assert f"{PLACE.lat:.4f}" not in text
+
+
+def test_a_pending_offer_has_an_area_circle_that_holds_the_place_but_not_the_place(
+        make_responder, public_api):
+    responder = make_responder(north_m=300)
+    ask(public_api, conscious="yes")
+    r = api_for(responder).get("/api/v1/me/offers")
+    [offer] = r.json()
+    circle = offer["area_circle"]
+    assert set(circle) == {"lat", "lon", "radius_m"}
+    centre = Point(circle["lat"], circle["lon"])
+    assert circle["radius_m"] >= 300
+    assert distance_m(centre, PLACE) <= circle["radius_m"]
+    assert distance_m(centre, PLACE) > 5  # around the place's cell, not on the place
+    assert (offer["breathing"], offer["conscious"], offer["danger"]) == ("no", "yes",
+                                                                         "unknown")
+    text = r.content.decode()
+    for exact in (json.dumps(PLACE.lat), json.dumps(PLACE.lon), f"{PLACE.lat:.4f}",
+                  f"{PLACE.lon:.4f}"):
+        assert exact not in text
+
+
+def test_a_place_moved_within_its_cell_shows_the_same_circle(make_responder, public_api):
+    responder = make_responder(north_m=300)
+    first = ask(public_api)
+    nearby = offset(PLACE, 15, 10)
+    assert area_cell_8(nearby) == area_cell_8(PLACE)
+    second = ask(public_api, location={"lat": nearby.lat, "lon": nearby.lon})
+    circles = {o["incident_id"]: o["area_circle"]
+               for o in api_for(responder).get("/api/v1/me/offers").json()}
+    assert circles[first["id"]] == circles[second["id"]]
 
 
 @pytest.mark.parametrize(("north_m", "shown"), [(12, 100), (40, 100), (149, 100),

@@ -61,7 +61,7 @@ def test_it_asks_to_confirm_before_withdrawing_offers(make_responder) -> None:
     assert r.status_code == 200
     html = r.content.decode()
     assert "You have an open offer: going off shift withdraws it" in html
-    assert "P1 overdose" in html
+    assert "Overdose · P1 life at risk" in html
     assert "By the bins" not in html  # the place is for whoever accepts
     assert f'name="withdraw" value="{offer.pk}"' in html
     assert 'href="/responder/"' in html  # "Stay on shift"

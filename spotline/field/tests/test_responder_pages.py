@@ -129,7 +129,7 @@ def test_it_shows_an_offer_but_not_the_exact_location(make_responder) -> None:
     offer = offer_of(sam, incident)
     html = login(sam).get("/responder/").content.decode()
     assert f'data-offer="{offer.pk}"' in html
-    assert "P1 overdose" in html
+    assert "<strong>Overdose</strong> · P1 life at risk" in html
     assert f"/responder/offers/{offer.pk}/accept/" in html
     assert EXACT not in html
     assert WHERE not in html and DETAILS not in html
@@ -145,7 +145,7 @@ def test_it_shows_the_exact_location_once_accepted(make_responder) -> None:
     html = r.content.decode()
     assert EXACT in html
     assert WHERE in html and DETAILS in html
-    assert 'id="current-state">assigned<' in html
+    assert 'id="current-state" data-state="assigned">responder assigned<' in html
     incident.refresh_from_db()
     assert incident.state == State.ASSIGNED
     assert incident.assigned_responder_id == sam.pk
@@ -215,13 +215,13 @@ def test_it_answers_404_to_an_unknown_answer(make_responder) -> None:
 
 def test_it_moves_through_en_route_on_scene_and_resolved(make_responder) -> None:
     _sam, client, incident = held_by(make_responder)
-    for step in ("en_route", "on_scene"):
+    for step, words in (("en_route", "on the way"), ("on_scene", "on scene")):
         r = client.post(f"/responder/incidents/{incident.pk}/report/", {"type": step},
                         follow=True)
         assert r.status_code == 200
         incident.refresh_from_db()
         assert incident.state == step
-        assert f'id="current-state">{step}<' in r.content.decode()
+        assert f'id="current-state" data-state="{step}">{words}<' in r.content.decode()
     r = client.post(f"/responder/incidents/{incident.pk}/report/", {"type": "resolved"},
                     follow=True)
     incident.refresh_from_db()

@@ -4,6 +4,9 @@
   "use strict";
   var toast = document.getElementById("toast");
   function say(t) { if (toast) toast.textContent = t; }
+  // Words in the page's language (live.js, from dispatch/words.py::ui_strings).
+  function w(key, fallback, values) { return window.spotlineWords ? window.spotlineWords(key, fallback, values) : fallback; }
+  var TITLE = document.title;
   function csrf() { var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/); return m ? m[1] : ""; }
 
   var swReady = null;
@@ -73,7 +76,7 @@
     return fetch(form.action, {method: "POST", body: data, credentials: "same-origin", headers: {"X-Requested-With": "fetch"}})
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (res) { say(res[1].detail || ""); if (window.spotlineRefresh) window.spotlineRefresh(); syncWatch(); safetyLoad(); })
-      .catch(function () { say("Could not reach the server: try again."); });
+      .catch(function () { say(w("unreachable", "Could not reach the server: try again.")); });
   }
 
   document.addEventListener("submit", function (e) {
@@ -131,11 +134,47 @@
       var id = el.getAttribute("data-offer");
       if (!seen[id]) { seen[id] = true; fresh = true; }
     });
-    if (fresh && !initial) { alarm(); document.title = "NEW OFFER · Spotline"; }
-    if (!document.querySelector("[data-offer]")) document.title = safetyUrgent ? URGENT_TITLE : "Responder · Spotline";
+    if (fresh && !initial) { alarm(); document.title = w("new_offer_title", "NEW OFFER · Spotline"); }
+    if (!document.querySelector("[data-offer]")) document.title = safetyUrgent ? URGENT_TITLE : TITLE;
   }
   checkOffers(false);
-  document.addEventListener("live:updated", function () { checkOffers(false); syncWatch(); safetyLoad(); });
+
+  // -- the area of an offer, before accepting -------------------------------------------------
+  // A small map that cannot be moved: the circle the server drew around the place's cell
+  // (never the place). Leaflet is loaded only when an offer shows one; without it, or
+  // without tiles, the card's words say it all.
+  function loadLeaflet(el, done) {
+    if (window.L) { done(); return; }
+    if (!document.querySelector("link[data-leaflet]")) {
+      var css = document.createElement("link");
+      css.rel = "stylesheet"; css.href = el.getAttribute("data-leaflet-css"); css.setAttribute("data-leaflet", "");
+      document.head.appendChild(css);
+    }
+    var s = document.createElement("script");
+    s.src = el.getAttribute("data-leaflet-js"); s.onload = done;
+    document.head.appendChild(s);
+  }
+  function offerMaps() {
+    var todo = Array.prototype.filter.call(document.querySelectorAll(".offer-map"), function (el) { return !el.spotlineMap; });
+    if (!todo.length) return;
+    loadLeaflet(todo[0], function () {
+      todo.forEach(function (el) {
+        if (el.spotlineMap || !document.body.contains(el)) return;
+        var figure = el.closest("figure");
+        if (figure) figure.hidden = false;
+        var centre = [parseFloat(el.getAttribute("data-lat")), parseFloat(el.getAttribute("data-lon"))];
+        var still = {zoomControl: false, dragging: false, touchZoom: false, scrollWheelZoom: false, doubleClickZoom: false,
+                     boxZoom: false, keyboard: false, tap: false};
+        var map = L.map(el, still).setView(centre, 14);
+        L.tileLayer(el.getAttribute("data-tiles"), {maxZoom: 17, attribution: el.getAttribute("data-attribution")}).addTo(map);
+        var area = L.circle(centre, {radius: parseFloat(el.getAttribute("data-radius")), interactive: false, weight: 2}).addTo(map);
+        map.fitBounds(area.getBounds(), {padding: [8, 8]});
+        el.spotlineMap = map;
+      });
+    });
+  }
+  offerMaps();
+  document.addEventListener("live:updated", function () { checkOffers(false); offerMaps(); syncWatch(); safetyLoad(); });
 
   // -- the safety timer while on scene -------------------------------------------------------
   // The server decides (asks, rings, sends backup); this panel shows the countdown and
@@ -144,7 +183,7 @@
   // outside the live region, so re-rendering the incident never resets it, and it only ever
   // changes text and visibility: focus stays where it is.
   var SAFETY_URL = "/api/v1/me/safety";
-  var URGENT_TITLE = "ARE YOU OK? · Spotline";
+  var URGENT_TITLE = w("safety_title", "ARE YOU OK? · Spotline");
   var panel = document.getElementById("safety");
   var safety = null, safetyUrgent = false, skewMs = 0, shownKey = "", lastRing = 0;
   var safetyTimer = null, ticker = null, loading = false, again = false;
@@ -218,7 +257,7 @@
     if (!visible) {
       safetyUrgent = false; shownKey = ""; confirmHelp(false);
       clearInterval(ticker); ticker = null;
-      if (document.title === URGENT_TITLE) document.title = "Responder · Spotline";
+      if (document.title === URGENT_TITLE) document.title = TITLE;
       return;
     }
     var urgent = body.running && (body.state === "asked" || body.state === "warned");
@@ -235,18 +274,23 @@
       var alertEl = el("safety-alert");
       alertEl.textContent = "";
       if (urgent) {
-        alertEl.appendChild(document.createTextNode("Are you OK? Backup is sent in "));
+        // One sentence per language, with the countdown where that language puts it.
+        var words = body.backup_sent
+          ? w("safety_asked_sent", "Are you OK? Backup is sent in %(left)s. Backup is on the way.")
+          : w("safety_asked", "Are you OK? Backup is sent in %(left)s. Tap I'm OK.");
+        var parts = words.split("%(left)s");
+        alertEl.appendChild(document.createTextNode(parts[0]));
         var left = document.createElement("span");
         left.id = "safety-backup-left"; left.className = "countdown"; left.setAttribute("role", "timer");
         alertEl.appendChild(left);
-        alertEl.appendChild(document.createTextNode(body.backup_sent ? ". Backup is on the way." : ". Tap I'm OK."));
+        alertEl.appendChild(document.createTextNode(parts.slice(1).join("")));
       } else if (body.backup_sent) {
-        alertEl.textContent = "Backup is on the way.";
+        alertEl.textContent = w("safety_backup_coming", "Backup is on the way.");
       }
       if (urgent && shownKey.split("|")[0] !== body.state) { lastRing = 0; }
       shownKey = key;
     }
-    el("safety-at").textContent = body.next_check_at && !urgent ? "(at " + hhmm(body.next_check_at) + ")" : "";
+    el("safety-at").textContent = body.next_check_at && !urgent ? w("safety_at", "(at %(time)s)", {time: hhmm(body.next_check_at)}) : "";
     keepFocus();
     safetyTick();
     if (body.running && !ticker) ticker = setInterval(safetyTick, 1000);
@@ -263,7 +307,7 @@
     var now = serverNow();
     if (safety.running && safety.next_check_at && !safetyUrgent) {
       var due = Date.parse(safety.next_check_at) - now;
-      el("safety-left").textContent = due > 0 ? clock(due) : "due now";
+      el("safety-left").textContent = due > 0 ? clock(due) : w("safety_due", "due now");
     }
     var backupLeft = el("safety-backup-left");
     if (backupLeft && safety.backup_at) backupLeft.textContent = clock(Date.parse(safety.backup_at) - now);
@@ -276,7 +320,7 @@
         alarm();
       }
     } else if (document.title === URGENT_TITLE) {
-      document.title = "Responder · Spotline";
+      document.title = TITLE;
     }
   }
   var busy = false;
@@ -296,13 +340,13 @@
       .then(function (res) {
         if (res[0]) {
           fresh(n, res[1]);
-          say("Thanks. Next safety check at " + hhmm(res[1].next_check_at) + ".");
+          say(w("safety_thanks", "Thanks. Next safety check at %(time)s.", {time: hhmm(res[1].next_check_at)}));
         } else {
-          say(res[1].detail || "That did not work: try again.");
+          say(res[1].detail || w("try_again", "That did not work: try again."));
           safetyLoad();
         }
       })
-      .catch(function () { say("Could not reach the server: try again, or reply OK to the text."); })
+      .catch(function () { say(w("safety_unreachable", "Could not reach the server: try again, or reply OK to the text.")); })
       .then(function () { safetyButtons(false); safetySchedule(); });
   }
   function confirmHelp(open) {
@@ -319,11 +363,11 @@
       body: JSON.stringify({type: "need_backup"})})
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (res) {
-        say(res[0] ? "Backup is on the way. The dispatcher knows." : (res[1].detail || "That did not work: try again."));
+        say(res[0] ? w("backup_sent", "Backup is on the way. The dispatcher knows.") : (res[1].detail || w("try_again", "That did not work: try again.")));
         if (res[0]) { confirmHelp(false); keepFocus(); }
         if (window.spotlineRefresh) window.spotlineRefresh();
       })
-      .catch(function () { say("Could not reach the server: try again, or call the dispatcher."); })
+      .catch(function () { say(w("backup_unreachable", "Could not reach the server: try again, or call the dispatcher.")); })
       .then(function () { safetyButtons(false); safetyLoad(); });
   }
   if (panel) {

@@ -1,4 +1,4 @@
-{% load static %}/* Spotline responder service worker: an offline shell, never stale data.
+{% load i18n static %}/* Spotline responder service worker: an offline shell, never stale data.
  * Pages and API calls always go to the network; only when it is unreachable does the
  * responder see the cached shell telling them so. Nothing personal is cached. */
 const CACHE = "spotline-shell-v1";
@@ -25,7 +25,7 @@ self.addEventListener("push", (e) => {
   try { msg = e.data ? e.data.json() : {}; } catch (err) { msg = {body: e.data ? e.data.text() : ""}; }
   const title = msg.title || "Spotline";
   e.waitUntil(self.registration.showNotification(title, {
-    body: msg.body || "Something needs you: open Spotline.",
+    body: msg.body || "{% translate 'Something needs you: open Spotline.' as fallback %}{{ fallback|escapejs }}",
     tag: msg.tag || "spotline",
     renotify: true,
     requireInteraction: true,
