@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.http import HttpRequest
 from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
@@ -239,10 +238,11 @@ def relative(seconds: float) -> str:
     return (gettext("in %(time)s") if ahead else gettext("%(time)s ago")) % {"time": amount}
 
 
-def ui_strings(request: HttpRequest) -> dict[str, Any]:
-    """Words the pages' scripts say (a context processor: base.html hands them over as
-    JSON), so a script speaks the page's language without a second catalogue."""
-    return {"ui_strings": {
+def ui_strings() -> dict[str, str]:
+    """Words the pages' scripts say, handed over as JSON by ``{% ui_strings %}`` on the
+    pages that run live.js, so a script speaks the page's language without a second
+    catalogue (and pages without scripts carry none of it)."""
+    return {
         "now": gettext("now"), "s": gettext("%(n)s s"), "min": gettext("%(n)s min"),
         "h": gettext("%(h)s h %(m)s min"), "in": gettext("in %(time)s"),
         "ago": gettext("%(time)s ago"),
@@ -272,4 +272,4 @@ def ui_strings(request: HttpRequest) -> dict[str, Any]:
         "backup_sent": gettext("Backup is on the way. The dispatcher knows."),
         "backup_unreachable": gettext("Could not reach the server: try again, or call the "
                                       "dispatcher."),
-    }}
+    }
