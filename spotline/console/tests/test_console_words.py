@@ -103,7 +103,7 @@ def test_the_console_speaks_spanish_words_not_codes() -> None:
     queue = visible_text(dispatcher.get("/console/").content.decode())
     detail = visible_text(dispatcher.get(f"/console/incidents/{incident.pk}/").content.decode())
     assert "Incidentes activos" in queue and "crisis de salud mental" in queue
-    assert "buscando una persona de respuesta" in queue
+    assert "buscando a alguien del equipo" in queue
     assert "Cronología" in detail and "Solicitud abierta" in detail
     assert "Escalado a más personas de respuesta (ampliar)" in detail
     assert "una ambulancia" in detail  # the escalate choices, in words
