@@ -149,7 +149,7 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", r"^/checkin/plan/delete/$", "answer", "page"),
     _rule("POST", rf"^/t/{SEGMENT}/(cancel|again|more)/$", "answer", "page"),
     _rule("POST", rf"^/api/v1/checkins/{SEGMENT}/(ok|done|call-off)$", "answer", "api"),
-    _rule("POST", rf"^/api/v1/track/{SEGMENT}/cancel$", "answer", "api"),
+    _rule("POST", rf"^/api/v1/track/{SEGMENT}/(cancel|details)$", "answer", "api"),
     _rule("DELETE", rf"^/api/v1/checkins/plans/{SEGMENT}$", "answer", "api"),
     # Status and tracking pages, polled while someone waits (and token guessing).
     _rule(READ, rf"^/t/{SEGMENT}/(more/)?$", "track", "page"),

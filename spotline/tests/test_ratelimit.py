@@ -198,6 +198,7 @@ def test_it_does_not_count_what_no_rule_names(settings: Any) -> None:
     ("POST", "/api/v1/checkins/CheckinToken0123/ok", "answer"),
     ("POST", "/api/v1/checkins/CheckinToken0123/done", "answer"),
     ("POST", "/api/v1/track/TrackingToken0123/cancel", "answer"),
+    ("POST", "/api/v1/track/TrackingToken0123/details", "answer"),
     ("DELETE", "/api/v1/checkins/plans/PlanToken0123", "answer"),
     ("GET", "/t/TrackingToken0123/", "track"),
     ("GET", "/t/TrackingToken0123/more/", "track"),
