@@ -73,8 +73,9 @@ def test_it_takes_a_request_with_javascript_off(server: Server,
     message = page.locator("#status-message")
     expect(message).not_to_be_empty()
     expect(message).to_contain_text("responder")
-    # Without JavaScript the page refreshes itself.
-    expect(page.locator("noscript")).to_have_count(1)
+    # Without JavaScript the page refreshes itself (and offers a still page to write on).
+    expect(page.locator("head noscript")).to_have_count(1)
+    expect(page.locator("head noscript meta[http-equiv=refresh]")).to_have_count(1)
 
 
 def test_it_speaks_spanish_to_a_spanish_browser(server: Server,

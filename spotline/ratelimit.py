@@ -142,17 +142,17 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", rf"^/checkin/p/{SEGMENT}/$", "checkin", "page"),
     _rule("POST", r"^/checkin/plan/$", "checkin", "page"),
     _rule("POST", r"^/api/v1/checkins/?$", "checkin", "api"),
-    # Answers by token: "I'm OK", "done", "they are OK now: cancel", "ask again", "cancel
-    # help" after a check-in sent it, delete a plan.
+    # Answers by token: "I'm OK", "done", "they are OK now: cancel", "ask again", "tell
+    # us more" after sending, "cancel help" after a check-in sent it, delete a plan.
     _rule("POST", rf"^/c/{SEGMENT}/{SEGMENT}/$", "answer", "page"),
     _rule("POST", rf"^/checkin/p/{SEGMENT}/delete/$", "answer", "page"),
     _rule("POST", r"^/checkin/plan/delete/$", "answer", "page"),
-    _rule("POST", rf"^/t/{SEGMENT}/(cancel|again)/$", "answer", "page"),
+    _rule("POST", rf"^/t/{SEGMENT}/(cancel|again|more)/$", "answer", "page"),
     _rule("POST", rf"^/api/v1/checkins/{SEGMENT}/(ok|done|call-off)$", "answer", "api"),
-    _rule("POST", rf"^/api/v1/track/{SEGMENT}/cancel$", "answer", "api"),
+    _rule("POST", rf"^/api/v1/track/{SEGMENT}/(cancel|details)$", "answer", "api"),
     _rule("DELETE", rf"^/api/v1/checkins/plans/{SEGMENT}$", "answer", "api"),
     # Status and tracking pages, polled while someone waits (and token guessing).
-    _rule(READ, rf"^/t/{SEGMENT}/$", "track", "page"),
+    _rule(READ, rf"^/t/{SEGMENT}/(more/)?$", "track", "page"),
     _rule(READ, rf"^/c/{SEGMENT}/$", "track", "page"),
     _rule(READ, rf"^/checkin/p/{SEGMENT}/$", "track", "page"),
     _rule(READ, rf"^/api/v1/track/{SEGMENT}$", "track", "api"),

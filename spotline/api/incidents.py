@@ -26,7 +26,7 @@ from spotline.core.geo import Point
 from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget
 from spotline.core.triage import Answer, Kind
-from spotline.dispatch.actions import dispatcher, opening
+from spotline.dispatch.actions import answers, dispatcher, opening
 from spotline.dispatch.actions.opening import IncidentRequest
 from spotline.dispatch.models import Incident, Source
 from spotline.dispatch.presenters import responder_busy_map, tracking
@@ -125,6 +125,28 @@ def track_cancel(request: HttpRequest, token: str) -> Any:
     now = timezone.now()
     incident = dispatcher.incident_cancel(incident_id=incident.pk, actor=Actor.PERSON,
                                        user_id=None, now=now)
+    return tracking(Incident.objects.get(pk=incident.pk), now=now, language=incident.language)
+
+
+@api.post("/v1/track/{token}/details",
+          response={200: s.TrackOut, 400: s.ErrorOut, 404: s.ErrorOut, 409: s.ErrorOut,
+                    422: s.ErrorOut}, tags=["public"],
+          summary="Tell more after sending: the skipped questions, more details",
+          description="Sending comes first; this adds what the request was sent without, "
+          "while it is open. A question not answered yet takes any answer; one answered "
+          "changes only to the more urgent answer (409 otherwise, with code "
+          "`already_answered`); the same answers again change nothing. Details are "
+          "appended to the ones sent before, 2000 characters in all (400 with code "
+          "`too_long` beyond that). The priority may rise with the answers, never fall. "
+          "409 once the request is closed; `questions` in the answer says what is still "
+          "open.",
+          operation_id="spotline_api_api_track_details")
+def track_details(request: HttpRequest, token: str, payload: s.TrackDetailsIn) -> Any:
+    incident = opening.incident_by_token(token)
+    now = timezone.now()
+    answers.incident_tell_more(incident_id=incident.pk, breathing=payload.breathing,
+                               conscious=payload.conscious, danger=payload.danger,
+                               details=payload.details or "", now=now)
     return tracking(Incident.objects.get(pk=incident.pk), now=now, language=incident.language)
 
 

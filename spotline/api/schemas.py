@@ -74,6 +74,16 @@ class IncidentIn(Schema):
     language: Language | None = None
 
 
+class TrackDetailsIn(Schema):
+    """What a person tells after sending: the answers they skipped, and more details."""
+
+    breathing: Answer = Answer.UNKNOWN
+    conscious: Answer = Answer.UNKNOWN
+    danger: Answer = Answer.UNKNOWN
+    details: Text | None = Field(None, description="appended to the details sent before; "
+                                 "2000 characters in all")
+
+
 class IncidentCreated(Schema):
     id: int
     tracking_token: str
@@ -103,6 +113,10 @@ class TrackOut(Schema):
     emergency_number: str | None = Field(
         description="for the person to call an ambulance themselves if they choose; "
                     "Spotline never dials it")
+    questions: list[Literal["breathing", "conscious", "danger", "details"]] = Field(
+        description="what the person may still tell with POST .../details while the "
+                    "request is open: the questions not answered yet, and details while "
+                    "there is room")
 
 
 class ErrorOut(Schema):

@@ -16,6 +16,7 @@ from spotline.core.lifecycle import HELD, State
 from spotline.core.policy import Candidate, OfferStatus, Shortfall, qualifies, rank
 from spotline.core.stage import ALARMING, WAITING, Facts, Stage, stage
 from spotline.core.triage import Skill
+from spotline.dispatch.actions.answers import questions_open
 from spotline.dispatch.actions.search import estimator, incident_point
 from spotline.dispatch.models import Incident, Offer
 from spotline.dispatch.words import words
@@ -72,6 +73,9 @@ class Tracking:
     alarming: bool  # not good news: shown as a warning
     hotline: str | None  # the organization's line, when it has one
     emergency_number: str | None  # for the person to call, if they choose; never dialled
+    # What the person may still tell (``answers.questions_open``): the questions sent
+    # unanswered, and "details" while there is room for more.
+    questions: tuple[str, ...] = ()
 
 
 def responder_eta_seconds(incident: Incident, *, now: datetime) -> float | None:
@@ -177,6 +181,7 @@ def tracking(incident: Incident, *, now: datetime, language: str | None = None) 
         alarming=current in ALARMING,
         hotline=settings.SPOTLINE_HOTLINE or None,
         emergency_number=settings.SPOTLINE_EMERGENCY_NUMBER or None,
+        questions=tuple(questions_open(incident)),
     )
 
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from spotline.core.geo import Point
 from spotline.core.triage import Answer, Kind
+from spotline.dispatch.actions.answers import DETAILS_MAX
 from spotline.dispatch.actions.opening import IncidentRequest
 from spotline.dispatch.models import Source
 from spotline.intake.models import Landmark
@@ -69,7 +70,7 @@ class HelpForm(forms.Form):
     lon = forms.FloatField(required=False, min_value=-180, max_value=180,
                            widget=forms.HiddenInput)
     details = forms.CharField(label=_("Anything else the responder should know (optional)"),
-                              max_length=2000, required=False,
+                              max_length=DETAILS_MAX, required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
     callback_phone = forms.RegexField(
         label=_("A phone number to reach you (optional)"), required=False, max_length=32,
@@ -110,3 +111,32 @@ class HelpForm(forms.Form):
                 _("Tell us where you are, so a responder can find you.")
             )
         return data
+
+
+class MoreForm(forms.Form):
+    """The status page's "Tell us more (optional)": after sending, the questions sent
+    unanswered and more details (``answers.incident_tell_more`` decides what they
+    change). Every field is optional; the page shows only what is still open."""
+
+    # The help page's own questions, word for word (each form gets copies of them).
+    breathing = HelpForm.base_fields["breathing"]
+    conscious = HelpForm.base_fields["conscious"]
+    danger = HelpForm.base_fields["danger"]
+    details = forms.CharField(label=_("Anything else the responder should know (optional)"),
+                              max_length=DETAILS_MAX, required=False,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, room: int = DETAILS_MAX, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "more_%s")
+        super().__init__(*args, **kwargs)
+        for name in ("breathing", "conscious", "danger"):
+            self.fields[name].initial = None  # nothing chosen: sent as "don't know"
+        # What is left of the details' limit after what was sent before: the browser
+        # stops there; the action refuses more, whatever sends it.
+        self.fields["details"].widget.attrs["maxlength"] = str(room)
+
+    def answers(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {name: Answer(data.get(name) or Answer.UNKNOWN.value)
+                for name in ("breathing", "conscious", "danger")} | {
+                    "details": data.get("details") or ""}

@@ -10,4 +10,5 @@ urlpatterns = [
     path("t/<str:token>/", views.status, name="status"),
     path("t/<str:token>/cancel/", views.cancel, name="cancel"),
     path("t/<str:token>/again/", views.again, name="again"),
+    path("t/<str:token>/more/", views.more, name="more"),
 ]

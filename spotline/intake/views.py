@@ -3,22 +3,31 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from spotline.core.lifecycle import State
 from spotline.core.policy import Actor
+from spotline.dispatch.actions.answers import (
+    AnswerKept,
+    TooLong,
+    details_room,
+    incident_tell_more,
+    questions_open,
+)
 from spotline.dispatch.actions.dispatcher import incident_cancel
 from spotline.dispatch.actions.opening import (
     incident_ask_again,
     incident_by_token,
     incident_open,
 )
-from spotline.dispatch.models import Source
+from spotline.dispatch.models import Incident, Source
 from spotline.dispatch.presenters import tracking
 from spotline.errors import ActionError, NotFound
-from spotline.intake.forms import HelpForm, request_from
+from spotline.intake.forms import HelpForm, MoreForm, request_from
 from spotline.intake.guidance import steps_for
 from spotline.intake.submissions import FIELD, new_key, send_once
 
@@ -103,7 +112,54 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
         "ask_again": cancelled_by_person and incident.purged_at is None,
         "ask_on_help_page": cancelled_by_person and incident.purged_at is not None,
         "submission": new_key(),
+        **_more_context(incident, view.questions, MoreForm(room=details_room(incident.details))),
+        "told": request.GET.get("told") == "1",
     })
+
+
+def _more_context(incident: Incident, questions: tuple[str, ...],
+                  form: MoreForm) -> dict[str, object]:
+    """"Tell us more": only the questions still open, and details while there is room."""
+    return {"more_form": form,
+            "more_questions": [form[name] for name in questions if name != "details"],
+            "more_details": form["details"] if "details" in questions else None}
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def more(request: HttpRequest, token: str) -> HttpResponse:
+    """"Tell us more" after sending: the status page's form posts here and comes back.
+    Also a page of its own, which does not reload every few seconds as the status page
+    does without JavaScript (so a person can write), and shows what needs fixing."""
+    try:
+        incident = incident_by_token(token)
+    except NotFound:
+        raise Http404("no such request") from None
+    status_url = reverse("intake:status", args=[token])
+    if incident.closed_at is not None:
+        return redirect(status_url)
+    form = MoreForm(request.POST or None, room=details_room(incident.details))
+    if request.method == "POST" and form.is_valid():
+        try:
+            incident_tell_more(incident_id=incident.pk, **form.answers(), now=timezone.now())
+        except TooLong as exc:
+            form.add_error("details", gettext(
+                "That is longer than we can keep: you can add %(n)d more characters.")
+                % {"n": exc.room})
+        except AnswerKept:
+            form.add_error(None, gettext(
+                "One of these questions was already answered, so nothing was changed. "
+                "Check what is left and send again."))
+        except ActionError:
+            return redirect(status_url)  # closed meanwhile: the status page says so
+        else:
+            return redirect(status_url + "?told=1")
+        incident = Incident.objects.get(pk=incident.pk)
+    questions = tuple(questions_open(incident))
+    return render(request, "intake/more.html", {
+        "token": token, "org": settings.SPOTLINE_ORG_NAME,
+        **_more_context(incident, questions, form),
+    }, status=400 if request.method == "POST" else 200)
 
 
 @csrf_exempt

@@ -104,6 +104,11 @@ POST      /t/{nope}/cancel/                         404    404    404    404    
 # asking again: only a request its person cancelled (otherwise back to the help page)
 POST      /t/{track:A}/again/                       ok     ok     ok     ok     ok     ok     ok
 POST      /t/{nope}/again/                          404    404    404    404    404    404    404
+# telling more after sending: the form on a page of its own, and its answers
+GET       /t/{track:A}/more/                        ok     ok     ok     ok     ok     ok     ok
+GET       /t/{nope}/more/                           404    404    404    404    404    404    404
+POST      /t/{track:A}/more/                        ok     ok     ok     ok     ok     ok     ok
+POST      /t/{nope}/more/                           404    404    404    404    404    404    404
 
 # -- check-ins: the check-in's or the plan's token is the only key ----------------------------
 GET       /checkin/                                 ok     ok     ok     ok     ok     ok     ok
@@ -190,6 +195,8 @@ POST      /api/v1/incidents                         ok     ok     ok     ok     
 GET       /api/v1/track/{track:A}                   ok     ok     ok     ok     ok     ok     ok
 GET       /api/v1/track/{nope}                      404    404    404    404    404    404    404
 POST      /api/v1/track/{track:A}/cancel            ok     ok     ok     ok     ok     ok     ok
+POST      /api/v1/track/{track:A}/details           ok     ok     ok     ok     ok     ok     ok
+POST      /api/v1/track/{nope}/details              404    404    404    404    404    404    404
 POST      /api/v1/checkins                          ok     ok     ok     ok     ok     ok     ok
 GET       /api/v1/checkins/plans/{plan}             ok     ok     ok     ok     ok     ok     ok
 GET       /api/v1/checkins/plans/{nope}             404    404    404    404    404    404    404
@@ -322,6 +329,8 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "console/sms/<int:conversation_id>/take/"): {"take": "1"},
     ("POST", "console/sms/<int:conversation_id>/reply/"): {"text": "matrix reply"},
     ("POST", "api/v1/incidents"): {"kind": "overdose", "location": HERE, "breathing": "no"},
+    ("POST", "api/v1/track/<token>/details"): {"danger": "yes", "details": "matrix details"},
+    ("POST", "t/<str:token>/more/"): {"conscious": "no", "details": "matrix details"},
     ("POST", "api/v1/checkins"): {"location": HERE},
     ("PUT", "api/v1/me/shift"): {"on_shift": True, **HERE},
     ("PUT", "api/v1/me/channels"): {"channels": ["sms"]},

@@ -381,7 +381,8 @@ def test_it_opens_an_incident_from_a_small_chunked_body_over_asgi():
 # -- schemathesis --------------------------------------------------------------------------
 
 PUBLIC_OPERATIONS = {("POST", "/api/v1/incidents"), ("GET", "/api/v1/track/{token}"),
-                     ("POST", "/api/v1/track/{token}/cancel")}
+                     ("POST", "/api/v1/track/{token}/cancel"),
+                     ("POST", "/api/v1/track/{token}/details")}
 
 
 def _operations(schema: Any) -> list[Any]:

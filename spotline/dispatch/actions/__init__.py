@@ -17,6 +17,7 @@ The modules, from the bottom up (each imports only those above it in this list):
 - ``rounds``: a round of offers and its messages, widening.
 - ``moves``: moving an incident through the lifecycle and carrying out the effects.
 - ``opening``: the one door: ``IncidentRequest`` in, an incident with its offers out.
+- ``answers``: what the person adds after sending: the questions they skipped, details.
 - ``backup``: other responders sent to a responder in trouble; a safety check missed.
 - ``offers``: a responder accepts or declines; giving offers back.
 - ``dispatcher``: what a dispatcher does: assign, escalate, cancel, note.

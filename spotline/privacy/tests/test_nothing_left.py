@@ -50,6 +50,9 @@ SECRETS = {
     "check-in place": "Tangerine Court 12B", "access": "key under the heron statue",
     "trusted name": "Ysolde", "note": "dispatcher note about Ottoline",
     "outcome notes": "outcome note periwinkle",
+    # Told after sending (the status page's "Tell us more", and the API's).
+    "details told later": "lilac canoe under the stairs",
+    "details told later by API": "saffron kayak by the gate",
     # Coordinates are distinctive too (as the text a float becomes).
     "coordinates": repr(offset(CENTRE, 1234.5).lat),
 }
@@ -72,11 +75,16 @@ def create_everything(make_responder) -> None:
                                 "callback_phone": SECRETS["web phone"], "danger": "no",
                                 "breathing": "unknown", "conscious": "unknown"})
         assert r.status_code in (200, 302), r.content
+        r = Client().post(f"{r['Location']}more/", {"details": SECRETS["details told later"]})
+        assert r.status_code == 302, r.content
         r = Client().post("/api/v1/incidents", json.dumps({
             "kind": "overdose", "details": SECRETS["details"],
             "location": {"lat": spot.lat, "lon": spot.lon, "description": SECRETS["api place"]},
             "callback_phone": SECRETS["api phone"]}), content_type=JSON)
         assert r.status_code == 201, r.content
+        r = Client().post(f"/api/v1/track/{r.json()['tracking_token']}/details", json.dumps(
+            {"details": SECRETS["details told later by API"]}), content_type=JSON)
+        assert r.status_code == 200, r.content
         r = Client().post("/api/v1/checkins", json.dumps({
             "location": {"description": SECRETS["check-in place"]}, "minutes": 1,
             "phone": SECRETS["check-in phone"], "access": SECRETS["access"],
@@ -110,6 +118,10 @@ def create_everything(make_responder) -> None:
         incident_cancel(incident_id=incident.pk, actor=Actor.DISPATCHER, user_id=None,
                                 now=now + 2 * S)
     assert Incident.objects.count() == 4
+    # What was told later is held (sealed), until the purge.
+    assert Incident.objects.get(source="web").details == SECRETS["details told later"]
+    assert Incident.objects.get(source="api").details.endswith(
+        "\n" + SECRETS["details told later by API"])
 
 
 def raw_storage() -> dict[str, bytes]:
