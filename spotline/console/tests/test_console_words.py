@@ -5,6 +5,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.template import Context, Template
@@ -110,3 +111,16 @@ def test_the_console_speaks_spanish_words_not_codes() -> None:
     for code in ("mental_health", "dispatching", "more_responders", "responder_ids",
                  "no_one_qualified", "nobody_on_shift", "crisis_team"):
         assert code not in queue and code not in detail, code
+
+
+def test_every_page_that_runs_live_js_hands_it_its_words() -> None:
+    """live.js reads #ui-strings; a page without them would speak English in Spanish."""
+    root = Path(__file__).resolve().parents[2]
+    pages = [p for p in root.glob("*/templates/**/*.html") if "live.js" in p.read_text()]
+    assert len(pages) >= 4
+    assert [p.name for p in pages if "{% ui_strings %}" not in p.read_text()] == []
+
+
+@pytest.mark.django_db
+def test_a_page_without_scripts_carries_no_script_words() -> None:
+    assert "ui-strings" not in Client().get("/transparency/").content.decode()
