@@ -98,6 +98,7 @@ WORDS: dict[str, dict[str, Promise]] = {
         "responder_left": _("the responder went off shift"),
         "need_backup": _("the responder asked for backup"),
         "missed_safety_check": _("a missed safety check"),
+        "priority_raised": _("the priority was raised"),
     },
     "checkin": {
         "active": _("waiting for the next check"),
@@ -180,6 +181,8 @@ EVENT_SENTENCES: dict[str, Promise] = {
     "backup_again": _("Backup asked again; backup #%(backup_id)s is already open"),
     "outcome": _("Outcome recorded"),
     "asked_again": _("The person asked again (incident #%(incident_id)s)"),
+    "told_more": _("The person told us more"),
+    "deadline_moved": _("Deadline brought forward: an alarm in %(due)s if nobody accepts"),
     "purged": _("Personal details destroyed (retention ended)"),
     # Lifecycle moves (the event is named after the move).
     "dispatch": _("Looking for a responder"),
@@ -210,6 +213,7 @@ def event_sentence(type: str, data: Mapping[str, Any], names: Mapping[int, str])
         "to": word("target", data.get("to")),
         "backup_id": data.get("backup_id", "?"),
         "incident_id": data.get("incident_id", "?"),
+        "due": gettext("%(n)s s") % {"n": data.get("due_in_seconds", "?")},
     }
     template = EVENT_SENTENCES.get(type)
     sentence = str(template) % values if template is not None else type.replace("_", " ")
@@ -218,6 +222,9 @@ def event_sentence(type: str, data: Mapping[str, Any], names: Mapping[int, str])
                                     int(data["naloxone_doses"] or 0)) % {
             "n": data["naloxone_doses"]} + ", " + str(_("ambulance %(ems)s") % {
                 "ems": word("ems", data.get("ems"))})
+    if type == "told_more" and data.get("priority_to"):
+        sentence += ": " + str(_("priority %(old)s → %(new)s") % {
+            "old": data.get("priority_from", "?"), "new": data["priority_to"]})
     if type == "escalated" and data.get("offers") is not None:
         sentence += " " + ngettext("(%(n)s offer)", "(%(n)s offers)",
                                    int(data["offers"] or 0)) % {"n": data["offers"]}

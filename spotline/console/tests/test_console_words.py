@@ -54,9 +54,25 @@ def test_a_timeline_sentence_names_responders_and_gives_reasons() -> None:
         assert event_sentence("outcome", {"naloxone_doses": 2, "ems": "not_needed"},
                               names) == "Outcome recorded: 2 naloxone doses, ambulance not needed"
         assert event_sentence("accept", {"responder_id": 1}, names) == "Ana accepted"
+        assert event_sentence("told_more", {"answers": ["breathing"], "priority_from": "P2",
+                                            "priority_to": "P1"}, names) == \
+            "The person told us more: priority P2 → P1"
     with translation.override("es"):
         assert event_sentence("no_offers", {"shortfall": "all_busy"}, names) == \
             "No hay a quién ofrecerlo: todos estaban ocupados"
+
+
+def test_every_event_the_write_path_records_has_a_sentence() -> None:
+    """Every literal event type in the actions, so a new one cannot reach the timeline
+    as a code."""
+    root = Path(__file__).resolve().parents[2] / "dispatch" / "actions"
+    written = set()
+    for source in root.glob("*.py"):
+        text = source.read_text()
+        written |= set(re.findall(r'\bevent\(\s*\w+,\s*"([a-z_]+)"', text))
+        written |= set(re.findall(r'NewEvent\(\s*"([a-z_]+)"', text))
+    assert len(written) >= 15
+    assert sorted(written - set(EVENT_SENTENCES)) == []
 
 
 def test_an_unknown_code_is_still_readable() -> None:
