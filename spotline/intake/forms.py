@@ -10,7 +10,7 @@ from spotline.core.geo import Point
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.opening import IncidentRequest
 from spotline.dispatch.models import Source
-from spotline.intake.models import Landmark
+from spotline.places.models import Landmark
 
 KIND_LABELS = [
     (Kind.OVERDOSE.value, _("Overdose: someone took something and is not OK")),

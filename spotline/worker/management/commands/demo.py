@@ -16,7 +16,7 @@ from spotline.accounts.models import Role
 from spotline.accounts.twofactor import authenticator_set, has_authenticator
 from spotline.core.geo import Mode, Point
 from spotline.dispatch.actions.shifts import shift_set
-from spotline.intake.models import Landmark
+from spotline.places.models import Landmark
 from spotline.responders.models import Responder
 
 DEMO_PASSWORD = "spotline-demo"  # noqa: S105 - printed on purpose: demo data only
