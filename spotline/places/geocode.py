@@ -14,12 +14,16 @@ confidence reaches ``CONFIDENT`` (0.8) and nothing elsewhere comes within ``MARG
 
 from __future__ import annotations
 
-from spotline.core.candidates import CONFIDENT, KINDS, MARGIN, Candidate, decide
-from spotline.core.geo import Point
+from spotline.core.candidates import CONFIDENT, KINDS, MARGIN, SAME_PLACE_M, Candidate, decide
+from spotline.core.geo import Point, distance_m
+from spotline.core.placetext import parse
+from spotline.places import local
 
 __all__ = ["CONFIDENT", "KINDS", "MARGIN", "Candidate", "decide", "geocode"]
 
 MAX_LIMIT = 20
+NEAR_BONUS = 0.03  # at most: ties between equal names go to the nearer one
+NEAR_SCALE_M = 5000.0
 
 
 def geocode(
@@ -32,4 +36,27 @@ def geocode(
     "sv") prefers that language's names and words. Never raises on any text: empty,
     emoji, 1,600 characters or SQL syntax give an empty list or low confidence.
     """
-    raise NotImplementedError  # the local gazetteer follows in the next commits
+    query = parse(text)
+    if not query.words:
+        return []
+    return rank(local.search(query), near=near, limit=limit)
+
+
+def rank(candidates: list[Candidate], *, near: Point | None, limit: int) -> list[Candidate]:
+    """Best first, one candidate per place (the same shop found as a place, an address
+    and near a street is one answer: the surest), at most ``limit``."""
+    def key(c: Candidate) -> float:
+        if near is None:
+            return c.confidence
+        closeness = 1.0 - min(distance_m(near, c.point), NEAR_SCALE_M) / NEAR_SCALE_M
+        return c.confidence + NEAR_BONUS * closeness
+
+    kept: list[Candidate] = []
+    for candidate in sorted(candidates, key=key, reverse=True):
+        if any(candidate.kind == k.kind and distance_m(candidate.point, k.point) <= SAME_PLACE_M
+               or candidate.name == k.name for k in kept):
+            continue
+        kept.append(candidate)
+        if len(kept) >= max(1, min(limit, MAX_LIMIT)):
+            break
+    return kept

@@ -16,9 +16,11 @@ from spotline.core.placetext import fold, normalise
 
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 # Which tags make a named thing a place people give as directions.
+# Offices and city blocks' names are left out: nobody gives them as directions, and
+# their many short names ("Sand", "Rake") would only stand in the way.
 POI_KEYS = ("amenity", "shop", "leisure", "tourism", "public_transport", "railway",
-            "place", "historic", "office", "healthcare", "craft", "man_made", "natural",
-            "building", "landuse")
+            "place", "historic", "healthcare", "man_made", "natural", "building")
+SKIP_VALUES = {"city_block", "plot"}
 RAILWAY_POIS = {"station", "halt", "tram_stop", "subway_entrance", "platform"}
 NAME_VARIANTS = ("name", "name:fi", "name:sv", "name:en", "name:es", "alt_name",
                  "short_name", "official_name", "old_name", "brand", "loc_name")
@@ -72,6 +74,8 @@ def _is_poi(tags: Any) -> bool:
     if tags.get("highway") == "bus_stop":
         return True
     if "railway" in tags and tags.get("railway") not in RAILWAY_POIS:
+        return False
+    if tags.get("place") in SKIP_VALUES or ("office" in tags and "amenity" not in tags):
         return False
     return any(key in tags for key in POI_KEYS)
 
