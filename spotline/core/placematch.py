@@ -40,25 +40,78 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Words that describe rather than name ("the lobby of", "main door", "hotel"): a name
+# need not explain them, in the text or in the name ("Amos Anderson taidemuseo").
+DESCRIPTIVE = frozenset({
+    "lobby", "entrance", "door", "doors", "main", "steps", "stairs", "building", "outside",
+    "inside", "front", "back", "store", "shop", "department", "centre", "center", "hall",
+    "corner", "house", "area", "place", "taidemuseo", "museo", "hotelli", "apteekki",
+    "kirjasto", "ravintola", "baari", "kioski", "puisto",
+})
+
+
+KIND_WORDS = frozenset(" ".join(w for words in CATEGORIES.values() for w in words).split())
+
+
 @dataclass(frozen=True, slots=True)
 class Fit:
     """``score``: how well the best window matches the name (0 to 1); ``coverage``: the
-    share of the phrase's letters that window holds; ``exact``: letter for letter."""
+    share of the phrase's letters that window holds; ``exact``: letter for letter;
+    ``part``: the phrase named only part of the name ("dubliner" for Dubliner
+    Kaivopiha), ``coverage`` then being the share of the name's letters it named."""
 
     score: float
     coverage: float
     exact: bool
+    part: bool = False
 
     @property
     def confidence(self) -> float:
         """The name as the answer: a perfect score that explains the whole phrase is 1;
-        a typo or words left over lower it."""
-        return self.score * self.score * (0.6 + 0.4 * self.coverage)
+        a typo, words left over or half a name lower it."""
+        if self.part:
+            return self.score * self.score * (0.7 + 0.3 * self.coverage)
+        return self.score * self.score * (0.6 + 0.4 * self.coverage * self.coverage)
 
 
-def explain(phrase: str, name: str) -> Fit | None:
-    """How well ``name`` (normalised) explains ``phrase`` (normalised), or None."""
-    words, name_words = phrase.split(), name.split()
+def _letters(words: list[str]) -> int:
+    return sum(len(w) for w in words) + max(0, len(words) - 1)
+
+
+def _part(words: list[str], name_words: list[str], free: frozenset[str]) -> Fit | None:
+    """Every word of the phrase is a word of the name (spelt nearly right), and those
+    words say more than a kind of place or a number ("pharmacy" is not University
+    Pharmacy, "5" is not Blue House 5)."""
+    telling = [w for w in words if w not in free and w not in DESCRIPTIVE
+               and not w.isdigit() and w not in KIND_WORDS]
+    if sum(len(w) for w in telling) < 4:
+        return None
+    ratios, used = [], set()
+    for word in words:
+        best, at = 0.0, -1
+        for i, name_word in enumerate(name_words):
+            ratio = fuzz.ratio(word, name_word)
+            if i not in used and ratio > best:
+                best, at = ratio, i
+        if at < 0 or best < (100.0 if len(word) < 5 else 88.0):
+            return None
+        used.add(at)
+        ratios.append(best)
+    named = [name_words[i] for i in sorted(used)]
+    whole = [w for w in name_words if w not in DESCRIPTIVE or w in named]
+    score = sum(ratios) / len(ratios) / 100.0
+    return Fit(score=score, coverage=_letters(named) / max(1, _letters(whole)),
+               exact=score >= 1.0, part=len(named) < len(whole))
+
+
+def explain(phrase: str, name: str, *, free: frozenset[str] = frozenset()) -> Fit | None:
+    """How well ``name`` (normalised) explains ``phrase`` (normalised), or None.
+
+    Words of the phrase in ``free`` or :data:`DESCRIPTIVE` that the name does not
+    hold count neither for nor against it ("kiasma museum" is all Kiasma)."""
+    name_words = name.split()
+    words = [w for w in phrase.split()
+             if w in name_words or (w not in free and w not in DESCRIPTIVE)]
     if not words or not name_words:
         return None
     size = len(name_words)
@@ -69,12 +122,10 @@ def explain(phrase: str, name: str) -> Fit | None:
             ratio = fuzz.ratio(window, name, score_cutoff=MIN_RATIO)
             if ratio > best[0] or (ratio == best[0] and len(window) < best[1]):
                 best = (ratio, len(window))
-    if best[0] < MIN_RATIO:
-        return None
     # Short names must be spelt right: one letter off in "bar" is another word.
-    if len(name) < 5 and best[0] < 100:
-        return None
-    return Fit(score=best[0] / 100.0, coverage=min(1.0, best[1] / len(phrase)),
+    if best[0] < MIN_RATIO or (len(name) < 5 and best[0] < 100):
+        return _part(words, name_words, free) if len(words) < size else None
+    return Fit(score=best[0] / 100.0, coverage=min(1.0, best[1] / _letters(words)),
                exact=best[0] >= 100.0)
 
 

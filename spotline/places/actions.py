@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from spotline.core.placetext import normalise
+from spotline.core.placetext import normalise, strip_noise
 from spotline.places.models import Place, PlaceName, StreetNode
 from spotline.places.osmread import Row, read_extract, street_rows
 from spotline.places.textsearch import fts_rebuild
@@ -37,6 +37,13 @@ def _place(row: Row) -> Place:
                  housenumber=row.housenumber, postcode=row.postcode)
 
 
+def searchable(name: str) -> str:
+    """A name as it is searched: normalised, and without the words that a person's text
+    loses too ("The National Library of Finland" is "national library finland")."""
+    norm = normalise(name)
+    return (strip_noise(norm) or norm)[:200]
+
+
 def places_import(*, path: Path, replace: bool = False,
                   progress: Callable[[str], None] | None = None) -> Counts:
     """Import ``path``; raises ``osmread.ExtractError`` (nothing written) on a bad file."""
@@ -54,8 +61,7 @@ def places_import(*, path: Path, replace: bool = False,
                 for i in range(0, len(keys), 500):
                     Place.objects.filter(kind=kind, osm_key__in=keys[i:i + 500]).delete()
         places = Place.objects.bulk_create([_place(r) for r in rows], batch_size=BATCH)
-        names = [PlaceName(place=place, text=text, norm=normalise(text)[:200],
-                           variant=variant)
+        names = [PlaceName(place=place, text=text, norm=searchable(text), variant=variant)
                  for place, row in zip(places, rows, strict=True)
                  for variant, text in row.names]
         PlaceName.objects.bulk_create(names, batch_size=BATCH)

@@ -53,7 +53,8 @@ def rank(candidates: list[Candidate], *, near: Point | None, limit: int) -> list
 
     kept: list[Candidate] = []
     for candidate in sorted(candidates, key=key, reverse=True):
-        if any(candidate.kind == k.kind and distance_m(candidate.point, k.point) <= SAME_PLACE_M
+        if any((candidate.kind == k.kind
+                and distance_m(candidate.point, k.point) <= SAME_PLACE_M)
                or candidate.name == k.name for k in kept):
             continue
         kept.append(candidate)

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from spotline.core.candidates import Candidate
 from spotline.core.geo import Point, distance_m
-from spotline.core.placematch import Fit, categories, explain
-from spotline.core.placetext import Query, normalise
+from spotline.core.placematch import CATEGORIES, Fit, categories, explain
+from spotline.core.placetext import Query, normalise, strip_noise
 from spotline.places.models import Landmark, Place, PlaceName, StreetNode
 from spotline.places.textsearch import shortlist
 
@@ -28,6 +28,11 @@ LANDMARK_BONUS = 0.05  # the organization's own names rank first
 SAME_NAME_M = 400.0  # stops, platforms and the square they are named after: one place
 KIND_ONLY = 0.7  # "the library": a kind of place alone is a question, never an answer
 NOT_ON_IT = 0.8  # "the kiosk on X": a kiosk near X but with another street's address
+NUMBER_LEFT = 0.8  # "Aleksanterinkatu 52": a stop named Aleksanterinkatu leaves the 52
+
+# The words for each kind of place, one by one: "kiasma museum" is all Kiasma.
+KIND_WORDS = {kind: frozenset(" ".join(words).split()) for kind, words in CATEGORIES.items()}
+KIND_NAMES = frozenset(word for words in CATEGORIES.values() for word in words)
 
 Match = tuple[PlaceName, Fit]
 
@@ -44,7 +49,8 @@ def _matches(phrase: str, names: list[PlaceName], kind: str) -> list[Match]:
     out = []
     for name in names:
         if name.place.kind == kind:
-            fit = explain(phrase, name.norm)
+            free = KIND_WORDS.get(name.place.category, frozenset())
+            fit = explain(phrase, name.norm, free=free)
             if fit:
                 out.append((name, fit))
     out.sort(key=lambda m: -m[1].confidence)
@@ -84,7 +90,7 @@ def _why(fit: Fit, what: str) -> str:
 def landmarks(query: Query) -> list[Candidate]:
     out = []
     for landmark in Landmark.objects.filter(active=True):
-        fits = [explain(query.words, normalise(n)) for n in
+        fits = [explain(query.words, strip_noise(normalise(n)) or normalise(n)) for n in
                 [landmark.name, *landmark.alias_list()]]
         best = max((f for f in fits if f), key=lambda f: f.confidence, default=None)
         if best:
@@ -113,13 +119,23 @@ def named(query: Query, names: list[PlaceName]) -> list[Candidate]:
     streets = _best_per_place(_matches(query.words, names, "street"))
     short = [m for m in streets if m[0].place.radius_m <= LONG_STREET_M]
     pois = _best_per_place(_matches(query.words, names, "poi"))
+    if any(not fit.part for _, fit in streets + pois):
+        # Half a name only counts when no whole name fits: "mannerheimintie" is the
+        # street, not the Mannerheimintie city bike station.
+        pois = [m for m in pois if not m[1].part]
     for name, fit in _one_per_name(short + pois):
         if name.place.kind == "poi":
-            out.append(_candidate(name.place, name.text, fit.confidence, "poi",
+            left = query.number and query.number not in name.norm.split()
+            # A place called by a kind's word ("Kioski") is no more than the kind.
+            generic = name.norm in KIND_NAMES
+            factor = (NUMBER_LEFT if left else 1.0) * (KIND_ONLY if generic else 1.0)
+            out.append(_candidate(name.place, name.text, fit.confidence * factor, "poi",
                                   _why(fit, "place name")))
-    for place, text, score in _targets(query.words, [], names_too=False):
-        out.append(_candidate(place, text, score * KIND_ONLY, "poi",
-                              "a kind of place: which one?"))
+    kinds = categories(query.words)
+    if kinds and (not pois or pois[0][1].confidence < KIND_ONLY):
+        for place, text, score in _targets(query.words, [], names_too=False):
+            out.append(_candidate(place, text, score * KIND_ONLY, "poi",
+                                  "a kind of place: which one?"))
     for name, fit in streets:
         place = name.place
         cap = 1.0 if place.radius_m <= LONG_STREET_M else STREET_CAP

@@ -57,7 +57,8 @@ class Street:
 
 def housenumber_of(value: str) -> str:
     """The door part of ``addr:housenumber``: "26, 14. krs." is "26", "2 G" is "2g"."""
-    return fold(value.split(",")[0].split(";")[0]).replace(" ", "")
+    door = fold(value.split(",")[0].split(";")[0].replace("-", "HYPHEN"))
+    return door.replace(" ", "").replace("hyphen", "-")
 
 
 def _category(tags: Any) -> str:
