@@ -88,7 +88,7 @@ def fold(text: str) -> str:
     """Lower case, no accents, punctuation as spaces, one space between words."""
     text = unicodedata.normalize("NFKD", text[:MAX_CHARS])
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    text = text.replace("&", " & ").replace("'", "").replace("\u2019", "")
+    text = text.replace("&", " & ").replace("/", " / ").replace("'", "").replace("\u2019", "")
     text = re.sub(r"[^\w&/]+", " ", text)
     return re.sub(r"\s+", " ", text.replace("_", " ")).strip()
 

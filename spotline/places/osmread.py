@@ -14,6 +14,8 @@ import osmium
 from spotline.core.geo import Point, distance_m
 from spotline.core.placetext import fold, normalise
 
+# The demo's map: central Helsinki, © OpenStreetMap contributors, ODbL (data/README.md).
+DEMO_EXTRACT = Path(__file__).resolve().parent / "data" / "helsinki.osm.pbf"
 SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.gz")
 # Which tags make a named thing a place people give as directions.
 # Offices and city blocks' names are left out: nobody gives them as directions, and
