@@ -1,6 +1,6 @@
 """The database's own text search over ``PlaceName.norm``: the shortlist that rapidfuzz
 then scores. SQLite: the FTS5 trigram table (rebuilt after each import); PostgreSQL:
-pg_trgm's word similarity on its GIN index; any other database: LIKE on word stems.
+pg_trgm's word similarity both ways on its GIN index; any other database: LIKE on word stems.
 Every query binds the text as a parameter; FTS5 gets each trigram as a quoted string,
 so the person's quotes, stars, NEAR and OR are only letters."""
 
@@ -46,9 +46,12 @@ def shortlist(phrase: str, *, limit: int = SHORTLIST) -> list[int]:
                            "MATCH %s ORDER BY bm25(places_placename_fts) LIMIT %s",
                            [match, limit])
         elif connection.vendor == "postgresql":
-            cursor.execute("SELECT id FROM places_placename WHERE norm <%% %s "
-                           "ORDER BY word_similarity(norm, %s) DESC LIMIT %s",
-                           [phrase, phrase, limit])
+            # A name within the text (norm <% text), or the text within a name
+            # (norm %> text: "dubliner" in "dubliner kaivopiha"); both use the index.
+            cursor.execute("SELECT id FROM places_placename WHERE norm <%% %s OR norm %%> %s "
+                           "ORDER BY greatest(word_similarity(norm, %s), "
+                           "word_similarity(%s, norm)) DESC LIMIT %s",
+                           [phrase, phrase, phrase, phrase, limit])
         else:
             stems = sorted({w[:4] for w in phrase.split() if len(w) >= 3})[:8]
             where = " OR ".join(["norm LIKE %s"] * len(stems))
