@@ -38,11 +38,9 @@ Match = tuple[PlaceName, Fit]
 
 
 def _names(phrases: Iterable[str]) -> list[PlaceName]:
-    ids: set[int] = set()
-    for phrase in phrases:
-        if phrase:
-            ids.update(shortlist(phrase))
-    return list(PlaceName.objects.filter(id__in=ids).select_related("place"))
+    wanted = " | ".join(sorted(p for p in set(phrases) if p))
+    ids = shortlist(wanted) if wanted else []
+    return list(PlaceName.objects.filter(id__in=set(ids)).select_related("place"))
 
 
 def _matches(phrase: str, names: list[PlaceName], kind: str) -> list[Match]:

@@ -6,9 +6,9 @@ so the person's quotes, stars, NEAR and OR are only letters."""
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 
-SHORTLIST = 120
+SHORTLIST = 60
 MAX_TRIGRAMS = 48
 
 
@@ -35,23 +35,48 @@ def fts_rebuild() -> None:
 
 
 def shortlist(phrase: str, *, limit: int = SHORTLIST) -> list[int]:
-    """Ids of the place names most like ``phrase`` (a normalised phrase), best first."""
+    """Ids of the place names most like ``phrase`` (normalised phrases, joined with
+    " | " when there are several), best first."""
     grams = [g for g in trigrams(phrase) if len(g) == 3]
     if not grams:
         return []
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            match = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
-            cursor.execute("SELECT rowid FROM places_placename_fts WHERE places_placename_fts "
-                           "MATCH %s ORDER BY bm25(places_placename_fts) LIMIT %s",
-                           [match, limit])
+            ids: list[int] = []
+            for part in phrase.split(" | "):
+                match = " OR ".join('"' + g.replace('"', '""') + '"'
+                                    for g in trigrams(part) if len(g) == 3)
+                if match:
+                    cursor.execute("SELECT rowid FROM places_placename_fts WHERE "
+                                   "places_placename_fts MATCH %s "
+                                   "ORDER BY bm25(places_placename_fts) LIMIT %s",
+                                   [match, limit])
+                    ids.extend(row[0] for row in cursor.fetchall())
+            return ids
         elif connection.vendor == "postgresql":
-            # A name within the text (norm <% text), or the text within a name
-            # (norm %> text: "dubliner" in "dubliner kaivopiha"); both use the index.
-            cursor.execute("SELECT id FROM places_placename WHERE norm <%% %s OR norm %%> %s "
-                           "ORDER BY greatest(word_similarity(norm, %s), "
-                           "word_similarity(%s, norm)) DESC LIMIT %s",
-                           [phrase, phrase, phrase, phrase, limit])
+            # Each word of the text within a name (norm %> word: "dubliner" in "dubliner
+            # kaivopiha"); one index scan each, the best similarity wins. (The whole
+            # text, or a name within it, norm <% text, was a sequential scan.)
+            terms = sorted({w for w in phrase.split() if len(w) >= 3 and w != "|"},
+                           key=len)[-10:]
+            if not terms:
+                return []
+            union = " UNION ALL ".join(
+                ["SELECT id, word_similarity(%s, norm) AS s FROM places_placename "
+                 "WHERE norm %%> %s"] * len(terms))
+            # On a small gazetteer the planner prices a sequential scan below the index,
+            # but word_similarity on every row costs 15 ms a word (bench/geocode.py):
+            # the index is asked for, in a transaction of its own (SET LOCAL).
+            inside = connection.in_atomic_block
+            with transaction.atomic():
+                cursor.execute("SET LOCAL enable_seqscan = off")
+                cursor.execute(f"SELECT id FROM ({union}) AS found GROUP BY id "  # noqa: S608 - placeholders only
+                               "ORDER BY max(s) DESC LIMIT %s",
+                               [arg for term in terms for arg in (term, term)] + [limit])
+                ids = [row[0] for row in cursor.fetchall()]
+                if inside:  # a savepoint keeps SET LOCAL to the caller's transaction
+                    cursor.execute("SET LOCAL enable_seqscan = on")
+            return ids
         else:
             stems = sorted({w[:4] for w in phrase.split() if len(w) >= 3})[:8]
             where = " OR ".join(["norm LIKE %s"] * len(stems))
