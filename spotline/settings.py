@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "spotline.accounts",
     "spotline.responders",
     "spotline.dispatch",
+    "spotline.places",
     "spotline.intake",
     "spotline.console",
     "spotline.field",

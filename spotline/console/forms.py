@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from spotline.core.triage import Kind
 from spotline.dispatch.words import WORDS
 from spotline.intake.forms import ANSWERS
-from spotline.intake.models import Guidance, Landmark
+from spotline.intake.models import Guidance
+from spotline.places.models import Landmark
 
 
 class CallerIncidentForm(forms.Form):

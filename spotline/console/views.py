@@ -39,7 +39,8 @@ from spotline.dispatch.presenters import (
 from spotline.dispatch.words import event_sentence, word
 from spotline.errors import ActionError
 from spotline.intake.forms import request_from
-from spotline.intake.models import Guidance, Landmark
+from spotline.intake.models import Guidance
+from spotline.places.models import Landmark
 from spotline.responders.models import Responder
 from spotline.timers import engine
 

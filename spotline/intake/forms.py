@@ -11,7 +11,7 @@ from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.answers import DETAILS_MAX
 from spotline.dispatch.actions.opening import IncidentRequest
 from spotline.dispatch.models import Source
-from spotline.intake.models import Landmark
+from spotline.places.models import Landmark
 
 KIND_LABELS = [
     (Kind.OVERDOSE.value, _("Overdose: someone took something and is not OK")),

@@ -5,22 +5,6 @@ from django.db import models
 from spotline.core.triage import Kind
 
 
-class Landmark(models.Model):
-    """A place people know by name (a shelter, a park, an encampment), set by a
-    coordinator. Offered on the help page for people who cannot share GPS."""
-
-    name = models.CharField(max_length=80, unique=True)
-    lat = models.FloatField()
-    lon = models.FloatField()
-    active = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 class Guidance(models.Model):
     """First-aid guidance shown while a person waits, per kind and language."""
 

@@ -22,7 +22,8 @@ from spotline.dispatch.actions.dispatcher import incident_assign, incident_cance
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Source
 from spotline.dispatch.timers import fire_due
-from spotline.intake.models import Guidance, Landmark
+from spotline.intake.models import Guidance
+from spotline.places.models import Landmark
 
 pytestmark = pytest.mark.django_db
 

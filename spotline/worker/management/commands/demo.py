@@ -16,7 +16,9 @@ from spotline.accounts.models import Role
 from spotline.accounts.twofactor import authenticator_set, has_authenticator
 from spotline.core.geo import Mode, Point
 from spotline.dispatch.actions.shifts import shift_set
-from spotline.intake.models import Landmark
+from spotline.places.actions import places_import
+from spotline.places.models import Landmark, Place
+from spotline.places.osmread import DEMO_EXTRACT
 from spotline.responders.models import Responder
 
 DEMO_PASSWORD = "spotline-demo"  # noqa: S105 - printed on purpose: demo data only
@@ -90,6 +92,11 @@ class Command(BaseCommand):
                         shift_set(responder=Responder.objects.get(user=user), on_shift=True,
                                   location=offset(CENTRE, north, east), now=now)
             self.stdout.write(f"Seeded a demo organization around central {CITY}.")
+        if not Place.objects.exists():
+            # The map the geocoder reads typed places from (OpenStreetMap, ODbL).
+            counts = places_import(path=DEMO_EXTRACT)
+            self.stdout.write(f"Imported the {CITY} map extract: {counts.addresses} "
+                              f"addresses, {counts.places} places, {counts.streets} streets.")
         self.stdout.write(
             "Demo logins (password for all: {pw}):\n"
             "  dispatcher   -> /console/\n"

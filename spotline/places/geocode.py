@@ -1,0 +1,63 @@
+"""``geocode(text)``: the places a person's words may mean, best first.
+
+This is the interface every door that receives a place as words uses (SMS intake, the
+help page, the hotline, the console). It runs on this machine against the local
+gazetteer (the organization's OpenStreetMap extract and its own landmarks); a text is
+never sent to a third party unless the organization runs its own Nominatim and sets
+``SPOTLINE_GEOCODER=nominatim``. Queries are never logged: not the text, not the point.
+
+Acting on the answer: ``decide(candidates)`` returns the candidate to act on, or None
+to ask the person back (offer ``candidates[:3]`` as the choices, or ask for a street
+corner when there are none). The rule is in ``spotline.core.candidates``: the best
+confidence reaches ``CONFIDENT`` (0.8) and nothing elsewhere comes within ``MARGIN``.
+"""
+
+from __future__ import annotations
+
+from spotline.core.candidates import CONFIDENT, KINDS, MARGIN, SAME_PLACE_M, Candidate, decide
+from spotline.core.geo import Point, distance_m
+from spotline.core.placetext import parse
+from spotline.places import local
+
+__all__ = ["CONFIDENT", "KINDS", "MARGIN", "Candidate", "decide", "geocode"]
+
+MAX_LIMIT = 20
+NEAR_BONUS = 0.03  # at most: ties between equal names go to the nearer one
+NEAR_SCALE_M = 5000.0
+
+
+def geocode(
+    text: str, *, near: Point | None = None, language: str | None = None, limit: int = 5
+) -> list[Candidate]:
+    """Ranked candidates for ``text``, best first, at most ``limit`` (1 to 20).
+
+    ``near`` (where the person is believed to be, or the organization's centre) breaks
+    ties between equal names towards the nearer one; ``language`` ("en", "es", "fi",
+    "sv") prefers that language's names and words. Never raises on any text: empty,
+    emoji, 1,600 characters or SQL syntax give an empty list or low confidence.
+    """
+    query = parse(text)
+    if not query.words:
+        return []
+    return rank(local.search(query), near=near, limit=limit)
+
+
+def rank(candidates: list[Candidate], *, near: Point | None, limit: int) -> list[Candidate]:
+    """Best first, one candidate per place (the same shop found as a place, an address
+    and near a street is one answer: the surest), at most ``limit``."""
+    def key(c: Candidate) -> float:
+        if near is None:
+            return c.confidence
+        closeness = 1.0 - min(distance_m(near, c.point), NEAR_SCALE_M) / NEAR_SCALE_M
+        return c.confidence + NEAR_BONUS * closeness
+
+    kept: list[Candidate] = []
+    for candidate in sorted(candidates, key=key, reverse=True):
+        if any((candidate.kind == k.kind
+                and distance_m(candidate.point, k.point) <= SAME_PLACE_M)
+               or candidate.name == k.name for k in kept):
+            continue
+        kept.append(candidate)
+        if len(kept) >= max(1, min(limit, MAX_LIMIT)):
+            break
+    return kept
