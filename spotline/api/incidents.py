@@ -209,6 +209,7 @@ def incident_detail(request: HttpRequest, incident_id: int) -> Any:
     return {
         **_summary(incident),
         **exact(incident),
+        "location_status": incident.location_status,
         "required_skills": incident.required_skills,
         "unserved_reason": incident.unserved_reason,
         "closed_at": incident.closed_at,

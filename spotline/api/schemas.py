@@ -264,6 +264,9 @@ class EventOut(Schema):
 
 class IncidentDetail(IncidentSummary):
     location: ExactLocation
+    # "approximate": found from the person's words (location.accuracy_m is its radius);
+    # "unknown": no point at all, only the description.
+    location_status: Literal["exact", "approximate", "unknown"]
     details: str
     breathing: str
     conscious: str

@@ -83,6 +83,9 @@ class Shortfall(StrEnum):
     CANCELLED_BY_PERSON = "cancelled_by_person"
     CANCELLED_BY_DISPATCHER = "cancelled_by_dispatcher"
     UNABLE_TO_LOCATE = "unable_to_locate"
+    # No point for the place: nobody can be ranked by distance, so nobody is offered
+    # it blindly (issue 14); the dispatcher sets the place or chooses responders.
+    LOCATION_UNKNOWN = "location_unknown"
 
 
 class EscalationTarget(StrEnum):

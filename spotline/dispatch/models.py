@@ -38,6 +38,16 @@ class Source(models.TextChoices):
     BACKUP = "backup"  # other responders sent to a responder in trouble
 
 
+class LocatedBy(models.TextChoices):
+    """How the incident's point was found: what the dispatcher and responders may trust.
+    A code, not a place: it stays after the purge (reports count approximate places)."""
+
+    UNKNOWN = "", "unknown"  # no point: only the words the person gave
+    DEVICE = "device", "device"  # the phone's or the app's own position
+    MAP = "map", "map"  # a person or a dispatcher put the pin on a map
+    WORDS = "words", "words"  # geocoded from what the person wrote or said: approximate
+
+
 class Incident(SealedModel):
     kind = models.CharField(max_length=20, choices=_choices(Kind))
     priority = models.CharField(max_length=2, choices=_choices(Priority))
@@ -63,6 +73,7 @@ class Incident(SealedModel):
     purged_at = models.DateTimeField(null=True, blank=True)
     # -- coarse, kept -----------------------------------------------------------------
     area = models.CharField(max_length=16, blank=True)
+    located_by = models.CharField(max_length=8, choices=LocatedBy.choices, blank=True)
 
     tracking_digest = models.CharField(max_length=64, unique=True)
     assigned_responder = models.ForeignKey(
@@ -122,6 +133,14 @@ class Incident(SealedModel):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+    @property
+    def location_status(self) -> str:
+        """"exact", "approximate" (a place found from words: ``accuracy_m`` is its
+        radius) or "unknown" (no point at all)."""
+        if self.lat is None or self.lon is None:
+            return "unknown"
+        return "approximate" if self.located_by == LocatedBy.WORDS else "exact"
 
     @property
     def callback_number(self) -> str:

@@ -75,6 +75,7 @@ WORDS: dict[str, dict[str, Promise]] = {
         "cancelled_by_person": _("cancelled by the person"),
         "cancelled_by_dispatcher": _("cancelled by a dispatcher"),
         "unable_to_locate": _("could not find them"),
+        "location_unknown": _("the place was not known"),
     },
     "attention": {  # why a dispatcher should look (Incident.attention)
         "unanswered": _("nobody accepted in time"),

@@ -47,7 +47,8 @@ def backup_open(incident: Incident, *, why: str, now: datetime, actor: Actor,
         return None
     opened = incident_open(IncidentRequest(
         kind=Kind(incident.kind), location=incident_point(incident),
-        accuracy_m=incident.accuracy_m, description=incident.location_description,
+        accuracy_m=incident.accuracy_m, located_by=incident.located_by,
+        description=incident.location_description,
         details=f"Backup for a responder on incident {incident.pk} ({why.replace('_', ' ')}).",
         danger=Answer.YES, language=incident.language, source=Source.BACKUP,
         priority=Priority.P1, backup_for_id=incident.pk, opened_by_user_id=user_id,

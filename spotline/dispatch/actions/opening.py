@@ -33,7 +33,7 @@ from spotline.dispatch.actions.records import Event as NewEvent
 from spotline.dispatch.actions.records import event, events, flag
 from spotline.dispatch.actions.rounds import find, offer_messages, offer_rows
 from spotline.dispatch.actions.search import policy_for
-from spotline.dispatch.models import Incident, Source, Timer, TimerKind
+from spotline.dispatch.models import Incident, LocatedBy, Source, Timer, TimerKind
 from spotline.errors import Conflict, Invalid, NotFound
 from spotline.notify.actions import messages_queue
 from spotline.privacy.crypto import normalize_phone, token_digest
@@ -49,7 +49,9 @@ class IncidentRequest:
 
     kind: Kind
     location: Point | None = None
-    accuracy_m: float | None = None
+    accuracy_m: float | None = None  # for a place found from words: its radius
+    # How the point was found (dispatch.models.LocatedBy); "" with a point: the device.
+    located_by: str = ""
     description: str = ""  # where, in words (the only place an SMS or a call gives)
     details: str = ""
     breathing: Answer = Answer.UNKNOWN
@@ -103,6 +105,7 @@ def incident_open(request: IncidentRequest, *, now: datetime) -> Opened:
         lat=location.lat if location else None,
         lon=location.lon if location else None,
         accuracy_m=request.accuracy_m,
+        located_by=(request.located_by or LocatedBy.DEVICE) if location else LocatedBy.UNKNOWN,
         location_description=request.description.strip(),
         details=request.details.strip(),
         callback_phone=(normalize_phone(request.callback_phone)
@@ -213,7 +216,7 @@ def incident_ask_again(token: str, *, now: datetime) -> Opened:
     with audit_atomic():
         opened = incident_open(IncidentRequest(
             kind=Kind(old.kind), location=location, accuracy_m=old.accuracy_m,
-            description=old.location_description, details=old.details,
+            located_by=old.located_by, description=old.location_description, details=old.details,
             breathing=Answer(old.breathing), conscious=Answer(old.conscious),
             danger=Answer(old.danger), callback_phone=old.callback_phone,
             language=old.language, source=Source(old.source)), now=now)
