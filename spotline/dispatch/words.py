@@ -100,6 +100,7 @@ WORDS: dict[str, dict[str, Promise]] = {
         "need_backup": _("the responder asked for backup"),
         "missed_safety_check": _("a missed safety check"),
         "priority_raised": _("the priority was raised"),
+        "relocated": _("the place was set or moved"),
     },
     "checkin": {
         "active": _("waiting for the next check"),
@@ -131,6 +132,17 @@ WORDS: dict[str, dict[str, Promise]] = {
         "person": _("person"),
         "spotline": _("Spotline"),
         "dispatcher": _("dispatcher"),
+    },
+    "location": {  # how sure the point is (Incident.location_status)
+        "exact": _("exact"),
+        "approximate": _("approximate"),
+        "unknown": _("location unknown"),
+    },
+    "located_by": {  # how the point was found (dispatch.models.LocatedBy)
+        "device": _("from the phone"),
+        "map": _("picked on the map"),
+        "words": _("found from the words given"),
+        "": _("no point"),
     },
     "source": {
         "web": _("help page"),
@@ -183,6 +195,7 @@ EVENT_SENTENCES: dict[str, Promise] = {
     "outcome": _("Outcome recorded"),
     "asked_again": _("The person asked again (incident #%(incident_id)s)"),
     "told_more": _("The person told us more"),
+    "relocated": _("Place set: %(location_status)s (%(located_by)s)"),
     "deadline_moved": _("Deadline brought forward: an alarm in %(due)s if nobody accepts"),
     "purged": _("Personal details destroyed (retention ended)"),
     # Lifecycle moves (the event is named after the move).
@@ -214,6 +227,8 @@ def event_sentence(type: str, data: Mapping[str, Any], names: Mapping[int, str])
         "to": word("target", data.get("to")),
         "backup_id": data.get("backup_id", "?"),
         "incident_id": data.get("incident_id", "?"),
+        "location_status": word("location", data.get("now_status")),
+        "located_by": word("located_by", data.get("located_by")),
         "due": gettext("%(n)s s") % {"n": data.get("due_in_seconds", "?")},
     }
     template = EVENT_SENTENCES.get(type)

@@ -18,6 +18,7 @@ The modules, from the bottom up (each imports only those above it in this list):
 - ``moves``: moving an incident through the lifecycle and carrying out the effects.
 - ``opening``: the one door: ``IncidentRequest`` in, an incident with its offers out.
 - ``answers``: what the person adds after sending: the questions they skipped, details.
+- ``relocate``: setting or moving the point (a map click, a corrected place): re-offered.
 - ``backup``: other responders sent to a responder in trouble; a safety check missed.
 - ``offers``: a responder accepts or declines; giving offers back.
 - ``dispatcher``: what a dispatcher does: assign, escalate, cancel, note.
