@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
 from spotline.console.access import dispatcher_required
+from spotline.console.replies import reply
 from spotline.errors import ActionError
 from spotline.intake.conversations import conversation_reply, conversation_take_over, transcript
 from spotline.intake.models import SmsConversation
@@ -68,5 +69,5 @@ def sms_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                            user_id=request.user.pk, now=timezone.now())
         messages.success(request, _("Reply queued."))
     except ActionError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, reply(exc))
     return redirect("console:sms-detail", conversation_id=conversation.pk)

@@ -19,6 +19,7 @@ from spotline.audit.actions import record
 from spotline.checkins.models import CheckIn, CheckInDeadline
 from spotline.console.access import coordinator_required, dispatcher_required
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
+from spotline.console.replies import reply
 from spotline.core.checkin import OPEN_STATES
 from spotline.core.lifecycle import OPEN
 from spotline.core.policy import Actor, EscalationTarget
@@ -135,8 +136,8 @@ def _act(request: HttpRequest, incident_id: int, fn: Callable[[], object], done:
         fn()
     except ActionError as exc:
         if is_fetch:
-            return JsonResponse({"detail": exc.message}, status=exc.status)
-        messages.error(request, exc.message)
+            return JsonResponse({"detail": reply(exc)}, status=exc.status)
+        messages.error(request, reply(exc))
     else:
         if is_fetch:
             return JsonResponse({"detail": done})

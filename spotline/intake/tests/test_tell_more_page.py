@@ -95,9 +95,9 @@ def test_not_breathing_sent_by_a_plain_post_raises_the_priority_and_comes_back(
     console = dispatcher.get("/console/").content.decode()
     assert re.search(rf'<tr data-incident="{incident.pk}"[^>]*data-priority="P1"', console)
     detail = dispatcher.get(f"/console/incidents/{incident.pk}/").content.decode()
-    assert f"Incident {incident.pk}: mental_health · P1" in detail
-    assert "no / unknown / unknown" in detail and "lips are blue" in detail
-    assert "told_more · person" in detail and "priority_to=P1" in detail
+    assert f"Incident {incident.pk}: mental-health crisis · P1" in detail
+    assert "no / not known / not known" in detail and "lips are blue" in detail
+    assert "The person told us more: priority P2 → P1" in detail
 
 
 def test_the_assigned_responder_sees_what_was_added(
@@ -114,7 +114,7 @@ def test_the_assigned_responder_sees_what_was_added(
     app.force_login(sam.user)
     html = app.get("/responder/").content.decode()
     assert "door code 4411" in html
-    assert "Awake: no" in html
+    assert "Awake? no" in html
 
 
 def test_the_same_post_twice_adds_it_once() -> None:
