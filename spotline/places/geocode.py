@@ -40,13 +40,15 @@ def geocode(
 
     ``near`` (where the person is believed to be, or the organization's centre) breaks
     ties between equal names towards the nearer one; ``language`` ("en", "es", "fi",
-    "sv") is passed to Nominatim. Never raises on any text: empty, emoji, 1,600
-    characters or SQL syntax give an empty list or low confidence.
+    "sv") names a place by its name in that language where two fit equally, and puts
+    that language's candidate first between two otherwise equal. Never raises on any
+    text: empty, emoji, 1,600 characters or SQL syntax give an empty list or low
+    confidence.
     """
     query = parse(text)
     if not query.words:
         return []
-    found = local.search(query)
+    found = local.search(query, language=language)
     # Decided on every local candidate, not only the first ``limit``: a caller asking for
     # one must not make a doubtful answer look sure and skip the second source.
     if settings.SPOTLINE_GEOCODER != "nominatim" or decide(
@@ -60,12 +62,12 @@ def rank(candidates: list[Candidate], *, near: Point | None, limit: int,
          language: str | None = None) -> list[Candidate]:
     """Best first, one candidate per place (the same shop found as a place, an address
     and near a street is one answer: the surest), at most ``limit``."""
-    def key(c: Candidate) -> float:
+    def key(c: Candidate) -> tuple[float, bool]:
         score = c.confidence
         if near is not None:
             closeness = 1.0 - min(distance_m(near, c.point), NEAR_SCALE_M) / NEAR_SCALE_M
             score += NEAR_BONUS * closeness
-        return score
+        return score, bool(language) and c.language == language
 
     kept: list[Candidate] = []
     for candidate in sorted(candidates, key=key, reverse=True):
