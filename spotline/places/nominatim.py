@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 LIMIT = 5
 MAX_BYTES = 512 * 1024  # five jsonv2 results are a few kilobytes
-VIEWBOX_DEG = 0.2  # half the box's side: about 22 km north-south, the organization's area
+# Half the side of the box results are kept to: 0.2 degrees of latitude, 22 km each way
+# from the centre, which holds a city and its suburbs: the organization's area.
+VIEWBOX_DEG = 0.2
 # What a result may be worth. A house or a named place Nominatim found stays below a
 # local exact match (1.0) and near the bar for acting (0.8): enough to act on when it is
 # the only place found, never enough to win over a local answer that fits as well.
@@ -62,12 +64,13 @@ def centre() -> Point:
 
 def search_url(words: str, *, near: Point, language: str | None) -> str:
     """The request for ``words``: at most five results, inside the box around ``near``."""
+    # As many kilometres east-west as north-south (degrees of longitude shrink north).
+    wide = VIEWBOX_DEG / max(0.1, math.cos(math.radians(near.lat)))
     params = {
         "format": "jsonv2", "q": words, "limit": str(LIMIT), "addressdetails": "0",
         # left,top,right,bottom; bounded: nothing outside the organization's area.
         "viewbox": ",".join(f"{v:.5f}" for v in (
-            near.lon - VIEWBOX_DEG * 2, near.lat + VIEWBOX_DEG,
-            near.lon + VIEWBOX_DEG * 2, near.lat - VIEWBOX_DEG)),
+            near.lon - wide, near.lat + VIEWBOX_DEG, near.lon + wide, near.lat - VIEWBOX_DEG)),
         "bounded": "1",
     }
     if language:
