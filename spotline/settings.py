@@ -13,6 +13,7 @@ import secrets
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -323,6 +324,40 @@ except ValueError:
         "SPOTLINE_MAP_CENTRE must be 'lat,lon', lat between -90 and 90 and lon between "
         f"-180 and 180, not {SPOTLINE_MAP_CENTRE!r}"
     ) from None
+
+# Geocoding: the local gazetteer (places/), and optionally the organization's OWN
+# Nominatim as a second source. A crisis text names a person at a place, so it goes to
+# no server but the one the organization runs; never nominatim.openstreetmap.org.
+SPOTLINE_GEOCODER = env_str("SPOTLINE_GEOCODER", "local").strip().lower() or "local"
+if SPOTLINE_GEOCODER not in ("local", "nominatim"):
+    raise ConfigError(f"SPOTLINE_GEOCODER is local or nominatim, not {SPOTLINE_GEOCODER!r}")
+
+
+def _nominatim_url() -> str:
+    url = env_str("SPOTLINE_NOMINATIM_URL").strip().rstrip("/")
+    if SPOTLINE_GEOCODER == "nominatim" and not url:
+        raise ConfigError("SPOTLINE_GEOCODER=nominatim needs SPOTLINE_NOMINATIM_URL, the "
+                          "address of your organization's own Nominatim server")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - only to raise on a port that is not a number
+    except ValueError:
+        parts, host = urlsplit(""), ""
+    if url and (parts.scheme not in ("http", "https") or not host or parts.query
+                or parts.fragment):
+        # The value is not echoed back: it may carry a password.
+        raise ConfigError("SPOTLINE_NOMINATIM_URL must be an http:// or https:// address "
+                          "such as https://nominatim.example.org, without ?query")
+    if host == "openstreetmap.org" or host.endswith(".openstreetmap.org"):
+        raise ConfigError("SPOTLINE_NOMINATIM_URL must be your organization's own Nominatim "
+                          "server, never a public one: a crisis text names a person at a place")
+    return url
+
+
+SPOTLINE_NOMINATIM_URL = _nominatim_url()
+SPOTLINE_NOMINATIM_TIMEOUT_SECONDS = env_float("SPOTLINE_NOMINATIM_TIMEOUT_SECONDS", 2.0,
+                                               minimum=0.1, maximum=10.0)
 
 # Internationalization -------------------------------------------------------------------
 

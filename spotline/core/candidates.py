@@ -33,7 +33,9 @@ class Candidate:
     ``name`` is what to tell the person ("7-Eleven, Fifth Street"); ``confidence`` is
     0 to 1; ``kind`` is one of :data:`KINDS`; ``radius_m`` is how far the true place may be
     from (lat, lon) (a whole street is long, an address is a door); ``reason`` is a few
-    words on why it matched ("fuzzy name, 1 typo"), for the dispatcher, never logged.
+    words on why it matched ("fuzzy name, 1 typo"), for the dispatcher, never logged;
+    ``language`` is the language of ``name`` when the source says ("fi" for OSM's
+    ``name:fi``), else "": between otherwise equal candidates the asker's language wins.
     """
 
     name: str
@@ -43,6 +45,7 @@ class Candidate:
     kind: str
     radius_m: float
     reason: str
+    language: str = ""
 
     @property
     def point(self) -> Point:

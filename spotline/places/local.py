@@ -37,10 +37,21 @@ KIND_NAMES = frozenset(word for words in CATEGORIES.values() for word in words)
 Match = tuple[PlaceName, Fit]
 
 
-def _names(phrases: Iterable[str]) -> list[PlaceName]:
+def language_of(variant: str) -> str:
+    """The language of a name variant: "sv" for ``name:sv``; "" for ``name``, ``brand``
+    and the rest, which OpenStreetMap does not say."""
+    key, _, lang = variant.partition(":")
+    return lang if key == "name" and lang.isalpha() else ""
+
+
+def _names(phrases: Iterable[str], language: str | None) -> list[PlaceName]:
     wanted = " | ".join(sorted(p for p in set(phrases) if p))
     ids = shortlist(wanted) if wanted else []
-    return list(PlaceName.objects.filter(id__in=set(ids)).select_related("place"))
+    names = list(PlaceName.objects.filter(id__in=set(ids)).select_related("place"))
+    # The asker's language first, by id after that: every later sort is stable, so of
+    # two names that fit equally well the one in their language is the one kept.
+    names.sort(key=lambda n: (not language or language_of(n.variant) != language, n.id))
+    return names
 
 
 def _matches(phrase: str, names: list[PlaceName], kind: str) -> list[Match]:
@@ -73,12 +84,12 @@ def _label(place: Place, text: str) -> str:
 
 def _candidate(place: Place, text: str, confidence: float, kind: str, reason: str,
                *, point: tuple[float, float] | None = None,
-               radius: float | None = None) -> Candidate:
+               radius: float | None = None, variant: str = "") -> Candidate:
     lat, lon = point or (place.lat, place.lon)
     return Candidate(name=_label(place, text), lat=lat, lon=lon,
                      confidence=max(0.0, min(1.0, confidence)), kind=kind,
                      radius_m=radius if radius is not None else place.radius_m,
-                     reason=reason)
+                     reason=reason, language=language_of(variant))
 
 
 def _why(fit: Fit, what: str) -> str:
@@ -128,7 +139,7 @@ def named(query: Query, names: list[PlaceName]) -> list[Candidate]:
             generic = name.norm in KIND_NAMES
             factor = (NUMBER_LEFT if left else 1.0) * (KIND_ONLY if generic else 1.0)
             out.append(_candidate(name.place, name.text, fit.confidence * factor, "poi",
-                                  _why(fit, "place name")))
+                                  _why(fit, "place name"), variant=name.variant))
     kinds = categories(query.words)
     if kinds and (not pois or pois[0][1].confidence < KIND_ONLY):
         for place, text, score in _targets(query.words, [], names_too=False):
@@ -138,7 +149,7 @@ def named(query: Query, names: list[PlaceName]) -> list[Candidate]:
         place = name.place
         cap = 1.0 if place.radius_m <= LONG_STREET_M else STREET_CAP
         out.append(_candidate(place, name.text, fit.confidence * cap, "street",
-                              _why(fit, "street name, where on it?")))
+                              _why(fit, "street name, where on it?"), variant=name.variant))
     return out
 
 
@@ -169,7 +180,8 @@ def address(query: Query, names: list[PlaceName]) -> list[Candidate]:
                      or _in_range(d.housenumber, n)]
         for door in exact[:2]:
             out.append(_candidate(door, f"{name.text} {door.housenumber}",
-                                  fit.confidence, "address", _why(fit, "street and number")))
+                                  fit.confidence, "address", _why(fit, "street and number"),
+                                  variant=name.variant))
         if not exact and doors:
             n = _number_key(wanted)[0]
             door = min(doors, key=lambda d: abs(_number_key(d.housenumber)[0] - n))
@@ -260,9 +272,11 @@ def relative(query: Query, names: list[PlaceName]) -> list[Candidate]:
     return out
 
 
-def search(query: Query) -> list[Candidate]:
+def search(query: Query, *, language: str | None = None) -> list[Candidate]:
+    """Every candidate the gazetteer has for ``query``, unranked. Of a place's names
+    that fit equally well, the one in ``language`` ("fi", "sv", "en", "es") names it."""
     phrases = {query.words, query.street or "", query.target or "", query.anchor or "",
                *(query.streets or ())}
-    names = _names(phrases)
+    names = _names(phrases, language)
     return [*landmarks(query), *named(query, names), *address(query, names),
             *intersection(query, names), *relative(query, names)]
