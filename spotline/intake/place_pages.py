@@ -36,8 +36,8 @@ from spotline.dispatch.actions.opening import IncidentRequest, incident_by_token
 from spotline.dispatch.actions.relocate import incident_relocate
 from spotline.dispatch.models import Incident, LocatedBy, Source
 from spotline.errors import ActionError, NotFound
-from spotline.intake.placing import choose, place_find, suggestions
 from spotline.intake.sms import NO_PLACE
+from spotline.places.finding import choose, place_find, suggestions
 
 MAX_WHERE = 500  # the help form's limit for the place in words
 

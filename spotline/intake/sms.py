@@ -80,7 +80,6 @@ from spotline.intake.conversations import (
 )
 from spotline.intake.keyword_texts import cancel_by_text, keyword_by_text
 from spotline.intake.models import InboundSms, SmsConversation
-from spotline.intake.placing import Found
 from spotline.intake.responder_texts import offer_answer_by_text, safety_ok_by_text
 from spotline.intake.sms_places import (
     after_dispatch,
@@ -89,6 +88,7 @@ from spotline.intake.sms_places import (
     with_choices,
 )
 from spotline.notify.actions import is_opted_out
+from spotline.places.finding import Found
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
 from spotline.responders.models import Responder
 

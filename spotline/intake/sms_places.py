@@ -1,7 +1,7 @@
 """Places by text: where a texted place is on the map, and what to answer about it.
 
 ``sms._open`` opens the incident at the place the words name when the geocoder is sure
-(``placing.place_find``), and without a point when it is not: help is never held up by
+(``places.finding.place_find``), and without a point when it is not: help is never held up by
 a question. The answer then says where we understood ("Sending a responder ... to
 Alepa, Mannerheimintie 20. Reply with a better place if that's wrong."), or asks
 "Which one is it? 1 ... 2 ... 3 ... - or tell us a street corner". The choices offered
@@ -25,7 +25,7 @@ from spotline.core.sms.replies import WHAT, say
 from spotline.dispatch.actions.relocate import incident_relocate
 from spotline.dispatch.models import Incident, LocatedBy
 from spotline.errors import ActionError
-from spotline.intake.placing import Found, numbered, place_find
+from spotline.places.finding import Found, numbered, place_find
 
 log = logging.getLogger(__name__)
 

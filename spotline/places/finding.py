@@ -1,10 +1,11 @@
 """A place in words, at every door: what the geocoder makes of it, and whether to act.
 
-SMS, the help page, the check-in form and the console all turn a person's words into a
-point the same way: ``place_find`` asks the local gazetteer (``places.geocode``) and
-``decide`` says whether the best answer is sure enough to send someone there. When it
-is not, the request opens without a point all the same (help is never held up by a
-question) and the person is asked which of ``choices`` it is, or for a street corner.
+SMS, the help page and the check-in (``checkins.actions.checkin_start``) turn a
+person's words into a point the same way: ``place_find`` asks the local gazetteer
+(``places.geocode``) and ``decide`` says whether the best answer is sure enough to
+send someone there. When it is not, the request opens without a point all the same
+(help is never held up by a question) and the person is asked which of ``choices`` it
+is, or for a street corner.
 
 Nothing here logs the text, the candidates or the point: only that a search failed,
 by the exception's type.
