@@ -147,17 +147,19 @@ RULES: tuple[Rule, ...] = (
     _rule("POST", rf"^/c/{SEGMENT}/{SEGMENT}/$", "answer", "page"),
     _rule("POST", rf"^/checkin/p/{SEGMENT}/delete/$", "answer", "page"),
     _rule("POST", r"^/checkin/plan/delete/$", "answer", "page"),
-    _rule("POST", rf"^/t/{SEGMENT}/(cancel|again|more)/$", "answer", "page"),
+    _rule("POST", rf"^/t/{SEGMENT}/(cancel|again|more|place)/$", "answer", "page"),
     _rule("POST", rf"^/api/v1/checkins/{SEGMENT}/(ok|done|call-off)$", "answer", "api"),
     _rule("POST", rf"^/api/v1/track/{SEGMENT}/(cancel|details)$", "answer", "api"),
     _rule("DELETE", rf"^/api/v1/checkins/plans/{SEGMENT}$", "answer", "api"),
     # Status and tracking pages, polled while someone waits (and token guessing).
-    _rule(READ, rf"^/t/{SEGMENT}/(more/)?$", "track", "page"),
+    _rule(READ, rf"^/t/{SEGMENT}/(more/|place/)?$", "track", "page"),
     _rule(READ, rf"^/c/{SEGMENT}/$", "track", "page"),
     _rule(READ, rf"^/checkin/p/{SEGMENT}/$", "track", "page"),
     _rule(READ, rf"^/api/v1/track/{SEGMENT}$", "track", "api"),
     _rule(READ, rf"^/api/v1/checkins/plans/{SEGMENT}$", "track", "api"),
     _rule(READ, rf"^/api/v1/checkins/{SEGMENT}$", "track", "api"),
+    # The help page's place suggestions, asked as the person types.
+    _rule(READ, r"^/places/suggest$", "suggest", "api"),
     # Inbound texts, per sending number.
     _rule("POST", r"^/hooks/twilio/sms$", "sms", "hook", by_sms_sender),
     # Staff sign-in and its second step (django-axes also locks out repeated failures

@@ -31,7 +31,9 @@ from spotline.core.checkin import (
 from spotline.core.geo import Point
 from spotline.core.policy import Actor
 from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.models import LocatedBy
 from spotline.errors import Conflict, Invalid, NotFound
+from spotline.places.finding import place_find
 from spotline.privacy.crypto import normalize_phone, phone_digest, token_digest
 from spotline.privacy.keys import key_destroy
 
@@ -104,8 +106,16 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
     except BadPlan as exc:
         raise Invalid(str(exc)) from None
     token = secrets.token_urlsafe(18)
-    place = {"lat": location.lat if location else None,
-             "lon": location.lon if location else None,
+    # A place in words is looked up now, so that a missed check sends help to a point
+    # (approximate, with its radius) rather than to words; only when the geocoder is
+    # sure. A saved plan keeps the words, and is looked up again when it is used.
+    point, located_by, radius = location, "", None
+    if point is None and description.strip():
+        best = place_find(description, language=language).best
+        if best is not None:
+            point, located_by, radius = best.point, LocatedBy.WORDS.value, best.radius_m
+    place = {"lat": point.lat if point else None, "lon": point.lon if point else None,
+             "located_by": located_by, "radius_m": radius,
              "description": description.strip(), "access": access.strip()}
     plan_token = ""
     with audit_atomic():

@@ -20,7 +20,7 @@ from spotline.core.checkin import CheckEvent, CheckState, OnMiss, Send, plan_sen
 from spotline.core.geo import Point
 from spotline.core.triage import Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
-from spotline.dispatch.models import Source
+from spotline.dispatch.models import LocatedBy, Source
 from spotline.notify.actions import message_queue
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,8 @@ def _escalate(checkin: CheckIn, *, now: datetime) -> None:
             details += " Their trusted person was texted too."
         opened = incident_open(IncidentRequest(
             kind=Kind.OVERDOSE, location=point,
+            # Found from their words when it started: approximate (``checkin_start``).
+            located_by=place.get("located_by") or "", accuracy_m=place.get("radius_m"),
             description=place.get("description") or "Check-in: place given as coordinates",
             details=details, callback_phone=checkin.phone_sealed, language=checkin.language,
             source=Source.CHECKIN, send_responders=Send.RESPONDERS in sends,
@@ -102,7 +104,10 @@ def _text_trusted(checkin: CheckIn, place: dict[str, Any], sends: frozenset[Send
     who = trusted.get("from_name") or ("Alguien que confía en usted" if spanish else
                                        "Someone who trusts you")
     where = place.get("description") or ""
-    if place.get("lat") is not None and place.get("lon") is not None:
+    # A map link for a point from the phone; a point found from their words is only
+    # our reading of them, and the words go as they wrote them.
+    if (place.get("lat") is not None and place.get("lon") is not None
+            and place.get("located_by") != LocatedBy.WORDS):
         lat, lon = place["lat"], place["lon"]
         where = (f"{where} " if where else "") + (
             f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}"

@@ -11,13 +11,14 @@ hand through the outbox, where STOP still wins. Deleted with the conversation
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from django.db import IntegrityError
 
 from spotline.audit.actions import atomic as audit_atomic
+from spotline.core.candidates import Candidate
 from spotline.core.sms.converse import ConversationState, Step
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.models import Incident
@@ -43,6 +44,9 @@ class SealedState(TypedDict):
     texts: list[str]  # what was written until dispatch: the incident's details
     # ISO time the "cancel your request?" question was asked (absent before it existed)
     stop_asked_at: NotRequired[str | None]
+    # The places offered in "Which one?" (name, lat, lon, confidence, kind, radius_m,
+    # reason): sealed like the rest, deleted with the conversation.
+    choices: NotRequired[list[dict[str, Any]]]
 
 
 def state_dump(state: ConversationState, texts: list[str]) -> str:
@@ -57,6 +61,7 @@ def state_dump(state: ConversationState, texts: list[str]) -> str:
         "attempts": state.attempts,
         "texts": texts,
         "stop_asked_at": asked.isoformat() if asked else None,
+        "choices": [asdict(c) for c in state.choices],
     }
     return seal(json.dumps(data), context="sms.state")
 
@@ -72,6 +77,7 @@ def state_load(conversation: SmsConversation) -> tuple[ConversationState, list[s
         conscious=Answer(data["conscious"]) if data["conscious"] else None,
         attempts=data["attempts"],
         stop_asked_at=_when(data.get("stop_asked_at")),
+        choices=tuple(Candidate(**c) for c in data.get("choices", [])),
     )
     return state, list(data["texts"])
 
@@ -116,7 +122,8 @@ def _current(*, digest: str, now: datetime) -> tuple[SmsConversation | None, str
         return current, None
     state, _ = state_load(current)
     # Its incident closed (or it went quiet): close it; the next text starts over.
-    current.state_sealed = state_dump(replace(state, step=Step.CLOSED, stop_asked_at=None), [])
+    current.state_sealed = state_dump(
+        replace(state, step=Step.CLOSED, stop_asked_at=None, choices=()), [])
     current.closed_at = current.updated_at = now
     current.save(update_fields=["state_sealed", "closed_at", "updated_at"])
     return None, state.language

@@ -23,8 +23,11 @@ The webhook (``intake/twilio/webhooks.py``) translates Twilio's request and call
 5. Load (or start) the phone's open conversation, and start over if its incident has
    closed. A YES to "cancel your request?" cancels it; anything else drops that
    question. ``converse`` gives the replies and, once kind and place are known, the
-   incident to open: the reply then carries the tracking link. A detail sent later is
-   attached to the incident as a note.
+   incident to open: the reply then carries the tracking link. A place in words is
+   looked up on the local map first (``sms_places``): the incident opens at it when
+   the geocoder is sure, without a point otherwise, and the reply says where we
+   understood or asks which one. A detail sent later is attached to the incident as a
+   note; a pick ("2") or a new place moves the incident.
 
 What is kept, and for how long:
 
@@ -33,7 +36,8 @@ What is kept, and for how long:
   only: it is blanked after ``REPLY_KEEP`` (or the retention, if shorter), and at once
   when the incident it spoke of is purged (``conversations_purge``); the row goes after
   ``INBOUND_KEEP`` (``inbound_expire``).
-- ``SmsConversation``: the phone (digest + sealed) and the sealed state. Deleted with
+- ``SmsConversation``: the phone (digest + sealed) and the sealed state (with the
+  places offered in "Which one?", if any). Deleted with
   its incident's personal data (``conversations_purge``), or after ``INBOUND_KEEP`` of
   silence when no incident came of it (``inbound_expire``).
 - The opt-out (``notify.SmsOptOut``, the outbox's): only the phone's digest, until START.
@@ -63,7 +67,7 @@ from spotline.core.sms.keywords import classify_keyword
 from spotline.core.sms.responder import parse_responder_reply
 from spotline.dispatch.actions.dispatcher import incident_note
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
-from spotline.dispatch.models import Incident, Source
+from spotline.dispatch.models import Incident, LocatedBy, Source
 from spotline.errors import ActionError
 from spotline.intake.conversations import (
     INBOUND_KEEP,
@@ -77,7 +81,14 @@ from spotline.intake.conversations import (
 from spotline.intake.keyword_texts import cancel_by_text, keyword_by_text
 from spotline.intake.models import InboundSms, SmsConversation
 from spotline.intake.responder_texts import offer_answer_by_text, safety_ok_by_text
+from spotline.intake.sms_places import (
+    after_dispatch,
+    find_for_opening,
+    opening_reply,
+    with_choices,
+)
 from spotline.notify.actions import is_opted_out
+from spotline.places.finding import Found
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal, unseal
 from spotline.responders.models import Responder
 
@@ -228,14 +239,21 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     turn = converse(state, body, now=now)
     if conversation.incident_id is None and turn.state.step is not Step.DISPATCHED:
         texts.append(body)
+    if conversation.incident_id is not None:
+        # A pick from "Which one?" or a new place: the incident moves (sms_places).
+        turn = after_dispatch(turn, incident_id=conversation.incident_id, now=now)
     replies = list(turn.replies)
+    kept = turn.state
     if turn.action is not None and conversation.incident_id is None:
-        link = _open(conversation, turn.action, details=[*texts, body], now=now)
+        found = find_for_opening(turn.action)
+        link = _open(conversation, turn.action, found, details=[*texts, body], now=now)
+        opening_reply(turn.action, found, replies)
         replies.insert(1, _TRACK[turn.action.language].format(link=link))
+        kept = with_choices(kept, found)
         texts = []  # now the incident's details: the conversation need not keep them
     elif turn.note and conversation.incident_id is not None:
         _note(conversation.incident_id, turn.note, now=now)
-    conversation_save(conversation, turn.state, texts, replies=replies, now=now)
+    conversation_save(conversation, kept, texts, replies=replies, now=now)
     log.info("sms conversation=%s sid=%s step=%s incident=%s", conversation.pk, sid,
              turn.state.step.value, conversation.incident_id)
     return [_sendable(r) for r in replies]
@@ -247,11 +265,16 @@ def _conversation_language(digest: str) -> str | None:
             .order_by("-updated_at").values_list("language", flat=True).first())
 
 
-def _open(conversation: SmsConversation, action: OpenIncident, *, details: list[str],
-          now: datetime) -> str:
-    """Open the incident; the tracking link to text back (the token is not kept)."""
+def _open(conversation: SmsConversation, action: OpenIncident, found: Found | None, *,
+          details: list[str], now: datetime) -> str:
+    """Open the incident, at the place the words name when the geocoder is sure; the
+    tracking link to text back (the token is not kept)."""
+    best = found.best if found is not None else None
     opened = incident_open(IncidentRequest(
         kind=action.kind, description=action.place or NO_PLACE,
+        location=best.point if best else None,
+        located_by=LocatedBy.WORDS if best else "",
+        accuracy_m=best.radius_m if best else None,
         details="\n".join(t for t in details if t.strip())[-MAX_DETAILS:],
         breathing=action.breathing, conscious=action.conscious,
         callback_phone=unseal(conversation.phone_sealed, context="sms.phone"),

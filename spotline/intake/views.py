@@ -29,6 +29,7 @@ from spotline.dispatch.presenters import tracking
 from spotline.errors import ActionError, NotFound
 from spotline.intake.forms import HelpForm, MoreForm, request_from
 from spotline.intake.guidance import steps_for
+from spotline.intake.place_pages import located, place_question
 from spotline.intake.submissions import FIELD, new_key, send_once
 
 
@@ -47,8 +48,9 @@ def help_form(request: HttpRequest) -> HttpResponse:
         wanted = request_from(form.cleaned_data, source=Source.WEB,
                               language=request.LANGUAGE_CODE or "en")
         now = timezone.now()
+        # The place in words is looked up at the first send only (``located``).
         token = send_once(form.cleaned_data.get("submission") or "",
-                          lambda: incident_open(wanted, now=now), now=now)
+                          lambda: incident_open(located(wanted), now=now), now=now)
         return redirect("intake:status", token=token)
     return _help_page(request, form, status=400 if request.method == "POST" else 200)
 
@@ -114,6 +116,8 @@ def status(request: HttpRequest, token: str) -> HttpResponse:
         "submission": new_key(),
         **_more_context(incident, view.questions, MoreForm(room=details_room(incident.details))),
         "told": request.GET.get("told") == "1",
+        "place_q": place_question(incident, language=request.LANGUAGE_CODE or "en"),
+        "placed": request.GET.get("placed") == "1",
     })
 
 

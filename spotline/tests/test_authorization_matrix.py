@@ -109,6 +109,13 @@ GET       /t/{track:A}/more/                        ok     ok     ok     ok     
 GET       /t/{nope}/more/                           404    404    404    404    404    404    404
 POST      /t/{track:A}/more/                        ok     ok     ok     ok     ok     ok     ok
 POST      /t/{nope}/more/                           404    404    404    404    404    404    404
+# where they are, when the words they gave were not enough: the question, and its answer
+GET       /t/{track:A}/place/                       ok     ok     ok     ok     ok     ok     ok
+GET       /t/{nope}/place/                          404    404    404    404    404    404    404
+POST      /t/{track:A}/place/                       ok     ok     ok     ok     ok     ok     ok
+POST      /t/{nope}/place/                          404    404    404    404    404    404    404
+# the help page's suggestions as a person types: place names only, no coordinates
+GET       /places/suggest                           ok     ok     ok     ok     ok     ok     ok
 
 # -- check-ins: the check-in's or the plan's token is the only key ----------------------------
 GET       /checkin/                                 ok     ok     ok     ok     ok     ok     ok
@@ -331,6 +338,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "api/v1/incidents"): {"kind": "overdose", "location": HERE, "breathing": "no"},
     ("POST", "api/v1/track/<token>/details"): {"danger": "yes", "details": "matrix details"},
     ("POST", "t/<str:token>/more/"): {"conscious": "no", "details": "matrix details"},
+    ("POST", "t/<str:token>/place/"): {"where": "Mannerheimintie 20"},
     ("POST", "api/v1/checkins"): {"location": HERE},
     ("PUT", "api/v1/me/shift"): {"on_shift": True, **HERE},
     ("PUT", "api/v1/me/channels"): {"channels": ["sms"]},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from spotline.core.candidates import Candidate
 from spotline.core.sms.replies import WHAT, say
 from spotline.core.sms.text import WORD, clean, fold, language_code, word_set
 from spotline.core.sms.understand import (
@@ -48,6 +49,9 @@ class ConversationState:
     # When a STOP word got the question "cancel your request?" (``compliance``): a YES
     # soon after cancels; any other text drops the question.
     stop_asked_at: datetime | None = None
+    # The places offered in "Which one? 1 ... 2 ... 3 ..." after a place in words that
+    # could mean several: a reply "1" picks one. Empty once answered.
+    choices: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,8 @@ class Turn:
     at: datetime
     action: OpenIncident | None = None
     note: str | None = None  # a detail sent after dispatch, for the shell to attach
+    chosen: Candidate | None = None  # after dispatch: the place picked from the choices
+    moved: str | None = None  # after dispatch: a new place in words, for the shell to find
 
 
 # What is known -> what to do next: (kind known, place known) -> step.
@@ -168,14 +174,18 @@ def _tips(old: ConversationState, new: ConversationState, lang: str) -> tuple[st
 _LEADING_CUE = re.compile(r"^(?:at|en)\s+(?=\S)", re.IGNORECASE)
 
 
+def place_echo(place: str | None) -> str:
+    """The place as a reply repeats it: "...for an overdose at: the park", not "at: at
+    the park"."""
+    return _LEADING_CUE.sub("", place or "")
+
+
 def _dispatch(old: ConversationState, new: ConversationState, lang: str, now: datetime,
               *, unsure: bool = False) -> Turn:
     kind = new.kind or Kind.OTHER
     new = replace(new, step=Step.DISPATCHED, kind=kind, attempts=0)
     key = "dispatched_unsure" if unsure or new.place is None else "dispatched"
-    # "...for an overdose at: the park", not "at: at the park".
-    echo = _LEADING_CUE.sub("", new.place or "")
-    reply = say(lang, key, what=WHAT[kind][lang], place=echo)
+    reply = say(lang, key, what=WHAT[kind][lang], place=place_echo(new.place))
     action = OpenIncident(kind=kind, place=new.place, breathing=new.breathing or Answer.UNKNOWN,
                           conscious=new.conscious or Answer.UNKNOWN, language=lang)
     return Turn(new, (reply, *_tips(old, new, lang)), now, action=action)
@@ -224,13 +234,33 @@ def _on_place(state: ConversationState, r: _Read, lang: str, now: datetime) -> T
     return Turn(new, (say(lang, "place_again"),), now)
 
 
+# A reply to "Which one? 1 ... 2 ... 3": the number alone ("2", "#2", "number 2", "dos").
+_PICK_DIGIT = re.compile(r"\W*(?:#|num(?:ber|ero)?\.?|opt(?:ion)?|opcion)?\s*([1-9])\W*")
+
+
+def pick(folded: str, choices: tuple[Candidate, ...]) -> Candidate | None:
+    """The choice a reply names by its number, or None."""
+    m = _PICK_DIGIT.fullmatch(folded)
+    words = WORD.findall(folded)
+    number = (m.group(1) if m else
+              _NUMBER_WORDS.get(words[0]) if len(words) == 1 else None)
+    if number is None or not 1 <= int(number) <= len(choices):
+        return None
+    return choices[int(number) - 1]
+
+
 def _on_detail(state: ConversationState, r: _Read, lang: str, now: datetime) -> Turn:
+    chosen = pick(r.folded, state.choices)
+    if chosen is not None:
+        # The shell moves the incident there and says so.
+        return Turn(replace(state, choices=()), (), now, chosen=chosen)
     new = _merge(state, r.heard, place=r.heard.place)
     note = r.cleaned[:MAX_NOTE] or None
     if r.heard.place:
-        reply = say(lang, "moved", place=r.heard.place)
-    else:
-        reply = say(lang, "noted" if note else "still_open")
+        # The shell finds the place and answers (moved, or "Which one?" again).
+        return Turn(replace(new, choices=()), (say(lang, "moved", place=r.heard.place),),
+                    now, note=note, moved=r.heard.place)
+    reply = say(lang, "noted" if note else "still_open")
     return Turn(new, (reply,), now, note=note)
 
 

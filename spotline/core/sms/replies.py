@@ -53,6 +53,45 @@ MESSAGES: dict[str, dict[str, str]] = {
               "que alguien te puede llamar o escribir. Responde con una dirección, un cruce de "
               "calles o un lugar conocido. Nunca enviamos a la policía.",
     },
+    # A place in words found on the map (``intake/sms_places.py``): say where we understood.
+    "dispatched_to": {
+        "en": "Sending a responder for {what} to {place}. Reply with a better place if that's "
+              "wrong. We never send police. Reply STOP to stop texts.",
+        "es": "Enviamos a una persona de apoyo por {what} a {place}. Responde con un lugar "
+              "mejor si no es ahí. Nunca enviamos a la policía. Responde PARAR para no "
+              "recibir más mensajes.",
+    },
+    # ... or several places it may be: help is on its way all the same, and we ask.
+    "dispatched_which": {
+        "en": "Sending a responder for {what}. Which one is it? {place} - or tell us a "
+              "street corner. We never send police.",
+        "es": "Enviamos a una persona de apoyo por {what}. ¿Cuál es? {place} - o dinos una "
+              "esquina. Nunca enviamos a la policía.",
+    },
+    # ... or nothing on our map: a street corner, please.
+    "dispatched_corner": {
+        "en": "Sending a responder for {what} at: {place}. We could not find it on our map: "
+              "reply with a street corner or a place nearby. We never send police. Reply "
+              "STOP to stop texts.",
+        "es": "Enviamos a una persona de apoyo por {what} en: {place}. No lo encontramos en "
+              "nuestro mapa: responde con una esquina o un lugar cercano. Nunca enviamos a "
+              "la policía. Responde PARAR para no recibir más mensajes.",
+    },
+    # A correction after dispatch, found ("moved_to"), several ("which"), or not ("corner").
+    "moved_to": {
+        "en": "Thanks, the responder is now sent to {place}. Reply with a better place if "
+              "that's wrong.",
+        "es": "Gracias, la persona de apoyo va ahora a {place}. Responde con un lugar mejor "
+              "si no es ahí.",
+    },
+    "which": {"en": "Which one is it? {place} - or tell us a street corner.",
+              "es": "¿Cuál es? {place} - o dinos una esquina."},
+    "corner": {
+        "en": "We could not find that place on our map, so we kept what you wrote for the "
+              "responder. Tell us a street corner or a place nearby.",
+        "es": "No encontramos ese lugar en nuestro mapa; guardamos lo que escribiste para la "
+              "persona de apoyo. Dinos una esquina o un lugar cercano.",
+    },
     "naloxone": {
         "en": "If you have naloxone (Narcan), give it now. If they are not breathing, give "
               "rescue breaths. Stay with them if you can.",

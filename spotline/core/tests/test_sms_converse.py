@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from spotline.core.candidates import Candidate
 from spotline.core.sms.converse import (
     NEXT_STEP,
     STEPS,
@@ -22,6 +23,7 @@ from spotline.core.sms.converse import (
     Step,
     Turn,
     converse,
+    pick,
 )
 from spotline.core.sms.text import MAX_PLACE, MAX_REPLY
 from spotline.core.tests.test_sms_replies import police_free
@@ -321,3 +323,12 @@ def test_long_texts_get_an_answer_in_every_step(step: Step, text: str) -> None:
     turn = converse(ConversationState(step=step, kind=OD), text, now=NOW)
     assert turn.replies and all(0 < len(r) <= MAX_REPLY for r in turn.replies)
     assert turn.note is None or len(turn.note) <= 1600
+
+
+def test_it_picks_a_choice_by_its_number_after_dispatch() -> None:
+    one = Candidate("Alepa, Kaivokatu 8", 60.17, 24.94, 0.9, "poi", 25, "exact")
+    two = Candidate("Alepa, Mannerheimintie 20", 60.169, 24.938, 0.9, "poi", 25, "exact")
+    assert pick("2", (one, two)) is two
+    assert pick("#1", (one, two)) is one and pick("dos", (one, two)) is two
+    assert pick("3", (one, two)) is None and pick("2", ()) is None
+    assert pick("2 more people here", (one, two)) is None

@@ -22,6 +22,40 @@
       });
     } catch (e) { /* storage refused: the form still works, without this */ }
   }
+  /* Place suggestions as the person types: names only (the server sends no
+   * coordinates); a tap fills the text, which the server looks up again at send. */
+  var where = document.getElementById("id_where");
+  var list = document.getElementById("where-suggestions");
+  if (where && list && window.fetch) {
+    var timer = null, asked = "";
+    var show = function (names) {
+      list.textContent = "";
+      names.forEach(function (name) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "suggestion"; b.textContent = name;
+        b.addEventListener("click", function () {
+          where.value = name; list.hidden = true; list.textContent = ""; where.focus();
+        });
+        li.appendChild(b); list.appendChild(li);
+      });
+      list.hidden = names.length === 0;
+    };
+    where.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        var q = where.value.trim();
+        if (q.length < 3) return show([]);
+        if (q === asked) return;
+        asked = q;
+        fetch(list.getAttribute("data-url") + "?q=" + encodeURIComponent(q),
+              {headers: {"Accept": "application/json"}, credentials: "same-origin"})
+          .then(function (r) { return r.ok ? r.json() : {names: []}; })
+          .then(function (data) { if (asked === q) show(data.names || []); })
+          .catch(function () { show([]); });
+      }, 250);
+    });
+  }
   var geo = document.getElementById("geo");
   if (!geo || !("geolocation" in navigator)) return;
   geo.hidden = false;
