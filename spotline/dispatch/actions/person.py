@@ -2,10 +2,11 @@
 
 Their status page says the same, live (``presenters.tracking``); these texts carry the
 changes that alter what the person should do: someone is coming or has arrived, the
-search had to widen, nobody is free or nobody accepted in time (then: what they can do
-themselves). Each stage is texted at most once per incident (the message key), a first
-name or alias at most, in the request's language, and never a word about the police:
-the last step is an ambulance, and calling one is the person's own choice.
+search had to widen, we need to know where they are, nobody is free or nobody accepted
+in time (then: what they can do themselves). Each stage is texted at most once per
+incident (the message key), a first name or alias at most, in the request's language,
+and never a word about the police: the last step is an ambulance, and calling one is
+the person's own choice.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def _texts_by_sms(incident: Incident) -> bool:
 
 
 def _stage_text(incident: Incident, stage: Stage) -> str:
+    if stage is Stage.LOCATION_NEEDED:
+        return gettext("We need to know where you are to send someone: text us an "
+                       "address, a street corner or a place nearby.")
     if stage is Stage.WIDENING:
         return gettext("Still looking: nobody has accepted yet, so we are asking more "
                        "responders.")
