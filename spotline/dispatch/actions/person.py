@@ -83,7 +83,12 @@ def _stage_text(incident: Incident, stage: Stage) -> str:
                             "alerted.")
         return f"{first} {_what_you_can_do()}"
     if stage is Stage.AMBULANCE_PROPOSED:
-        first = gettext("Nobody has accepted in time. A dispatcher has been alerted.")
+        if incident.lat is None or incident.lon is None:
+            # Nobody was asked: it is not that nobody accepted.
+            first = gettext("We still do not know where you are, so nobody could be sent. "
+                            "A dispatcher has been alerted.")
+        else:
+            first = gettext("Nobody has accepted in time. A dispatcher has been alerted.")
         return f"{first} {_what_you_can_do()}"
     if stage is Stage.AMBULANCE_REQUESTED:
         return gettext("Our dispatcher has been asked to call an ambulance to you.")

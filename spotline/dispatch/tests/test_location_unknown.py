@@ -82,9 +82,14 @@ def test_the_person_who_texted_is_asked_where_they_are_once(make_responder: Any)
         fire_due(now=T0 + at * S)
     texts = status_texts(incident)
     assert texts[0] == ASK_WHERE
-    assert texts.count(ASK_WHERE) == 1
+    # At the deadline: that nobody could be sent (not "nobody accepted"), and what the
+    # person can do themselves.
+    assert texts[1].startswith("We still do not know where you are, so nobody could be "
+                               "sent. A dispatcher has been alerted.")
+    assert "you can call" in texts[1]
+    assert len(texts) == 2, texts  # each once, however often the timers fire
     # Not "nobody is free": someone is; the place is what is missing.
-    assert not any(t.startswith("Nobody is free") for t in texts)
+    assert not any(t.startswith("Nobody") for t in texts)
 
 
 def test_a_person_who_texted_in_spanish_is_asked_in_spanish(make_responder: Any) -> None:
