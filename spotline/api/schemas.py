@@ -97,8 +97,10 @@ class TrackOut(Schema):
     status: str
     stage: Literal["finding", "widening", "unanswered", "ambulance_proposed",
                    "ambulance_requested", "accepted", "en_route", "on_scene", "closed",
-                   "cancelled"] = Field(description="where the request stands, for the "
-                                        "person: values are added, never renamed")
+                   "cancelled", "location_needed"] = Field(
+        description="where the request stands, for the person: values are added, never "
+                    "renamed. location_needed: we do not know where they are, so nobody "
+                    "can be sent until they (or a dispatcher) say")
     message: str = Field(description="the sentence the status page shows, in the "
                          "request's language")
     eta_minutes: int | None
@@ -181,6 +183,12 @@ class OfferOut(Schema):
     danger: str
     expires_at: datetime
     status: str
+    approximate: bool = Field(
+        description="the place was found from the person's words, not a device: it is "
+                    "somewhere within radius_m of its point (the ETA allows for that)")
+    radius_m: int | None = Field(
+        description="for an approximate place: how far from its point it may be, in "
+                    "metres; null otherwise")
 
 
 class ExactLocation(Schema):

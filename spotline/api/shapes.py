@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from spotline.dispatch.models import Incident, Offer
-from spotline.dispatch.presenters import eta_minutes, offer_area, offer_distance_m
+from spotline.dispatch.presenters import (
+    eta_minutes,
+    offer_approximate,
+    offer_area,
+    offer_distance_m,
+)
 
 
 def exact(incident: Incident) -> dict[str, Any]:
@@ -38,4 +43,5 @@ def offer_out(offer: Offer) -> dict[str, Any]:
         "danger": offer.incident.danger,
         "expires_at": offer.expires_at,
         "status": offer.status,
+        **offer_approximate(offer),
     }

@@ -89,6 +89,26 @@ class StraightLineEstimator:
         return seconds * self.speeds_mps[mode] / self.detour_factor
 
 
+def eta_within_seconds(estimator: TravelTimeEstimator, origin: Point, centre: Point,
+                       mode: Mode, radius_m: float) -> float:
+    """Time to reach a place known only to lie within ``radius_m`` of ``centre``: to
+    the centre, plus the radius at the mode's pace (as if it were ``radius_m`` farther).
+
+    The pace is the estimator's own where it can say (``ReachBounded``: its reach per
+    second), else the default speed of the mode with the default detour. The extra is
+    never negative, so a travel-time search that bounds the time to the centre
+    (``core.nearest``) stays exact.
+    """
+    eta = estimator.eta_seconds(origin, centre, mode)
+    if radius_m <= 0:
+        return eta
+    if isinstance(estimator, ReachBounded):
+        metres_per_second = estimator.reach_m(1.0, mode)
+    else:
+        metres_per_second = DEFAULT_SPEEDS_MPS[mode] / DEFAULT_DETOUR_FACTOR
+    return eta + radius_m / metres_per_second
+
+
 def area_cell(point: Point) -> str:
     """The coarse H3 cell kept after the precise location is destroyed."""
     return str(h3.latlng_to_cell(point.lat, point.lon, AREA_RESOLUTION))

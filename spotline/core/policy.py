@@ -16,6 +16,16 @@ The loop, per incident, with the defaults for P1:
    unanswered and proposes an ambulance, and requests one if the organization's
    policy says so. Rounds go on after the deadline, so a responder who comes on shift
    still gets the offer.
+
+Without a point for the place (a text, a call or a typed address that gave only words)
+nobody can be ranked by distance, so no round offers anyone automatically: the round's
+shortfall is ``location_unknown``, the dispatcher is alerted and the person is asked
+where they are. A dispatcher who asks for more responders anyway (an escalation,
+``asked=True``) gets every free qualified responder on shift offered at once, up to
+``ASKED_WITHOUT_PLACE_MAX``: with no distance to choose the nearest K by, choosing any
+K would be a silent guess. Once the place is set, rounds go on as above. A point known
+only approximately (found from words, with a radius) ranks as usual, with the radius
+added to each travel estimate (``geo.eta_within_seconds``).
 """
 
 from __future__ import annotations
@@ -25,7 +35,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from spotline.core.geo import Mode, Point, TravelTimeEstimator, distance_m
+from spotline.core.geo import (
+    Mode,
+    Point,
+    TravelTimeEstimator,
+    distance_m,
+    eta_within_seconds,
+)
 from spotline.core.lifecycle import State
 from spotline.core.triage import Priority, Skill
 
@@ -61,6 +77,11 @@ DEFAULT_POLICY = DispatchPolicy(
 )
 
 
+# At most this many offers when a dispatcher widens an incident that has no point (a
+# bound on the messages one click sends; beyond it, the dispatcher assigns directly).
+ASKED_WITHOUT_PLACE_MAX = 20
+
+
 class OfferStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
@@ -84,7 +105,7 @@ class Shortfall(StrEnum):
     CANCELLED_BY_DISPATCHER = "cancelled_by_dispatcher"
     UNABLE_TO_LOCATE = "unable_to_locate"
     # No point for the place: nobody can be ranked by distance, so nobody is offered
-    # it blindly (issue 14); the dispatcher sets the place or chooses responders.
+    # it automatically; the dispatcher sets the place or chooses responders.
     LOCATION_UNKNOWN = "location_unknown"
 
 
@@ -148,6 +169,8 @@ def plan_round(
     policy: PriorityPolicy,
     estimator: TravelTimeEstimator,
     now: datetime,
+    radius_m: float | None = None,
+    asked: bool = False,
 ) -> Round:
     """The next K responders to offer this incident to, nearest (by travel time) first.
 
@@ -156,9 +179,16 @@ def plan_round(
     nagged again (a dispatcher can still assign them directly), and one who released
     it does not get it back. Only an offer withdrawn before its responder could answer
     (someone else took the incident, then gave it back) can be made again.
-    Responders with no known location rank after all who have one; when the incident
-    itself has no coordinates (a description only), qualified responders are offered
-    in a stable order and the dispatcher sees the description.
+    Responders with no known location rank after all who have one. ``radius_m``: the
+    place is somewhere within it of ``location`` (found from words), added to every
+    travel estimate.
+
+    When the incident itself has no coordinates (a description only), nobody is
+    offered: the shortfall is ``LOCATION_UNKNOWN``, whoever is on shift, since without
+    a place nobody can be sent even once someone is free. Unless ``asked``: a
+    dispatcher widened it by hand, and every fresh, free, qualified responder is
+    offered (up to ``ASKED_WITHOUT_PLACE_MAX``, in a stable order); a round that still
+    finds nobody says why as usual.
     """
     past = list(past_offers)
     offered = {o.responder_id for o in past if o.status is not OfferStatus.WITHDRAWN}
@@ -168,8 +198,13 @@ def plan_round(
     free = [c for c in qualified if not c.busy]
     fresh = [c for c in free if c.responder_id not in offered]
 
-    ranked = rank(location=location, candidates=fresh, estimator=estimator)
-    chosen = tuple(ranked[: policy.offers_per_round])
+    if location is None and not asked:
+        return Round(offers=(), expires_at=now + policy.offer_expiry,
+                     shortfall=Shortfall.LOCATION_UNKNOWN)
+    ranked = rank(location=location, candidates=fresh, estimator=estimator,
+                  radius_m=radius_m)
+    size = ASKED_WITHOUT_PLACE_MAX if location is None else policy.offers_per_round
+    chosen = tuple(ranked[:size])
 
     shortfall: Shortfall | None = None
     if not chosen:
@@ -191,10 +226,15 @@ def rank(
     location: Point | None,
     candidates: Iterable[Candidate],
     estimator: TravelTimeEstimator,
+    radius_m: float | None = None,
 ) -> list[Ranked]:
     """Candidates nearest by travel time first; those whose ETA cannot be known (no
     location, theirs or the incident's) after, in a stable order. The order rounds
-    offer in, and the order a dispatcher is shown free responders in."""
+    offer in, and the order a dispatcher is shown free responders in.
+
+    For an approximate place (``radius_m``), the ETA is to anywhere within the radius
+    (``geo.eta_within_seconds``), so a fast responder a little farther away can outrank
+    a walker next to the centre; the distance stays the distance to the centre."""
     ranked: list[Ranked] = []
     for c in candidates:
         if location is None or c.location is None:
@@ -203,7 +243,8 @@ def rank(
             ranked.append(
                 Ranked(
                     c.responder_id,
-                    estimator.eta_seconds(c.location, location, c.mode),
+                    eta_within_seconds(estimator, c.location, location, c.mode,
+                                       radius_m or 0.0),
                     distance_m(c.location, location),
                 )
             )
@@ -263,11 +304,29 @@ def unserved_reason(
     gives up after two minutes of nobody answering was not served, and the report must
     say why. A cancel while a responder held the incident, or before the dispatch had
     failed, is the canceller's.
+
+    Precedence, first match wins:
+
+    1. a responder reached the scene: None (served);
+    2. the responder could not find them: ``unable_to_locate``;
+    3. never held by anyone, and the last round could offer nobody because the place
+       was not known: ``location_unknown`` (whatever offers a dispatcher made by hand
+       before, and whoever closed it: the place was what stood in the way);
+    4. never held, the last round found nobody on shift, qualified or free: the fate
+       of earlier offers if they all failed (``all_declined``/``no_answer``), else that
+       round's shortfall;
+    5. never held, and every offer made failed: ``all_declined`` or ``no_answer``;
+    6. cancelled by the person: ``cancelled_by_person``;
+    7. closed for age by Spotline: the round's shortfall, the offers' fate, or
+       ``no_answer``;
+    8. otherwise: ``cancelled_by_dispatcher``.
     """
     if reached_scene:
         return None
     if final_state is State.UNABLE_TO_LOCATE:
         return Shortfall.UNABLE_TO_LOCATE
+    if not ever_assigned and round_shortfall is Shortfall.LOCATION_UNKNOWN:
+        return Shortfall.LOCATION_UNKNOWN
     if not ever_assigned:
         from_offers = offers_shortfall(past_offers)
         if round_shortfall is not None and round_shortfall not in (

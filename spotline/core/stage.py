@@ -27,14 +27,18 @@ class Stage(StrEnum):
     ON_SCENE = "on_scene"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    # Added for issue 14: no point for the place, so nobody can be sent until the person
+    # (or a dispatcher) says where; the person is asked to.
+    LOCATION_NEEDED = "location_needed"
 
 
 # Stages in which nobody has accepted yet and the person should hear, plainly, what they
 # can do themselves (the hotline, an ambulance of their own choosing).
-WAITING = frozenset({Stage.FINDING, Stage.WIDENING, Stage.UNANSWERED,
+WAITING = frozenset({Stage.FINDING, Stage.WIDENING, Stage.UNANSWERED, Stage.LOCATION_NEEDED,
                      Stage.AMBULANCE_PROPOSED, Stage.AMBULANCE_REQUESTED})
 # The ones that are not good news: shown as a warning, not a calm green line.
-ALARMING = frozenset({Stage.UNANSWERED, Stage.AMBULANCE_PROPOSED, Stage.AMBULANCE_REQUESTED})
+ALARMING = frozenset({Stage.UNANSWERED, Stage.LOCATION_NEEDED, Stage.AMBULANCE_PROPOSED,
+                      Stage.AMBULANCE_REQUESTED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +50,17 @@ class Facts:
     unanswered: bool  # the escalation deadline passed with nobody on the way
     ems_proposed: bool
     ems_requested: bool
+    located: bool = True  # the incident has a point (exact or approximate)
 
 
 def stage(facts: Facts) -> Stage:
-    """The stage, most serious first: an ambulance requested outranks one proposed,
-    which outranks "nobody answered", which outranks a search still going on."""
+    """The stage, most serious first: an ambulance requested outranks a place still
+    needed, which outranks an ambulance proposed, which outranks "nobody answered",
+    which outranks a search still going on.
+
+    A place still needed outranks an ambulance proposed because neither a responder nor
+    an ambulance can come without it, and it is the one thing the person can do; once
+    a dispatcher is to call an ambulance, they take it from there."""
     state = facts.state
     if state is State.CANCELLED:
         return Stage.CANCELLED
@@ -64,6 +74,8 @@ def stage(facts: Facts) -> Stage:
         return Stage.ON_SCENE
     if facts.ems_requested:
         return Stage.AMBULANCE_REQUESTED
+    if not facts.located:
+        return Stage.LOCATION_NEEDED
     if facts.ems_proposed:
         return Stage.AMBULANCE_PROPOSED
     if facts.unanswered or (facts.shortfall and facts.pending_offers == 0):

@@ -56,6 +56,16 @@ def offer_area(offer: Offer) -> dict[str, float] | None:
             "radius_m": area.radius_m}
 
 
+def offer_approximate(offer: Offer) -> dict[str, bool | int | None]:
+    """Whether the offer's place is approximate (found from words) and its radius, to
+    the metre: a radius says how unsure the place is, not where it is."""
+    incident = offer.incident
+    if incident.location_status != "approximate":
+        return {"approximate": False, "radius_m": None}
+    radius = incident.accuracy_m
+    return {"approximate": True, "radius_m": None if radius is None else round(radius)}
+
+
 @dataclass(frozen=True)
 class Tracking:
     status: str
@@ -99,7 +109,8 @@ def incident_stage(incident: Incident, *, pending: int) -> Stage:
         state=incident.state_enum, round=incident.current_round, pending_offers=pending,
         shortfall=incident.round_shortfall, unanswered=incident.unanswered_at is not None,
         ems_proposed=incident.ems_proposed_at is not None,
-        ems_requested=incident.ems_requested_at is not None))
+        ems_requested=incident.ems_requested_at is not None,
+        located=incident_point(incident) is not None))
 
 
 def stage_message(incident: Incident, current: Stage, *, pending: int, alias: str | None) -> str:
@@ -127,6 +138,9 @@ def stage_message(incident: Incident, current: Stage, *, pending: int, alias: st
                      "and is trying to find someone.")
         return _("Nobody has accepted yet, and nobody else is free right now. A dispatcher "
                  "has been alerted and is trying to find someone.")
+    if current is Stage.LOCATION_NEEDED:
+        return _("We need to know where you are to send someone. A dispatcher has been "
+                 "alerted. Tell us an address, a street corner or a place nearby.")
     if current is Stage.AMBULANCE_PROPOSED:
         return _("Nobody has accepted in time. A dispatcher has been alerted, and an "
                  "ambulance was proposed to them.")

@@ -91,6 +91,7 @@ WORDS: dict[str, dict[str, Promise]] = {
         "all_busy": _("everyone is busy"),
         "all_declined": _("everyone declined"),
         "no_answer": _("nobody answered"),
+        "location_unknown": _("location unknown: choose responders or set the place"),
     },
     "why": {  # why offers were withdrawn or a round widened
         "all_declined": _("everyone declined"),

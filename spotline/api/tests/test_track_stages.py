@@ -14,9 +14,11 @@ import time_machine
 from django.test import Client
 
 from spotline.conftest import T0, Api
-from spotline.core.policy import DispatchPolicy
+from spotline.core.geo import Point
+from spotline.core.policy import Actor, DispatchPolicy
 from spotline.core.triage import Priority
-from spotline.dispatch.models import Incident
+from spotline.dispatch.actions.relocate import incident_relocate
+from spotline.dispatch.models import Incident, LocatedBy
 from spotline.dispatch.timers import fire_due
 from spotline.intake.sms import sms_receive
 from spotline.notify.models import Message
@@ -26,6 +28,8 @@ pytestmark = pytest.mark.django_db
 
 S = timedelta(seconds=1)
 HOTLINE = "+358401234567"
+ASK_WHERE = ("We need to know where you are to send someone: text us an address, a street "
+             "corner or a place nearby.")
 
 
 @pytest.fixture(autouse=True)
@@ -146,17 +150,21 @@ def test_a_person_who_texted_hears_each_stage_once_by_sms(make_responder) -> Non
     replies = sms_receive(sid="SM1", from_number="+15550104242",
                           body="my friend isn't breathing behind the 7-11 on 5th", now=T0)
     assert any("7-11" in r for r in replies)
-    assert status_texts() == []  # the reply already said we are sending someone
+    # The test gazetteer is empty: no point, so nobody is offered it and the person is
+    # asked where; a dispatcher then sets the place on the map.
+    assert status_texts() == [ASK_WHERE]
+    incident_relocate(incident_id=Incident.objects.get().pk, point=Point(60.1699, 24.9384),
+                      located_by=LocatedBy.MAP, actor=Actor.DISPATCHER, now=T0)
     for at in (45, 90, 120, 121, 200):
         fire_due(now=T0 + at * S)
     texts = status_texts()
-    assert texts[0] == ("Still looking: nobody has accepted yet, so we are asking more "
+    assert texts[1] == ("Still looking: nobody has accepted yet, so we are asking more "
                         "responders.")
-    assert texts[1].startswith("Nobody is free to come right now. A dispatcher has been "
+    assert texts[2].startswith("Nobody is free to come right now. A dispatcher has been "
                                "alerted.")
-    assert texts[2].startswith("Nobody has accepted in time. A dispatcher has been alerted.")
-    assert "you can call 112 yourself" in texts[2] and HOTLINE in texts[2]
-    assert len(texts) == 3, texts  # each stage once, however often the timers fire
+    assert texts[3].startswith("Nobody has accepted in time. A dispatcher has been alerted.")
+    assert "you can call 112 yourself" in texts[3] and HOTLINE in texts[3]
+    assert len(texts) == 4, texts  # each stage once, however often the timers fire
     assert not any(re.search(r"polic", t, re.I) for t in texts)
     incident = Incident.objects.get()
     assert {m.incident_id for m in Message.objects.filter(purpose="status")} == {incident.pk}

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from spotline.core.geo import Mode, Point, StraightLineEstimator, distance_m
 from spotline.core.lifecycle import State
 from spotline.core.policy import (
+    ASKED_WITHOUT_PLACE_MAX,
     DEFAULT_POLICY,
     Actor,
     Candidate,
@@ -106,7 +107,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     offered += draw(st.lists(st.integers(61, 70), unique=True, max_size=3))
     past = [PastOffer(rid, draw(st.sampled_from(OfferStatus))) for rid in offered]
     return Scenario(
-        location=draw(st.none() | near | st.just(CENTRE)),
+        # Rounds rank by distance; an incident without a point offers nobody on its
+        # own (its own properties, below, replace it with None).
+        location=draw(near | st.just(CENTRE)),
         required=draw(st.frozensets(st.sampled_from(Skill), max_size=2)),
         candidates=candidates,
         past_offers=past,
@@ -137,9 +140,12 @@ def plan(
     required: frozenset[Skill] = NALOXONE,
     policy: PriorityPolicy = P1,
     location: Point | None = CENTRE,
+    radius_m: float | None = None,
+    asked: bool = False,
 ) -> Round:
     return plan_round(location=location, required=required, candidates=candidates,
-                      past_offers=past or [], policy=policy, estimator=ESTIMATOR, now=NOW)
+                      past_offers=past or [], policy=policy, estimator=ESTIMATOR, now=NOW,
+                      radius_m=radius_m, asked=asked)
 
 
 # -- who gets an offer ------------------------------------------------------------------
@@ -265,6 +271,79 @@ def test_it_offers_responders_without_a_location_when_nobody_else_is_left() -> N
     ids = [o.responder_id for o in r.offers]
     assert ids[0] == 2
     assert set(ids) == {1, 2, 3}
+
+
+# -- an incident without a point, or with an approximate one ------------------------------
+
+
+@given(scenarios())
+def test_it_offers_nobody_automatically_when_the_incident_has_no_point(s: Scenario) -> None:
+    r = s.plan(location=None)
+    assert r.offers == ()
+    # Whoever is on shift, busy or free: the place is what stands in the way.
+    assert r.shortfall is Shortfall.LOCATION_UNKNOWN
+    assert r.expires_at == NOW + s.policy.offer_expiry
+
+
+def test_it_no_longer_offers_the_lowest_ids_without_a_point() -> None:
+    candidates = [cand(i, north_m=100.0 * i) for i in range(1, 6)]
+    assert plan(candidates, location=None).offers == ()
+    assert plan(candidates, location=None).shortfall is Shortfall.LOCATION_UNKNOWN
+
+
+@given(scenarios())
+def test_a_dispatchers_widening_without_a_point_offers_every_free_qualified_one(
+    s: Scenario,
+) -> None:
+    r = s.plan(location=None, asked=True)
+    eligible = sorted(c.responder_id for c in s.eligible())
+    assert [o.responder_id for o in r.offers] == eligible[:ASKED_WITHOUT_PLACE_MAX]
+    assert all(o.eta_seconds is None and o.distance_m is None for o in r.offers)
+    if eligible:
+        assert r.shortfall is None
+    else:
+        # Nobody to offer even by hand: the usual reasons, never "location unknown".
+        assert r.shortfall is not Shortfall.LOCATION_UNKNOWN
+        assert r.shortfall == s.plan(asked=True).shortfall
+
+
+def test_a_dispatchers_widening_without_a_point_is_bounded() -> None:
+    candidates = [cand(i) for i in range(1, ASKED_WITHOUT_PLACE_MAX + 6)]
+    r = plan(candidates, location=None, asked=True)
+    assert [o.responder_id for o in r.offers] == list(range(1, ASKED_WITHOUT_PLACE_MAX + 1))
+
+
+def test_asking_changes_nothing_when_the_incident_has_a_point() -> None:
+    candidates = [cand(i, north_m=100.0 * i) for i in range(1, 8)]
+    assert plan(candidates, asked=True) == plan(candidates)
+
+
+def test_an_approximate_place_adds_its_radius_to_every_travel_estimate() -> None:
+    candidates = [cand(1, north_m=300), cand(2, north_m=2000, mode=Mode.BIKE)]
+    exact = {o.responder_id: o for o in plan(candidates).offers}
+    rough = {o.responder_id: o for o in plan(candidates, radius_m=500).offers}
+    for rid, mode in ((1, Mode.WALK), (2, Mode.BIKE)):
+        extra = 500 * ESTIMATOR.detour_factor / ESTIMATOR.speeds_mps[mode]
+        assert rough[rid].eta_seconds == pytest.approx(exact[rid].eta_seconds + extra)
+        # The distance shown is still to the centre of the place.
+        assert rough[rid].distance_m == exact[rid].distance_m
+
+
+def test_an_approximate_place_can_change_who_is_nearest() -> None:
+    # A walker 300 m from the centre beats a bike 1.2 km away to an exact point (about
+    # 323 s against 400 s); somewhere within 800 m of it, the bike covers the circle
+    # faster (about 1185 s against 667 s).
+    walker, bike = cand(1, north_m=300), cand(2, north_m=1200, mode=Mode.BIKE)
+    exact = plan([walker, bike], policy=PriorityPolicy(1, P1.offer_expiry, P1.deadline))
+    rough = plan([walker, bike], policy=PriorityPolicy(1, P1.offer_expiry, P1.deadline),
+                 radius_m=800)
+    assert [o.responder_id for o in exact.offers] == [1]
+    assert [o.responder_id for o in rough.offers] == [2]
+
+
+def test_a_zero_radius_is_an_exact_place() -> None:
+    candidates = [cand(i, north_m=250.0 * i, mode=list(Mode)[i % 3]) for i in range(1, 7)]
+    assert plan(candidates, radius_m=0) == plan(candidates)
 
 
 def test_it_widens_to_the_next_k_after_a_round_expired() -> None:
@@ -414,6 +493,28 @@ def reason(
                            past_offers=past or [], closed_by=closed_by)
 
 
+@pytest.mark.parametrize("closed_by", list(Actor))
+@pytest.mark.parametrize("past", [
+    [], [PastOffer(1, OfferStatus.DECLINED)], [PastOffer(1, OfferStatus.EXPIRED)],
+    [PastOffer(1, OfferStatus.WITHDRAWN)],
+])
+def test_it_records_location_unknown_when_the_place_stood_in_the_way(
+    closed_by: Actor, past: list[PastOffer],
+) -> None:
+    # Offers a dispatcher made by hand, declined or ignored, do not hide that the last
+    # round could offer nobody for want of a place; nor does who closed it.
+    assert reason(round_shortfall=Shortfall.LOCATION_UNKNOWN, past=past,
+                  closed_by=closed_by) is Shortfall.LOCATION_UNKNOWN
+
+
+def test_location_unknown_gives_way_to_the_scene_and_to_a_responder_who_held_it() -> None:
+    assert reason(round_shortfall=Shortfall.LOCATION_UNKNOWN, reached_scene=True) is None
+    assert reason(final_state=State.UNABLE_TO_LOCATE, ever_assigned=True,
+                  round_shortfall=Shortfall.LOCATION_UNKNOWN) is Shortfall.UNABLE_TO_LOCATE
+    assert reason(ever_assigned=True, round_shortfall=Shortfall.LOCATION_UNKNOWN,
+                  closed_by=Actor.PERSON) is Shortfall.CANCELLED_BY_PERSON
+
+
 @pytest.mark.parametrize("final_state", [State.RESOLVED, State.UNABLE_TO_LOCATE])
 def test_it_has_no_unserved_reason_once_a_responder_reached_the_scene(
     final_state: State,
@@ -485,7 +586,7 @@ def test_it_blames_the_canceller_once_a_responder_held_the_incident(
     ever_assigned=st.booleans(),
     round_shortfall=st.none() | st.sampled_from(
         [Shortfall.NOBODY_ON_SHIFT, Shortfall.NO_ONE_QUALIFIED, Shortfall.ALL_BUSY,
-         Shortfall.ALL_DECLINED, Shortfall.NO_ANSWER]),
+         Shortfall.ALL_DECLINED, Shortfall.NO_ANSWER, Shortfall.LOCATION_UNKNOWN]),
     statuses=st.lists(st.sampled_from(OfferStatus), max_size=5),
     closed_by=st.sampled_from(Actor),
 )

@@ -12,10 +12,10 @@ from spotline.core.stage import ALARMING, WAITING, Facts, Stage, stage
 
 def facts(state: State = State.DISPATCHING, *, round: int = 1, pending: int = 3,
           shortfall: str = "", unanswered: bool = False, ems_proposed: bool = False,
-          ems_requested: bool = False) -> Facts:
+          ems_requested: bool = False, located: bool = True) -> Facts:
     return Facts(state=state, round=round, pending_offers=pending, shortfall=shortfall,
                  unanswered=unanswered, ems_proposed=ems_proposed,
-                 ems_requested=ems_requested)
+                 ems_requested=ems_requested, located=located)
 
 
 @pytest.mark.parametrize(("state", "expected"), [
@@ -53,11 +53,31 @@ def test_the_most_serious_alarm_wins():
     assert stage(facts(unanswered=True, ems_proposed=True,
                        ems_requested=True)) is Stage.AMBULANCE_REQUESTED
     assert stage(facts(ems_requested=True)) is Stage.AMBULANCE_REQUESTED
-    assert {Stage.UNANSWERED, Stage.AMBULANCE_PROPOSED, Stage.AMBULANCE_REQUESTED} == ALARMING
+    assert {Stage.UNANSWERED, Stage.LOCATION_NEEDED, Stage.AMBULANCE_PROPOSED,
+            Stage.AMBULANCE_REQUESTED} == ALARMING
     assert ALARMING < WAITING
+
+
+@pytest.mark.parametrize("pending", [0, 4])
+@pytest.mark.parametrize("shortfall", ["", "location_unknown", "nobody_on_shift"])
+def test_without_a_point_the_person_is_asked_where_they_are(pending, shortfall):
+    # Even with offers a dispatcher made by hand: nobody can come without a place.
+    for state in (State.NEW, State.DISPATCHING):
+        for unanswered, proposed in itertools.product([False, True], repeat=2):
+            got = stage(facts(state, located=False, pending=pending, shortfall=shortfall,
+                              unanswered=unanswered, ems_proposed=proposed))
+            assert got is Stage.LOCATION_NEEDED
+    assert Stage.LOCATION_NEEDED in WAITING and Stage.LOCATION_NEEDED in ALARMING
+
+
+def test_an_ambulance_requested_and_a_responder_coming_outrank_a_missing_place():
+    assert stage(facts(located=False, ems_requested=True)) is Stage.AMBULANCE_REQUESTED
+    assert stage(facts(State.ASSIGNED, located=False)) is Stage.ACCEPTED
+    assert stage(facts(State.CANCELLED, located=False)) is Stage.CANCELLED
 
 
 def test_the_contract_values_are_kept():
     # GET /api/v1/track/{token} "stage": values may be added, never renamed.
     assert {"finding", "widening", "unanswered", "ambulance_proposed", "accepted",
-            "en_route", "on_scene", "closed", "cancelled"} <= {s.value for s in Stage}
+            "en_route", "on_scene", "closed", "cancelled", "ambulance_requested",
+            "location_needed"} <= {s.value for s in Stage}

@@ -48,7 +48,9 @@ def incident_escalate(
         required = (
             frozenset({Skill.CRISIS_TEAM}) if to is EscalationTarget.CRISIS_TEAM else None
         )
-        made = round_start(incident, now=now, required=required)
+        # A person asked: without a point, every free qualified responder is offered
+        # (core.policy.plan_round), where an automatic round offers nobody.
+        made = round_start(incident, now=now, required=required, asked=True)
         event(incident, "escalated", actor=actor, now=now, user_id=user_id, to=to.value,
               round=incident.current_round, offers=made)
     return incident

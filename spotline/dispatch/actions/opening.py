@@ -31,7 +31,7 @@ from spotline.core.triage import Answer, Kind, Priority, triage
 from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import Event as NewEvent
 from spotline.dispatch.actions.records import event, events, flag
-from spotline.dispatch.actions.rounds import find, offer_messages, offer_rows
+from spotline.dispatch.actions.rounds import find, nobody_stage, offer_messages, offer_rows
 from spotline.dispatch.actions.search import policy_for
 from spotline.dispatch.models import Incident, LocatedBy, Source, Timer, TimerKind
 from spotline.errors import Conflict, Invalid, NotFound
@@ -181,7 +181,7 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
         *([first_round] if offered or shortfall else []),
     ], now=now, responders=offered)
     if not offered and shortfall:
-        tell_the_person(incident, Stage.UNANSWERED, now=now)
+        tell_the_person(incident, nobody_stage(shortfall), now=now)
 
 
 def ems_request(incident: Incident, *, actor: Actor, user_id: int | None,

@@ -2,10 +2,11 @@
 
 Their status page says the same, live (``presenters.tracking``); these texts carry the
 changes that alter what the person should do: someone is coming or has arrived, the
-search had to widen, nobody is free or nobody accepted in time (then: what they can do
-themselves). Each stage is texted at most once per incident (the message key), a first
-name or alias at most, in the request's language, and never a word about the police:
-the last step is an ambulance, and calling one is the person's own choice.
+search had to widen, we need to know where they are, nobody is free or nobody accepted
+in time (then: what they can do themselves). Each stage is texted at most once per
+incident (the message key), a first name or alias at most, in the request's language,
+and never a word about the police: the last step is an ambulance, and calling one is
+the person's own choice.
 """
 
 from __future__ import annotations
@@ -67,6 +68,9 @@ def _texts_by_sms(incident: Incident) -> bool:
 
 
 def _stage_text(incident: Incident, stage: Stage) -> str:
+    if stage is Stage.LOCATION_NEEDED:
+        return gettext("We need to know where you are to send someone: text us an "
+                       "address, a street corner or a place nearby.")
     if stage is Stage.WIDENING:
         return gettext("Still looking: nobody has accepted yet, so we are asking more "
                        "responders.")
@@ -79,7 +83,12 @@ def _stage_text(incident: Incident, stage: Stage) -> str:
                             "alerted.")
         return f"{first} {_what_you_can_do()}"
     if stage is Stage.AMBULANCE_PROPOSED:
-        first = gettext("Nobody has accepted in time. A dispatcher has been alerted.")
+        if incident.lat is None or incident.lon is None:
+            # Nobody was asked: it is not that nobody accepted.
+            first = gettext("We still do not know where you are, so nobody could be sent. "
+                            "A dispatcher has been alerted.")
+        else:
+            first = gettext("Nobody has accepted in time. A dispatcher has been alerted.")
         return f"{first} {_what_you_can_do()}"
     if stage is Stage.AMBULANCE_REQUESTED:
         return gettext("Our dispatcher has been asked to call an ambulance to you.")

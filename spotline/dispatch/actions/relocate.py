@@ -5,6 +5,12 @@ was opened.
 While nobody holds the incident, the offers out were ranked for the old point: they are
 withdrawn and a fresh round is offered from the new one at once, nearest by travel time.
 A held incident keeps its responder, who sees the new place live.
+
+An incident that had no point was offered to nobody (``core.policy.plan_round``): its
+first round from a place starts here, and its "location unknown" alarm is answered. Its
+timers stay as they were armed at opening: the next round expiry (the fresh round arms
+its own) and the escalation deadline, counted from when the person asked, not from when
+the place became known; they waited that long already.
 """
 
 from __future__ import annotations
@@ -14,9 +20,9 @@ from datetime import datetime
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point, area_cell
 from spotline.core.lifecycle import State
-from spotline.core.policy import Actor, OfferStatus
+from spotline.core.policy import Actor, OfferStatus, Shortfall
 from spotline.dispatch.actions.locks import lock, retry_on_deadlock
-from spotline.dispatch.actions.records import event
+from spotline.dispatch.actions.records import event, flag
 from spotline.dispatch.actions.rounds import round_start
 from spotline.dispatch.models import Incident, LocatedBy, Offer
 from spotline.errors import Conflict, Invalid
@@ -57,6 +63,9 @@ def incident_relocate(
         # Codes only on the timeline: never the place itself.
         event(incident, "relocated", actor=actor, now=now, user_id=user_id,
               was=was, now_status=incident.location_status, located_by=located_by.value)
+        if incident.attention == Shortfall.LOCATION_UNKNOWN:
+            # Answered: the round below raises whatever alarm is true now.
+            flag(incident, "", now=now)
         if incident.state_enum is State.DISPATCHING:
             Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).update(
                 status=OfferStatus.WITHDRAWN, answered_at=now)

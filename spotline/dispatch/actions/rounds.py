@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from spotline.core.policy import Actor, OfferStatus, Ranked, Round
+from spotline.core.policy import Actor, OfferStatus, Ranked, Round, Shortfall
 from spotline.core.stage import Stage
 from spotline.core.triage import Priority, Skill
 from spotline.dispatch.actions.person import tell_the_person
@@ -23,6 +23,7 @@ from spotline.dispatch.actions.search import (
     Found,
     estimator,
     incident_point,
+    incident_radius,
     past_offers,
     policy_for,
     search,
@@ -32,13 +33,22 @@ from spotline.notify.actions import messages_queue
 
 
 def find(incident: Incident, *, now: datetime, required: frozenset[Skill] | None = None,
-         first: bool = False) -> Found:
-    """The next round for this incident (``first``: it has had no offers yet)."""
+         first: bool = False, asked: bool = False) -> Found:
+    """The next round for this incident (``first``: it has had no offers yet; ``asked``:
+    a dispatcher asked for it, which offers even without a point)."""
     skills = required if required is not None else frozenset(
         Skill(s) for s in incident.required_skills)
     return search(location=incident_point(incident), required=skills,
                   past_offers=[] if first else past_offers(incident),
-                  policy=policy_for(incident), estimator=estimator(), now=now)
+                  policy=policy_for(incident), estimator=estimator(), now=now,
+                  radius_m=incident_radius(incident), asked=asked)
+
+
+def nobody_stage(shortfall: str) -> Stage:
+    """What to tell the person when a round could offer nobody: where they are, when
+    that is what is missing; otherwise that nobody is free."""
+    return (Stage.LOCATION_NEEDED if shortfall == Shortfall.LOCATION_UNKNOWN
+            else Stage.UNANSWERED)
 
 
 def offer_rows(incident: Incident, plan: Round, *, now: datetime) -> list[Offer]:
@@ -56,8 +66,12 @@ def offer_messages(incident: Incident, ranked: Iterable[Ranked], offer_ids: dict
     for r in ranked:
         contact = contacts[r.responder_id]
         eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
+        # The responder decides knowing how sure the place is (never the place itself).
+        where = {"approximate": " (place approximate)",
+                 "unknown": " (place not known yet)"}.get(incident.location_status, "")
         offer_id = offer_ids[r.responder_id]
-        body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}. "
+        body = (f"Spotline: {incident.priority} {incident.kind.replace('_', ' ')}{eta}"
+                f"{where}. "
                 f"Reply YES {offer_id} to accept, NO {offer_id} to decline, or open "
                 f"{settings.SPOTLINE_SITE_URL}/responder/")
         queue.append({
@@ -79,14 +93,15 @@ def offer_messages(incident: Incident, ranked: Iterable[Ranked], offer_ids: dict
 
 
 def round_start(incident: Incident, *, now: datetime,
-                required: frozenset[Skill] | None = None) -> int:
+                required: frozenset[Skill] | None = None, asked: bool = False) -> int:
     """Offer the (locked) incident to the next K responders and arm the round's expiry.
 
     Always arms the timer, even when nobody could be offered: the next round then
-    looks again, so a responder who comes on shift in the meantime gets the offer.
-    Returns the number of offers made.
+    looks again, so a responder who comes on shift (or a place that is set) in the
+    meantime gets the offer. ``asked``: a dispatcher asked for this round (see
+    ``core.policy.plan_round``). Returns the number of offers made.
     """
-    found = find(incident, now=now, required=required)
+    found = find(incident, now=now, required=required, asked=asked)
     plan = found.round
     incident.current_round += 1
     # A responder whose earlier offer was withdrawn before they could answer keeps
@@ -129,7 +144,7 @@ def round_start(incident: Incident, *, now: datetime,
               round=incident.current_round, shortfall=shortfall)
         if shortfall:
             flag(incident, shortfall, now=now)
-            tell_the_person(incident, Stage.UNANSWERED, now=now)
+            tell_the_person(incident, nobody_stage(shortfall), now=now)
     return len(plan.offers)
 
 
@@ -138,6 +153,9 @@ def widen(incident: Incident, *, now: datetime, why: str) -> None:
     made = round_start(incident, now=now)
     event(incident, "widened", actor=Actor.SYSTEM, now=now, round=incident.current_round,
           offers=made, why=why)
-    flag(incident, "widened", now=now)
+    if made or incident.round_shortfall != Shortfall.LOCATION_UNKNOWN:
+        # Without a place, "choose responders or set the place" is the alarm to keep:
+        # "widened" to nobody would hide it.
+        flag(incident, "widened", now=now)
     if made:
         tell_the_person(incident, Stage.WIDENING, now=now)

@@ -85,6 +85,15 @@ def incident_point(incident: Incident) -> Point | None:
     return Point(incident.lat, incident.lon)
 
 
+def incident_radius(incident: Incident) -> float | None:
+    """How far from its point the place may be, for ranking: the radius of a place found
+    from words. A device's own accuracy is not added (the point is where the phone is)."""
+    radius = incident.accuracy_m
+    if incident.location_status != "approximate" or radius is None:
+        return None
+    return float(radius)
+
+
 def past_offers(incident: Incident) -> list[PastOffer]:
     return [
         PastOffer(rid, OfferStatus(status))
@@ -218,21 +227,27 @@ def search(
     policy: PriorityPolicy,
     estimator: TravelTimeEstimator,
     now: datetime,
+    radius_m: float | None = None,
+    asked: bool = False,
 ) -> Found:
     """``plan_round`` over everyone on shift, reading only those near enough to matter.
 
     Looks within growing travel-time budgets (core.nearest) and keeps the first round
     that is provably the full scan's; otherwise (no coordinates, no reach bound, a box
-    at a pole or the antimeridian, or nobody close enough) scans everyone.
+    at a pole or the antimeridian, or nobody close enough) scans everyone. An
+    approximate place's radius only adds to each ETA, so a box that bounds the time to
+    the centre still bounds it. ``radius_m`` and ``asked`` are ``plan_round``'s.
     """
     def found(read: tuple[list[Candidate], dict[int, RawContact]]) -> Found:
         candidates, contacts = read
         plan = plan_round(location=location, required=required, candidates=candidates,
                           past_offers=past_offers, policy=policy, estimator=estimator,
-                          now=now)
+                          now=now, radius_m=radius_m, asked=asked)
         return Found(plan, {r.responder_id: contact(contacts[r.responder_id])
                             for r in plan.offers})
 
+    if location is None and not asked:
+        return found(([], {}))  # nobody is offered without a place: nothing to read
     if on_shift_count() < SCAN_ALL_BELOW:
         return found(_everyone())
     k = policy.offers_per_round
@@ -260,7 +275,8 @@ def plan_nearest(
     policy: PriorityPolicy,
     estimator: TravelTimeEstimator,
     now: datetime,
+    radius_m: float | None = None,
 ) -> Round:
     """``search`` without the contacts (the tests and benchmarks compare rounds)."""
     return search(location=location, required=required, past_offers=past_offers,
-                  policy=policy, estimator=estimator, now=now).round
+                  policy=policy, estimator=estimator, now=now, radius_m=radius_m).round

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from spotline.core.lifecycle import Event, State
-from spotline.core.policy import Actor, OfferStatus, on_deadline, should_widen
+from spotline.core.policy import Actor, OfferStatus, Shortfall, on_deadline, should_widen
 from spotline.core.stage import Stage
 from spotline.dispatch.actions.locks import lock
 from spotline.dispatch.actions.moves import move
@@ -64,7 +64,9 @@ def deadline_reach(*, timer: Timer, now: datetime) -> None:
     Incident.objects.filter(pk=incident.pk).update(unanswered_at=now, ems_proposed_at=now)
     event(incident, "unanswered", actor=Actor.POLICY, now=now, round=incident.current_round)
     event(incident, "ems_proposed", actor=Actor.POLICY, now=now)
-    flag(incident, "unanswered", now=now)
+    if incident.attention != Shortfall.LOCATION_UNKNOWN:
+        # Without a place, "set the place" stays the alarm: nobody could accept anyway.
+        flag(incident, "unanswered", now=now)
     if decision.request_ems:
         ems_request(incident, actor=Actor.POLICY, user_id=None, now=now)
     else:

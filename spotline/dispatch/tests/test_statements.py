@@ -76,9 +76,19 @@ def test_the_count_does_not_grow_with_the_round_or_the_roster(
 
 
 def test_a_request_nobody_can_take_also_stays_in_the_budget(public_api) -> None:
-    count, sql = statements(public_api, {**HELP, "location": {"description": "the tracks"}})
+    count, sql = statements(public_api, HELP)  # nobody on shift
     incident = Incident.objects.latest("pk")
     assert incident.attention == "nobody_on_shift"
+    assert count <= BUDGET, "\n".join(sql)
+
+
+def test_a_request_without_a_point_also_stays_in_the_budget(make_responder,
+                                                           public_api) -> None:
+    make_responder(north_m=100)
+    count, sql = statements(public_api, {**HELP, "location": {"description": "the tracks"}})
+    incident = Incident.objects.latest("pk")
+    assert incident.attention == "location_unknown"
+    assert not Offer.objects.filter(incident=incident).exists()
     assert count <= BUDGET, "\n".join(sql)
 
 

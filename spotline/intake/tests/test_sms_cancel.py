@@ -12,19 +12,21 @@ import logging
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from spotline.conftest import T0
+from spotline.conftest import CENTRE, T0
 from spotline.core.policy import Actor, OfferStatus
 from spotline.core.sms.compliance import ANSWER_WITHIN
 from spotline.core.sms.replies import MESSAGES
 from spotline.core.sms.text import MAX_REPLY
 from spotline.dispatch.actions import records
 from spotline.dispatch.actions.dispatcher import incident_assign, incident_cancel
+from spotline.dispatch.actions.relocate import incident_relocate
 from spotline.dispatch.actions.reports import incident_report
-from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Offer
+from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, LocatedBy, Offer
 from spotline.intake.conversations import conversation_reply, conversation_take_over, transcript
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive
@@ -53,6 +55,13 @@ def en(key: str) -> str:
 
 def es(key: str) -> str:
     return MESSAGES[key]["es"].format(org=ORG)
+
+
+def placed(incident: Incident) -> Incident:
+    """The place the person texted, set on the map by a dispatcher (the test gazetteer
+    is empty, and an incident without a point is offered to nobody)."""
+    return incident_relocate(incident_id=incident.pk, point=CENTRE, located_by=LocatedBy.MAP,
+                             actor=Actor.DISPATCHER, now=timezone.now())
 
 
 def fresh(incident: Incident) -> Incident:
@@ -102,7 +111,7 @@ def test_yes_cancels_the_request_as_the_person_and_the_offered_responder_is_told
     make_responder: Any, told: list[set[int]],
 ) -> None:
     sam = make_responder("sam", phone="+15550109191")
-    incident = tracked(text(OD))
+    incident = placed(tracked(text(OD)))
     offer = Offer.objects.get(incident=incident, responder=sam)
     assert offer.status == OfferStatus.PENDING
     text("cancel")
@@ -319,7 +328,7 @@ def test_help_after_stop_only_says_who_we_are() -> None:
 
 def test_cancelar_during_a_spanish_request_asks_and_si_cancels(make_responder: Any) -> None:
     make_responder("sam")  # someone on shift: the dispatch itself did not fail
-    incident = tracked(text(OD_ES))
+    incident = placed(tracked(text(OD_ES)))
     reply = text("cancelar")
     assert reply == [es("ask_cancel")]
     assert "Responde SÍ para cancelar la ayuda" in reply[0]

@@ -16,6 +16,8 @@ from spotline.privacy.crypto import unseal
 pytestmark = pytest.mark.django_db
 
 PHONE = "+15550100177"
+ASK_WHERE = ("We need to know where you are to send someone: text us an address, a street "
+             "corner or a place nearby.")
 
 
 def open_by_sms(language: str = "en"):
@@ -35,7 +37,8 @@ def test_it_texts_the_person_when_a_responder_is_coming_and_arrives(make_respond
     incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
     incident_report(incident_id=incident.pk, type="on_scene", responder=sam,
                             user_id=None, now=T0)
-    assert status_texts(incident) == ["Sam is coming to help.", "Sam has arrived."]
+    # Sent without a point: asked where at once (the responder needs it too), then told.
+    assert status_texts(incident) == [ASK_WHERE, "Sam is coming to help.", "Sam has arrived."]
     message = Message.objects.filter(incident=incident, purpose="status").first()
     assert message.channels == ["sms"]
     assert unseal(message.to_sealed, context="message.to") == PHONE
@@ -45,7 +48,9 @@ def test_it_texts_in_spanish_to_someone_who_wrote_in_spanish(make_responder) -> 
     sam = make_responder("sam", north_m=100)
     incident = open_by_sms(language="es")
     incident_assign(incident_id=incident.pk, responder_id=sam.pk, user_id=None, now=T0)
-    assert status_texts(incident) == ["Sam va en camino para ayudar."]
+    assert status_texts(incident) == [
+        "Necesitamos saber dónde está para enviar a alguien: escríbanos una dirección, una "
+        "esquina o un lugar cercano.", "Sam va en camino para ayudar."]
 
 
 def test_it_never_texts_someone_who_asked_on_the_web(make_responder) -> None:
