@@ -109,4 +109,4 @@ def test_cuidado_is_an_ordinary_request_for_help() -> None:
     replies = sms_receive(sid="SMx", from_number=PHONE,
                           body="cuidado, hay una sobredosis en el parque", now=T0)
     assert not CheckIn.objects.exists()
-    assert replies[0].startswith("Enviamos a una persona de apoyo por una sobredosis")
+    assert replies[0].startswith("Tenemos tu pedido por una sobredosis")

@@ -46,12 +46,13 @@ MESSAGES: dict[str, dict[str, str]] = {
               "no recibir más mensajes.",
     },
     "dispatched_unsure": {
-        "en": "Sending a responder for {what}. We could not tell exactly where you are, so "
-              "someone may call or text you. Reply with an address, cross streets, or a place "
-              "people know. We never send police.",
-        "es": "Enviamos a una persona de apoyo por {what}. No supimos bien dónde estás, así "
-              "que alguien te puede llamar o escribir. Responde con una dirección, un cruce de "
-              "calles o un lugar conocido. Nunca enviamos a la policía.",
+        # No point: nobody is sent until there is one (core.policy), so no promise.
+        "en": "We have your request for {what}. We could not tell exactly where you are, so "
+              "someone may call or text you. To send someone, reply with an address, cross "
+              "streets, or a place people know. We never send police.",
+        "es": "Tenemos tu pedido por {what}. No supimos bien dónde estás, así que alguien te "
+              "puede llamar o escribir. Para enviar a alguien, responde con una dirección, un "
+              "cruce de calles o un lugar conocido. Nunca enviamos a la policía.",
     },
     # A place in words found on the map (``intake/sms_places.py``): say where we understood.
     "dispatched_to": {
@@ -61,21 +62,23 @@ MESSAGES: dict[str, dict[str, str]] = {
               "mejor si no es ahí. Nunca enviamos a la policía. Responde PARAR para no "
               "recibir más mensajes.",
     },
-    # ... or several places it may be: help is on its way all the same, and we ask.
+    # ... or several places it may be. Without a point nobody is sent automatically
+    # (core.policy: no blind offers), so this must not say someone is coming: a
+    # dispatcher has it, and the place is what lets us send someone.
     "dispatched_which": {
-        "en": "Sending a responder for {what}. Which one is it? {place} - or tell us a "
-              "street corner. We never send police.",
-        "es": "Enviamos a una persona de apoyo por {what}. ¿Cuál es? {place} - o dinos una "
-              "esquina. Nunca enviamos a la policía.",
+        "en": "We have your request for {what}. To send someone we need the place: which "
+              "one is it? {place} - or tell us a street corner. We never send police.",
+        "es": "Tenemos tu pedido por {what}. Para enviar a alguien necesitamos el lugar: "
+              "¿cuál es? {place} - o dinos una esquina. Nunca enviamos a la policía.",
     },
     # ... or nothing on our map: a street corner, please.
     "dispatched_corner": {
-        "en": "Sending a responder for {what} at: {place}. We could not find it on our map: "
-              "reply with a street corner or a place nearby. We never send police. Reply "
-              "STOP to stop texts.",
-        "es": "Enviamos a una persona de apoyo por {what} en: {place}. No lo encontramos en "
-              "nuestro mapa: responde con una esquina o un lugar cercano. Nunca enviamos a "
-              "la policía. Responde PARAR para no recibir más mensajes.",
+        "en": "We have your request for {what} at: {place}, but could not find it on our "
+              "map. To send someone, reply with a street corner or a place nearby. We never "
+              "send police. Reply STOP to stop texts.",
+        "es": "Tenemos tu pedido por {what} en: {place}, pero no lo encontramos en nuestro "
+              "mapa. Para enviar a alguien, responde con una esquina o un lugar cercano. "
+              "Nunca enviamos a la policía. Responde PARAR para no recibir más mensajes.",
     },
     # A correction after dispatch, found ("moved_to"), several ("which"), or not ("corner").
     "moved_to": {

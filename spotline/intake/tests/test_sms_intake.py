@@ -106,7 +106,10 @@ def test_it_opens_an_incident_from_one_text_that_says_what_and_where() -> None:
     assert incident.callback_number == PHONE
     assert incident.language == "en"
     assert incident.state == "dispatching"
-    assert reply[0].startswith("Sending a responder for an overdose at: behind the 7-11 on 5th.")
+    # The test gazetteer is empty: no point, so the reply asks for one instead of
+    # promising someone is on the way (nobody is offered an incident without a place).
+    assert reply[0].startswith("We have your request for an overdose at: behind the 7-11 "
+                               "on 5th, but could not find it on our map.")
     assert reply[1] == f"Track your request: {SITE}/t/{TRACK.search(reply[1]).group(1)}/"
     assert "naloxone" in reply[2]
     assert tracked(reply) == incident
@@ -133,7 +136,7 @@ def test_it_asks_what_then_where_in_spanish() -> None:
     second = text("2")
     assert second[0].startswith("¿Dónde estás?")
     third = text("en el parque central")
-    assert third[0].startswith("Enviamos a una persona de apoyo por una crisis de salud mental")
+    assert third[0].startswith("Tenemos tu pedido por una crisis de salud mental")
     assert third[1].startswith("Sigue tu solicitud: ")
     incident = tracked(third)
     assert incident.kind == "mental_health"

@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gazetteer")]
 ALEPA = Point(60.169178, 24.938563)  # Alepa, Mannerheimintie 20
 STOCKMANN = Point(60.167704, 24.942772)
 PHONE = "+15550108080"
-WHICH = re.compile(r"Which one is it\? 1 (.+?) 2 (.+?)(?: 3 (.+?))? - or tell us a street corner")
+WHICH = re.compile(r"[Ww]hich one is it\? 1 (.+?) 2 (.+?)(?: 3 (.+?))? - or tell us a street corner")
 
 
 def offered(incident: Incident) -> set[int]:
@@ -74,8 +74,9 @@ def test_an_ambiguous_place_opens_without_a_point_asks_and_a_number_moves_it(
     replies = text("overdose at the alepa", phone=PHONE)
     asked = WHICH.search(replies[0])
     assert asked, replies[0]
-    assert replies[0].startswith("Sending a responder for an overdose.")
-    assert replies[1].startswith("Track your request:")  # help was not held up
+    assert replies[0].startswith("We have your request for an overdose. To send someone we "
+                                 "need the place")
+    assert replies[1].startswith("Track your request:")  # the request was not held up
     incident = Incident.objects.get()
     assert incident.lat is None and incident.location_status == "unknown"
     assert "Alepa" not in " ".join(raw_rows(SmsConversation))  # the choices are sealed
@@ -123,11 +124,11 @@ def test_a_correction_that_could_be_several_places_asks_which() -> None:
     assert text("1", phone=PHONE)[0].startswith("Thanks, the responder is now sent to Alepa")
 
 
-def test_a_place_nobody_can_find_asks_for_a_street_corner_and_still_sends_help() -> None:
+def test_a_place_nobody_can_find_asks_for_a_street_corner_and_still_opens() -> None:
     replies = text("overdose at the blue door of zyxwq", phone=PHONE)
-    assert replies[0].startswith("Sending a responder for an overdose at: the blue door of "
-                                 "zyxwq. We could not find it on our map: reply with a "
-                                 "street corner")
+    assert replies[0].startswith("We have your request for an overdose at: the blue door of "
+                                 "zyxwq, but could not find it on our map. To send someone, "
+                                 "reply with a street corner")
     assert Incident.objects.get().location_status == "unknown"
 
 
