@@ -250,6 +250,8 @@ POST      /api/v1/incidents/{A}/assign              login  404    404    404    
 POST      /api/v1/incidents/{A}/escalate            login  404    404    404    ok     ok     ok
 POST      /api/v1/incidents/{A}/cancel              login  404    404    404    ok     ok     ok
 GET       /api/v1/responders                        login  404    404    404    ok     ok     ok
+# finding a place from words (the gazetteer is public map data; the words are not)
+GET       /api/v1/places/search                     login  404    404    404    ok     ok     ok
 # duty rings a dispatcher's phone: an admin (no role, no phone) has no duty to take
 PUT       /api/v1/me/duty                           login  404    404    404    ok     ok     404
 """
