@@ -71,6 +71,9 @@
     map = L.map(mapEl, {keyboard: true}).setView(c, 14);
     L.tileLayer(mapEl.getAttribute("data-tiles"), {maxZoom: 19, attribution: mapEl.getAttribute("data-attribution")}).addTo(map);
     layer = L.layerGroup().addTo(map);
+    // The map on its element, for the browser tests to find a place's pixel (a click
+    // at a real address), not a global.
+    mapEl.spotlineMap = map;
     drawMarkers(true);
     if (mapEl.hasAttribute("data-pick")) map.on("click", function (e) { pick(e.latlng); });
   }
