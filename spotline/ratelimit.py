@@ -162,6 +162,9 @@ RULES: tuple[Rule, ...] = (
     _rule(READ, r"^/places/suggest$", "suggest", "api"),
     # Inbound texts, per sending number.
     _rule("POST", r"^/hooks/twilio/sms$", "sms", "hook", by_sms_sender),
+    # Dispatchers finding a place from words as they type (signed in, but each request
+    # searches the gazetteer: a runaway script must not take the server's time).
+    _rule(READ, r"^/api/v1/places/search$", "search", "api"),
     # Staff sign-in and its second step (django-axes also locks out repeated failures
     # per account, django-otp slows down wrong codes per device).
     _rule("POST", r"^/accounts/(login|two-factor)/$", "login", "page"),

@@ -11,6 +11,7 @@ from spotline.api import incidents, responders  # noqa: F401
 from spotline.api.base import api
 from spotline.api.checkins import router as checkins_router
 from spotline.api.duty import router as duty_router
+from spotline.api.places import router as places_router
 from spotline.api.push import router as push_router
 from spotline.api.safety import router as safety_router
 
@@ -18,5 +19,6 @@ api.add_router("/v1/me/push", push_router)
 api.add_router("/v1/me/duty", duty_router)
 api.add_router("/v1/checkins", checkins_router)
 api.add_router("/v1/me/safety", safety_router)
+api.add_router("/v1/places", places_router)
 
 __all__ = ["api"]

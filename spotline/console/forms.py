@@ -7,6 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from spotline.core.triage import Kind
+from spotline.dispatch.actions.relocate import MAX_RADIUS_M
+from spotline.dispatch.models import LocatedBy
 from spotline.dispatch.words import WORDS
 from spotline.intake.forms import ANSWERS
 from spotline.intake.models import Guidance
@@ -23,10 +25,23 @@ class CallerIncidentForm(forms.Form):
                                   initial="unknown")
     danger = forms.ChoiceField(choices=ANSWERS, initial="unknown",
                                label=_("Anyone in danger?"), required=False)
-    where = forms.CharField(max_length=500, required=False, label=_("Where (address, place)"))
-    lat = forms.FloatField(required=False, min_value=-90, max_value=90, label=_("Latitude"))
+    where = forms.CharField(max_length=500, required=False,
+                            label=_("Where, in the caller's words"),
+                            help_text=_("Then find it, or click the map: the point is "
+                                        "set from a place found or a click, never typed."))
+    # Filled by the map or by a place found from the words, never typed: hidden.
+    lat = forms.FloatField(required=False, min_value=-90, max_value=90,
+                           widget=forms.HiddenInput)
     lon = forms.FloatField(required=False, min_value=-180, max_value=180,
-                           label=_("Longitude"))
+                           widget=forms.HiddenInput)
+    radius_m = forms.FloatField(required=False, min_value=0, max_value=MAX_RADIUS_M,
+                                widget=forms.HiddenInput)
+    located_by = forms.ChoiceField(required=False, widget=forms.HiddenInput,
+                                   choices=[("", ""), (LocatedBy.MAP.value, ""),
+                                            (LocatedBy.WORDS.value, "")])
+    # Without JavaScript: a place found from the words, chosen among the candidates
+    # (its value is "lat,lon,radius": the page lists them, the form takes one back).
+    candidate = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
     details = forms.CharField(label=_("Details"), max_length=2000, required=False,
                               widget=forms.Textarea(attrs={"rows": 2}))
     callback_phone = forms.RegexField(regex=r"^\+?[0-9][0-9 ()./-]{4,30}$", required=False,
@@ -34,13 +49,58 @@ class CallerIncidentForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        if data.get("candidate"):
+            found = candidate_point(data["candidate"])
+            if found is None:
+                raise forms.ValidationError(_("Choose a place from the list, or click the "
+                                              "map."))
+            data["lat"], data["lon"], data["radius_m"] = found
+            data["located_by"] = LocatedBy.WORDS.value
         lat, lon = data.get("lat"), data.get("lon")
         if any(v is not None and not math.isfinite(v) for v in (lat, lon)):
-            raise forms.ValidationError(_("Coordinates must be numbers."))
+            raise forms.ValidationError(_("Choose a place from the list, or click the map."))
         if (lat is None) != (lon is None):
-            raise forms.ValidationError(_("Give both latitude and longitude, or neither."))
+            raise forms.ValidationError(_("Choose a place from the list, or click the map."))
         if lat is None and not (data.get("where") or "").strip():
-            raise forms.ValidationError(_("Say where: an address or coordinates."))
+            raise forms.ValidationError(_("Say where, in the caller's words, or click the "
+                                          "map."))
+        if lat is None:
+            data["located_by"], data["radius_m"] = "", None
+        elif data.get("located_by") != LocatedBy.WORDS.value:
+            # A click on the map (or a point without a known source: the same trust).
+            data["located_by"], data["radius_m"] = LocatedBy.MAP.value, None
+        return data
+
+
+def candidate_point(value: str) -> tuple[float, float, float] | None:
+    """A listed candidate's "lat,lon,radius" back as numbers, or None if it is not one."""
+    try:
+        lat, lon, radius = (float(v) for v in value.split(","))
+    except ValueError:
+        return None
+    if not all(math.isfinite(v) for v in (lat, lon, radius)):
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 <= radius <= MAX_RADIUS_M):
+        return None
+    return lat, lon, radius
+
+
+class PlaceForm(forms.Form):
+    """Setting or moving an incident's point: a click on the map ("map"), or a place
+    found from words ("words", approximate within ``radius_m``)."""
+
+    lat = forms.FloatField(min_value=-90, max_value=90)
+    lon = forms.FloatField(min_value=-180, max_value=180)
+    how = forms.ChoiceField(choices=[(LocatedBy.MAP.value, ""), (LocatedBy.WORDS.value, "")])
+    radius_m = forms.FloatField(required=False, min_value=0, max_value=MAX_RADIUS_M)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if any(v is not None and not math.isfinite(v)
+               for v in (data.get("lat"), data.get("lon"), data.get("radius_m"))):
+            raise forms.ValidationError("not a number")
+        if data.get("how") == LocatedBy.WORDS.value and data.get("radius_m") is None:
+            raise forms.ValidationError("a place found from words has a radius")
         return data
 
 

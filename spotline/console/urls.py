@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from spotline.console import sms_views, views
+from spotline.console import place_views, sms_views, views
 
 app_name = "console"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("incidents/<int:incident_id>/cancel/", views.cancel, name="cancel"),
     path("incidents/<int:incident_id>/note/", views.note, name="note"),
     path("incidents/<int:incident_id>/report/", views.report, name="report"),
+    path("incidents/<int:incident_id>/place/", place_views.place, name="place"),
     path("sms/", sms_views.sms_list, name="sms"),
     path("sms/<int:conversation_id>/", sms_views.sms_detail, name="sms-detail"),
     path("sms/<int:conversation_id>/take/", sms_views.sms_take, name="sms-take"),

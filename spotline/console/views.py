@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from spotline.audit.actions import record
 from spotline.checkins.models import CheckIn, CheckInDeadline
 from spotline.console.access import coordinator_required, dispatcher_required
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
+from spotline.console.place_views import find
 from spotline.console.replies import reply
 from spotline.core.checkin import OPEN_STATES
 from spotline.core.lifecycle import OPEN
@@ -60,11 +62,22 @@ def _is_coordinator(request: HttpRequest) -> bool:
 
 @dispatcher_required
 def index(request: HttpRequest) -> HttpResponse:
-    incidents = (
+    incidents = list(
         Incident.objects.filter(state__in=[s.value for s in OPEN])
         .select_related("assigned_responder__user")
         .order_by("priority", "opened_at")
     )
+    # The queue shows the words of a place not found yet (so someone can find it): a
+    # look at the location, audited like the incident's page, names of fields only.
+    unplaced = [i.pk for i in incidents
+                if i.location_status == "unknown" and i.location_description]
+    if unplaced:
+        looked_at = timezone.now()
+        with audit_atomic():
+            for pk in unplaced:
+                record("incident.view", object_type="incident", object_id=pk,
+                       now=looked_at, actor="user", actor_user_id=request.user.pk,
+                       fields=["location"])
     busy = responder_busy_map()
     roster = [(r, busy.get(r.pk)) for r in responders_roster()]
     running = [s.value for s in OPEN_STATES]
@@ -114,6 +127,7 @@ def detail(request: HttpRequest, incident_id: int) -> HttpResponse:
         "assign_groups": groups, "assign_best": best,
         "targets": [t.value for t in EscalationTarget],
         "map": _map_settings(),
+        "found": find(request.GET.get("q")) if incident.is_open else None,
     })
 
 
@@ -203,15 +217,22 @@ def report(request: HttpRequest, incident_id: int) -> HttpResponse:
 
 @dispatcher_required
 def new_incident(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and "find" in request.POST:
+        # "Find" (the way without JavaScript): the form again as it was, with the places
+        # its words may mean to choose from; nothing is checked or opened yet.
+        return render(request, "console/new.html", {
+            "form": CallerIncidentForm(initial=request.POST.dict()),
+            "found": find(request.POST.get("where")), "map": _map_settings()})
     form = CallerIncidentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        opened = incident_open(request_from(form.cleaned_data, source=Source.OPERATOR,
-                                            opened_by_user_id=request.user.pk),
-                               now=timezone.now())
+        data = form.cleaned_data
+        opened = incident_open(replace(
+            request_from(data, source=Source.OPERATOR, opened_by_user_id=request.user.pk),
+            located_by=data["located_by"], accuracy_m=data["radius_m"]), now=timezone.now())
         messages.success(request, _("Incident %(n)s opened for the caller.")
                          % {"n": opened.incident.pk})
         return redirect("console:detail", incident_id=opened.incident.pk)
-    return render(request, "console/new.html", {"form": form},
+    return render(request, "console/new.html", {"form": form, "map": _map_settings()},
                   status=400 if request.method == "POST" else 200)
 
 

@@ -158,6 +158,14 @@ WORDS: dict[str, dict[str, Promise]] = {
         "P2": _("urgent"),
         "P3": _("not urgent"),
     },
+    "place_kind": {  # what a place found from words is (core.candidates.KINDS)
+        "landmark": _("your landmark"),
+        "address": _("address"),
+        "intersection": _("street corner"),
+        "poi": _("named place"),
+        "street": _("street"),
+        "relative": _("near a named place"),
+    },
 }
 
 
@@ -280,6 +288,16 @@ def ui_strings() -> dict[str, str]:
         "incident": gettext("Incident"),
         "incident_n": gettext("Incident %(n)s (%(priority)s)"),
         "responder_marker": gettext("%(name)s (responder)"),
+        # Setting the place (console.js): a search as one types, a click on the map.
+        "place_none": gettext("Nothing found for those words: try a street and number, "
+                              "a street corner, or click the map."),
+        "place_put": gettext("Put it here"),
+        "place_within": gettext("within %(m)s m"),
+        "place_clicked": gettext("Put the place where you clicked?"),
+        "place_chosen_map": gettext("Place: picked on the map."),
+        "place_chosen": gettext("Place: %(name)s (%(within)s)."),
+        "place_proposed": gettext("Proposed place"),
+        **{f"place_kind_{code}": str(label) for code, label in WORDS["place_kind"].items()},
         # -- the responder app (responder.js) --
         "new_offer_title": gettext("NEW OFFER · Spotline"),
         "safety_title": gettext("ARE YOU OK? · Spotline"),

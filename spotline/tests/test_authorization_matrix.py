@@ -186,6 +186,8 @@ POST      /console/incidents/{A}/escalate/          login  404    404    404    
 POST      /console/incidents/{A}/cancel/            login  404    404    404    ok     ok     ok
 POST      /console/incidents/{B}/note/              login  404    404    404    ok     ok     ok
 POST      /console/incidents/{B}/report/            login  404    404    404    ok     ok     ok
+# setting or moving the place (a click on the map, a place found from words)
+POST      /console/incidents/{A}/place/             login  404    404    404    ok     ok     ok
 GET       /console/sms/                             login  404    404    404    ok     ok     ok
 GET       /console/sms/{sms}/                       login  404    404    404    ok     ok     ok
 GET       /console/sms/{nope}/                      login  404    404    404    404    404    404
@@ -257,6 +259,8 @@ POST      /api/v1/incidents/{A}/assign              login  404    404    404    
 POST      /api/v1/incidents/{A}/escalate            login  404    404    404    ok     ok     ok
 POST      /api/v1/incidents/{A}/cancel              login  404    404    404    ok     ok     ok
 GET       /api/v1/responders                        login  404    404    404    ok     ok     ok
+# finding a place from words (the gazetteer is public map data; the words are not)
+GET       /api/v1/places/search                     login  404    404    404    ok     ok     ok
 # duty rings a dispatcher's phone: an admin (no role, no phone) has no duty to take
 PUT       /api/v1/me/duty                           login  404    404    404    ok     ok     404
 """
@@ -333,6 +337,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "console/incidents/<int:incident_id>/escalate/"): {"to": "crisis_team"},
     ("POST", "console/incidents/<int:incident_id>/note/"): {"text": "matrix note"},
     ("POST", "console/incidents/<int:incident_id>/report/"): {"type": "on_scene"},
+    ("POST", "console/incidents/<int:incident_id>/place/"): {"how": "map", **HERE},
     ("POST", "console/sms/<int:conversation_id>/take/"): {"take": "1"},
     ("POST", "console/sms/<int:conversation_id>/reply/"): {"text": "matrix reply"},
     ("POST", "api/v1/incidents"): {"kind": "overdose", "location": HERE, "breathing": "no"},

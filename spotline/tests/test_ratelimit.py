@@ -211,6 +211,7 @@ def test_it_does_not_count_what_no_rule_names(settings: Any) -> None:
     ("GET", "/api/v1/checkins/CheckinToken0123", "track"),
     ("GET", "/api/v1/checkins/plans/PlanToken0123", "track"),
     ("POST", "/hooks/twilio/sms", "sms"),
+    ("GET", "/api/v1/places/search", "search"),
     ("POST", "/accounts/login/", "login"),
     ("POST", "/accounts/two-factor/", "login"),
     ("GET", "/", None),

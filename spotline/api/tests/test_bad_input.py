@@ -466,5 +466,8 @@ def test_it_answers_generated_requests_without_a_5xx(make_responder):
     assert 200 in seen[("GET", "/api/v1/me/offers", "responder")]
     assert 200 in seen[("GET", "/api/v1/responders", "dispatcher")]
     assert 200 in seen[("GET", "/api/v1/incidents", "dispatcher")]
+    assert 200 in seen[("GET", "/api/v1/places/search", "dispatcher")]
+    # (A query ninja refuses is 422 before the role is asked: it says nothing of places.)
+    assert seen[("GET", "/api/v1/places/search", "responder")] <= {404, 422}
     assert seen[("GET", "/api/v1/responders", "responder")] == {404}
     assert Incident.objects.exists()

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("gazetteer")]
 ALEPA = Point(60.169178, 24.938563)  # Alepa, Mannerheimintie 20
 STOCKMANN = Point(60.167704, 24.942772)
 PHONE = "+15550108080"
-WHICH = re.compile(r"[Ww]hich one is it\? 1 (.+?) 2 (.+?)(?: 3 (.+?))? - or tell us a street corner")
+WHICH = re.compile(r"[Ww]hich one is it\? 1 (.+?) 2 (.+?)(?: 3 (.+?))? "
+                   r"- or tell us a street corner")
 
 
 def offered(incident: Incident) -> set[int]:

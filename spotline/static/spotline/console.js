@@ -19,7 +19,9 @@
       .then(function (r) { return r.json().then(function (b) { return [r.ok, b]; }); })
       .then(function (res) {
         say(res[1].detail || (res[0] ? t("done", "Done.") : t("failed", "That did not work.")));
-        if (res[0]) { var t = form.querySelector("textarea"); if (t) t.value = ""; }
+        // (Not named t: a var t here would hide the words function above, undefined.)
+        if (res[0]) { var box = form.querySelector("textarea"); if (box) box.value = ""; }
+        if (res[0]) form.dispatchEvent(new CustomEvent("console:done", {bubbles: true}));
         if (window.spotlineRefresh) window.spotlineRefresh();
       })
       .catch(function () { say(t("unreachable", "Could not reach the server: try again.")); });
@@ -69,7 +71,11 @@
     map = L.map(mapEl, {keyboard: true}).setView(c, 14);
     L.tileLayer(mapEl.getAttribute("data-tiles"), {maxZoom: 19, attribution: mapEl.getAttribute("data-attribution")}).addTo(map);
     layer = L.layerGroup().addTo(map);
+    // The map on its element, for the browser tests to find a place's pixel (a click
+    // at a real address), not a global.
+    mapEl.spotlineMap = map;
     drawMarkers(true);
+    if (mapEl.hasAttribute("data-pick")) map.on("click", function (e) { pick(e.latlng); });
   }
   function drawMarkers(fit) {
     if (!map) return;
@@ -80,6 +86,9 @@
       var label = el.id === "where" ? t("incident", "Incident") : t("incident_n", "Incident %(n)s (%(priority)s)", {n: el.getAttribute("data-incident"), priority: el.getAttribute("data-priority")});
       var m = L.marker(p, {title: label, alt: label}).addTo(layer);
       m.getElement() && m.getElement().classList.add("incident-marker");
+      // An approximate place (found from words): the circle it may be anywhere in.
+      var radius = parseFloat(el.getAttribute("data-radius"));
+      if (radius > 0) L.circle(p, {radius: radius, color: "#a1001c", weight: 2, dashArray: "6 4", fillOpacity: 0.08, className: "approx-circle"}).addTo(layer);
       points.push(p);
     });
     document.querySelectorAll("[data-responder][data-lat]").forEach(function (el) {
@@ -94,6 +103,111 @@
     if (fit && points.length) map.fitBounds(points, {padding: [30, 30], maxZoom: 16});
   }
   window.addEventListener("load", initMap);
+
+  // -- setting the place: a click on the map, or a place found from words ---------------
+  // data-pick names what a click fills: the incident's confirm form ("map-pick"), or the
+  // caller form's hidden fields on a new incident ("caller-form"). Never typed numbers.
+  var proposal = null;
+  function propose(latlng, radius) {
+    if (!map) return;
+    if (proposal) proposal.clearLayers(); else proposal = L.layerGroup().addTo(map);
+    var label = t("place_proposed", "Proposed place");
+    var m = L.marker(latlng, {title: label, alt: label}).addTo(proposal);
+    if (m.getElement()) m.getElement().classList.add("proposed-marker");
+    if (radius > 0) L.circle(latlng, {radius: radius, color: "#a1001c", weight: 2, dashArray: "6 4", fillOpacity: 0.08}).addTo(proposal);
+    map.panTo(latlng);
+  }
+  function unpropose() { if (proposal) proposal.clearLayers(); }
+  function fixed(n) { return (Math.round(n * 1e6) / 1e6).toFixed(6); }
+  function setField(form, name, value) { var el = form.elements[name]; if (el) el.value = value; }
+  function fill(form, lat, lon, how, radius, text) {
+    setField(form, "lat", fixed(lat)); setField(form, "lon", fixed(lon));
+    setField(form, "located_by", how); setField(form, "radius_m", radius > 0 ? String(radius) : "");
+    // A place chosen here replaces a candidate ticked in a list the server sent.
+    form.querySelectorAll("input[name=candidate]").forEach(function (r) { r.checked = false; });
+    var chosen = document.getElementById("place-chosen"); if (chosen) chosen.textContent = text;
+  }
+  function pick(latlng) {
+    var target = document.getElementById(mapEl.getAttribute("data-pick"));
+    if (!target) return;
+    propose(latlng, 0);
+    if (target.id === "map-pick") {
+      document.getElementById("map-pick-lat").value = fixed(latlng.lat);
+      document.getElementById("map-pick-lon").value = fixed(latlng.lng);
+      target.hidden = false;
+      document.getElementById("map-pick-confirm").focus();
+    } else {
+      fill(target, latlng.lat, latlng.lng, "map", 0, t("place_chosen_map", "Place: picked on the map."));
+    }
+  }
+  var pickForm = document.getElementById("map-pick");
+  if (pickForm) {
+    document.getElementById("map-pick-cancel").addEventListener("click", function () { pickForm.hidden = true; unpropose(); });
+    pickForm.addEventListener("console:done", function () { pickForm.hidden = true; unpropose(); });
+  }
+  document.addEventListener("console:done", function (e) {
+    // A place put from the search list: the list has done its job.
+    var results = e.target.closest && e.target.closest("#place-results");
+    if (results) { results.textContent = ""; unpropose(); }
+  });
+
+  function within(radius) { return t("place_within", "within %(m)s m", {m: Math.round(radius)}); }
+  function hidden(name, value) {
+    var el = document.createElement("input"); el.type = "hidden"; el.name = name; el.value = value; return el;
+  }
+  function candidateItem(c, results) {
+    var li = document.createElement("li");
+    var name = document.createElement("span"); name.className = "candidate-name"; name.textContent = c.name;
+    var about = document.createElement("span"); about.className = "muted";
+    about.textContent = " (" + t("place_kind_" + c.kind, c.kind) + ", " + within(c.radius_m) + ") ";
+    var button = document.createElement("button"); button.textContent = t("place_put", "Put it here");
+    var action = results.getAttribute("data-place-action");
+    if (action) {
+      // The incident's page: the same form the server lists, sent without a reload.
+      var form = document.createElement("form");
+      form.method = "post"; form.action = action; form.setAttribute("data-ajax", "");
+      var csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
+      if (csrf) form.appendChild(hidden("csrfmiddlewaretoken", csrf.value));
+      [["how", "words"], ["lat", fixed(c.lat)], ["lon", fixed(c.lon)], ["radius_m", String(c.radius_m)]]
+        .forEach(function (kv) { form.appendChild(hidden(kv[0], kv[1])); });
+      button.type = "submit";
+      form.appendChild(name); form.appendChild(about); form.appendChild(button);
+      form.addEventListener("focusin", function () { propose([c.lat, c.lon], c.radius_m); });
+      li.appendChild(form);
+    } else {
+      // A new incident: the caller form's hidden fields, sent with it.
+      button.type = "button";
+      button.addEventListener("click", function () {
+        var form = document.getElementById(results.getAttribute("data-fill-form"));
+        propose([c.lat, c.lon], c.radius_m);
+        fill(form, c.lat, c.lon, "words", c.radius_m, t("place_chosen", "Place: %(name)s (%(within)s).", {name: c.name, within: within(c.radius_m)}));
+      });
+      li.appendChild(name); li.appendChild(about); li.appendChild(button);
+    }
+    return li;
+  }
+  document.querySelectorAll("input[data-place-search]").forEach(function (input) {
+    var results = document.getElementById(input.getAttribute("data-results"));
+    if (!results) return;
+    if (input.hasAttribute("data-fill")) results.setAttribute("data-fill-form", input.getAttribute("data-fill"));
+    var timer = null, asked = 0;
+    function search() {
+      var q = input.value.trim(), mine = ++asked;
+      if (!q) { results.textContent = ""; return; }
+      fetch("/api/v1/places/search?q=" + encodeURIComponent(q), {credentials: "same-origin", cache: "no-store"})
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (found) {
+          if (mine !== asked) return;  // an answer to older words: a newer one is coming
+          results.textContent = "";
+          if (!found.length) { var p = document.createElement("p"); p.textContent = t("place_none", "Nothing found for those words: try a street and number, a street corner, or click the map."); results.appendChild(p); return; }
+          var ul = document.createElement("ul"); ul.className = "candidates";
+          found.forEach(function (c) { ul.appendChild(candidateItem(c, results)); });
+          results.appendChild(ul);
+        })
+        .catch(function () { if (mine === asked) say(t("unreachable", "Could not reach the server: try again.")); });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(search, 250); });
+  });
   document.addEventListener("live:updated", function () { drawMarkers(false); checkUrgent(false); });
 
   // -- keyboard --------------------------------------------------------------------------
