@@ -1,0 +1,42 @@
+"""How a field the server reads in its own way is told in the OpenAPI schema.
+
+pydantic writes the schema from the constraints it checks, but some checks happen
+where it cannot see them (a text trimmed before its length is counted, a validator
+function, a rule between two fields). Left out, the schema promises answers the
+server does not give: a client (or schemathesis) sends what the schema allows and
+gets a 422. These helpers put the same rules into the schema, in JSON Schema's
+terms; ``api/tests/test_schema_conformance.py`` holds the two to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# What pydantic's strip_whitespace trims (Unicode White_Space), and what Python's
+# str.strip() trims besides (str.isspace counts \x1c-\x1f too). Spelled out: "\s"
+# means different things to different regex engines.
+TRIMMED = r"\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = f"[^{SPACE}]"  # a pattern is a search: something besides whitespace
+
+
+def no_nul(value: str) -> str:
+    """PostgreSQL cannot store NUL in text (nor take it in a query); no human writes
+    one. Refused up front, both databases answer the same clear 422."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+def trimmed(middle: str) -> Callable[[dict[str, Any]], None]:
+    """The schema of a text the server trims before it checks it against ``middle``
+    (a regex that spells out the length too): whitespace around it is allowed and not
+    counted. It replaces ``maxLength``, which would count it."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema.pop("maxLength", None)
+        schema["pattern"] = f"^[{TRIMMED}]*{middle}[{TRIMMED}]*$"
+
+    return extra
+
