@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from spotline.api.fields import Whole
 from spotline.api.schemas import ErrorOut, LocationIn, Name, Phone, Short
 from spotline.checkins import actions, plans
 from spotline.checkins.models import CheckIn
@@ -48,7 +49,7 @@ class CheckinIn(Schema):
 
     # Optional only when ``plan_token`` names a saved plan that has the place.
     location: LocationIn | None = None
-    minutes: Annotated[int, Field(ge=1, le=30, strict=True)] | None = None  # default 5
+    minutes: Annotated[int, Field(ge=1, le=30, strict=True), Whole] | None = None  # default 5
     on_miss: Literal["responders", "responders_and_ems"] = "responders"
     phone: Phone | None = None
     access: Short | None = Field(None, description="How to get in: 'door unlocked, back "

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BeforeValidator
+
 # What pydantic's strip_whitespace trims (Unicode White_Space), and what Python's
 # str.strip() trims besides (str.isspace counts \x1c-\x1f too). Spelled out: "\s"
 # means different things to different regex engines.
@@ -40,3 +42,14 @@ def trimmed(middle: str) -> Callable[[dict[str, Any]], None]:
 
     return extra
 
+
+def _whole(value: object) -> object:
+    # JSON has one kind of number: to JSON Schema (so to our schema) 3.0 is the integer
+    # 3, and some encoders write it so. Strict validation still refuses true, "3" and
+    # 3.5.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# Last, as in Annotated[int, Field(ge=1, strict=True), Whole]: before the Field, it
+# would hide the bounds from the schema.
+Whole = BeforeValidator(_whole)

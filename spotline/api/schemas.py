@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
-from spotline.api.fields import NOT_BLANK, no_nul, trimmed
+from spotline.api.fields import NOT_BLANK, Whole, no_nul, trimmed
 from spotline.core.outcome import Referral
 from spotline.core.policy import EscalationTarget
 from spotline.core.triage import Answer, Kind
@@ -208,7 +208,7 @@ class IncidentStateOut(Schema):
 class OutcomeIn(Schema):
     model_config = ConfigDict(extra="ignore")
 
-    naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True)]
+    naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True), Whole]
     responsive_after: Answer
     ems: Literal["not_needed", "requested", "declined"]
     # A closed list: counts that can be kept after the purge, never free text. Left out
@@ -263,7 +263,7 @@ class IncidentDetail(IncidentSummary):
 
 
 class AssignIn(Schema):
-    responder_id: Annotated[int, Field(ge=1, strict=True)]
+    responder_id: Annotated[int, Field(ge=1, strict=True), Whole]
 
 
 class EscalateIn(Schema):

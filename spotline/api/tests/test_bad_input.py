@@ -291,6 +291,25 @@ def test_it_refuses_a_boolean_where_a_number_or_a_flag_is_asked(world):
 
 
 @pytest.mark.django_db
+def test_it_takes_a_whole_number_written_with_a_point_as_the_integer_it_is(world):
+    # JSON has one kind of number, and to the schema's "integer" 5.0 is 5 (schemathesis
+    # sends it so). What is not a whole number, or not a number, is still refused.
+    public = world["public"]
+    body = {"location": {"lat": CENTRE.lat, "lon": CENTRE.lon}}
+    for value in (5.5, True, "5", 0.0, 31.0):
+        before = snapshot()
+        r = public.post("/api/v1/checkins", {**body, "minutes": value})
+        assert r.status_code == 422 and "minutes" in r.json()["detail"], (value, r.content)
+        assert snapshot() == before
+    r = public.post("/api/v1/checkins", {**body, "minutes": 5.0})
+    assert r.status_code == 201, r.content
+    assert public.get(f"/api/v1/checkins/{r.json()['token']}").json()["minutes"] == 5
+    r = world["dispatcher"].post(f"/api/v1/incidents/{world['incident']}/assign",
+                                 raw('{"responder_id": 1e300}'))
+    assert r.status_code == 404, r.content  # a whole number, but no responder has it
+
+
+@pytest.mark.django_db
 def test_it_refuses_a_json_body_sent_as_plain_text(world):
     # A text/plain POST is a "simple" cross-site request (no CORS preflight): a JSON API
     # must insist on application/json, or any web page can file requests for help.
