@@ -171,6 +171,12 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def counts(method: str, path: str) -> bool:
+    """Whether a request of ``method`` to ``path`` is counted (the OpenAPI schema
+    declares 429 on exactly these operations)."""
+    return any(method in rule.methods and rule.path.match(path) for rule in RULES)
+
+
 def rule_for(request: HttpRequest) -> Rule | None:
     for rule in RULES:
         if request.method in rule.methods and rule.path.match(request.path_info):

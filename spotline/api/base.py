@@ -15,8 +15,10 @@ from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 from ninja.parser import Parser
 
+from spotline.api.openapi import declare_common_answers
 from spotline.errors import ActionError
 
 
@@ -31,7 +33,15 @@ class StrictJSONParser(Parser):
         return json.loads(request.body, parse_constant=_reject_constant)
 
 
-api = NinjaAPI(
+class SpotlineAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_common_answers(schema)
+        return schema
+
+
+api = SpotlineAPI(
     title="Spotline API",
     version="1",
     description="Police-free overdose and crisis response. There is no police endpoint.",

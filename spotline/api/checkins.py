@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Router, Schema, Status
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from spotline.api.fields import Whole
 from spotline.api.schemas import ErrorOut, LocationIn, Name, Phone, Short
 from spotline.checkins import actions, plans
 from spotline.checkins.models import CheckIn
@@ -34,9 +35,21 @@ class TrustedIn(Schema):
 
 
 class CheckinIn(Schema):
+    # _needs_a_place, for the schema: a location or a saved plan; and a trusted person
+    # when send names one.
+    model_config = ConfigDict(json_schema_extra={"allOf": [
+        {"anyOf": [{"required": ["location"], "properties": {"location": {"type": "object"}}},
+                   {"required": ["plan_token"],
+                    "properties": {"plan_token": {"type": "string"}}}]},
+        {"anyOf": [{"properties": {"send": {"anyOf": [
+                        {"type": "null"},
+                        {"type": "array", "items": {"enum": ["responders", "ems"]}}]}}},
+                   {"required": ["trusted"], "properties": {"trusted": {"type": "object"}}}]},
+    ]})
+
     # Optional only when ``plan_token`` names a saved plan that has the place.
     location: LocationIn | None = None
-    minutes: Annotated[int, Field(ge=1, le=30, strict=True)] | None = None  # default 5
+    minutes: Annotated[int, Field(ge=1, le=30, strict=True), Whole] | None = None  # default 5
     on_miss: Literal["responders", "responders_and_ems"] = "responders"
     phone: Phone | None = None
     access: Short | None = Field(None, description="How to get in: 'door unlocked, back "

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from spotline.api import schemas as s
 from spotline.api.auth import AUTH, require_responder
+from spotline.api.fields import Whole
 from spotline.core.checkin import OPEN_STATES, SAFETY_MAX_MINUTES, CheckState
 from spotline.dispatch.actions.safety_timers import safety_current, safety_ok
 from spotline.dispatch.models import Incident, SafetyTimer
@@ -28,7 +29,8 @@ router = Router(auth=AUTH, tags=["responder"])
 
 class SafetyOkIn(Schema):
     # Absent: the next check comes after the same interval as before.
-    minutes: Annotated[int, Field(ge=1, le=SAFETY_MAX_MINUTES, strict=True)] | None = None
+    minutes: Annotated[int, Field(ge=1, le=SAFETY_MAX_MINUTES, strict=True),
+                       Whole] | None = None
 
 
 class SafetyOut(Schema):

@@ -8,28 +8,24 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
 
+from spotline.api.fields import NOT_BLANK, Whole, no_nul, trimmed
 from spotline.core.outcome import Referral
 from spotline.core.policy import EscalationTarget
 from spotline.core.triage import Answer, Kind
-
-
-def _no_nul(value: str) -> str:
-    # PostgreSQL cannot store NUL in text; no human writes one. Refuse it up front so
-    # both databases answer the same clear 422.
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value
-
 
 # strict=True: a coordinate must be a JSON number, not a string or a boolean.
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, strict=True)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, strict=True)]
 Short = Annotated[
-    str, StringConstraints(max_length=500, strip_whitespace=True), AfterValidator(_no_nul)
+    str, StringConstraints(max_length=500, strip_whitespace=True), AfterValidator(no_nul),
+    Field(json_schema_extra=trimmed(r"[^\x00]{0,500}")),
 ]
 Text = Annotated[
-    str, StringConstraints(max_length=2000, strip_whitespace=True), AfterValidator(_no_nul)
+    str, StringConstraints(max_length=2000, strip_whitespace=True), AfterValidator(no_nul),
+    Field(json_schema_extra=trimmed(r"[^\x00]{0,2000}")),
 ]
+
+
 def _one_line(value: str) -> str:
     # A name goes into a text sent to someone else: no NUL, no line breaks, no control
     # characters that would reshape the message.
@@ -39,15 +35,27 @@ def _one_line(value: str) -> str:
 
 
 Name = Annotated[
-    str, StringConstraints(max_length=60, strip_whitespace=True), AfterValidator(_one_line)
+    str, StringConstraints(max_length=60, strip_whitespace=True), AfterValidator(_one_line),
+    Field(json_schema_extra=trimmed(r"[^\x00-\x1f\x7f-\x9f]{0,60}")),
 ]
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{4,30}$")
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()./-]{4,30}$"),
+    # The same, once trimmed: a trailing space is trimmed before the length counts.
+    Field(json_schema_extra=trimmed(r"\+?[0-9][0-9 ()./-]{3,29}[0-9()./-]")),
 ]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[A-Za-z]{2})?$")]
 
 
 class LocationIn(Schema):
+    # _needs_a_place, for the schema: both coordinates, or neither and a description.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["lat", "lon"],
+         "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+        {"required": ["description"],
+         "properties": {"lat": {"type": "null"}, "lon": {"type": "null"},
+                        "description": {"type": "string", "pattern": NOT_BLANK}}},
+    ]})
+
     lat: Lat | None = None
     lon: Lon | None = None
     accuracy_m: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False,
@@ -126,6 +134,12 @@ class ErrorOut(Schema):
 
 
 class ShiftIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"anyOf": [  # _pair, for the schema
+        {"required": ["lat", "lon"],
+         "properties": {"lat": {"type": "number"}, "lon": {"type": "number"}}},
+        {"properties": {"lat": {"type": "null"}, "lon": {"type": "null"}}},
+    ]})
+
     on_shift: bool = Field(strict=True)
     lat: Lat | None = None
     lon: Lon | None = None
@@ -229,7 +243,7 @@ class IncidentStateOut(Schema):
 class OutcomeIn(Schema):
     model_config = ConfigDict(extra="ignore")
 
-    naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True)]
+    naloxone_doses: Annotated[int, Field(ge=0, le=20, strict=True), Whole]
     responsive_after: Answer
     ems: Literal["not_needed", "requested", "declined"]
     # A closed list: counts that can be kept after the purge, never free text. Left out
@@ -287,7 +301,7 @@ class IncidentDetail(IncidentSummary):
 
 
 class AssignIn(Schema):
-    responder_id: Annotated[int, Field(ge=1, strict=True)]
+    responder_id: Annotated[int, Field(ge=1, strict=True), Whole]
 
 
 class EscalateIn(Schema):

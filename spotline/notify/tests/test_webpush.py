@@ -408,6 +408,24 @@ def test_it_registers_a_subscription_once_and_removes_it(vapid, responder):
         assert PushSubscription.objects.count() == 0
 
 
+def test_it_takes_keys_in_plain_base64_and_padded_as_before(vapid, responder):
+    browser = Browser()
+    body = subscription_body(browser=browser)
+    body["keys"] = {  # "+", "/" and "=" where base64url would have "-", "_" and none
+        "p256dh": base64.b64encode(raw_public(browser.private_key.public_key())).decode(),
+        "auth": base64.b64encode(browser.auth).decode()}
+    assert api_for(responder).put("/api/v1/me/push", body).status_code == 201
+
+
+def test_it_refuses_to_remove_an_endpoint_with_a_nul_in_it(vapid, responder):
+    # PostgreSQL refuses NUL even in a query: without the check, a 500 there.
+    api = api_for(responder)
+    r = api.client.delete("/api/v1/me/push", data={"endpoint": "https://a.example/\x00"},
+                          content_type="application/json", headers=api.headers)
+    assert r.status_code == 422, r.content
+    assert "NUL" in r.json()["detail"]
+
+
 def test_it_moves_an_endpoint_to_whoever_signed_in_on_that_browser(vapid, responder):
     other = Responder.objects.get(user=user_create(name="kim", role=Role.RESPONDER,
                                                    password=None))
@@ -430,6 +448,12 @@ def test_it_moves_an_endpoint_to_whoever_signed_in_on_that_browser(vapid, respon
     "https://user:pw@push.example.net/abc",
     "push.example.net/abc",
     "https://push.example.net/" + "a" * 500,
+    # What the schema's pattern refuses, the server refuses too (urlsplit alone skips a
+    # newline; nobody's browser sends spaces around its endpoint).
+    "https://push.example.net/send/a\nb",
+    "https://push.example.net/send/a b",
+    " https://push.example.net/send/abc",
+    "HTTPS://PUSH.EXAMPLE.NET/send/abc",
 ])
 def test_it_refuses_an_endpoint_that_is_not_a_push_service(vapid, responder, endpoint):
     r = api_for(responder).put("/api/v1/me/push", subscription_body(endpoint))
@@ -442,6 +466,10 @@ def test_it_refuses_an_endpoint_that_is_not_a_push_service(vapid, responder, end
     {"p256dh": Browser().p256dh, "auth": b64url(os.urandom(8))},
     {"p256dh": "not base64 at all!", "auth": b64url(os.urandom(16))},
     {"p256dh": Browser().p256dh},
+    # The lenient decoder skips what is not in the alphabet: the pattern does not.
+    {"p256dh": Browser().p256dh[:40] + "\n" + Browser().p256dh[40:],
+     "auth": b64url(os.urandom(16))},
+    {"p256dh": Browser().p256dh, "auth": "!" + b64url(os.urandom(16))},
 ])
 def test_it_refuses_keys_that_are_not_a_browsers(vapid, responder, keys):
     body = {"endpoint": "https://push.example.net/send/abc", "keys": keys}
