@@ -112,12 +112,31 @@ class GuidanceForm(forms.ModelForm):  # type: ignore[type-arg]
                   "text": _("Steps, one per line")}
 
 
+MAX_ALIASES = 20
+
+
 class LandmarkForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Landmark
-        fields = ["name", "lat", "lon", "active"]
+        fields = ["name", "aliases", "lat", "lon", "active"]
         labels = {"name": _("Name"), "lat": _("Latitude"), "lon": _("Longitude"),
-                  "active": _("Shown on the help page")}
+                  "active": _("Shown on the help page"),
+                  "aliases": _("Other names people use, one per line (\"the tracks\", "
+                               "\"under the bridge\")")}
+        widgets = {"aliases": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_aliases(self) -> str:
+        """Searched first by the geocoder, so kept short and plain: at most 20 names of
+        at most 80 characters, no control characters."""
+        lines = [line.strip() for line in (self.cleaned_data.get("aliases") or "").splitlines()]
+        names = [line for line in lines if line]
+        if len(names) > MAX_ALIASES:
+            raise forms.ValidationError(_("At most %(n)s other names.") % {"n": MAX_ALIASES})
+        for name in names:
+            if len(name) > 80 or any(ord(c) < 32 for c in name):
+                raise forms.ValidationError(
+                    _("Each name is one line of at most 80 characters."))
+        return "\n".join(names)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -23,6 +23,7 @@ from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.models import Incident, IncidentEvent, IncidentNote, Source
 from spotline.dispatch.timers import fire_due
 from spotline.intake.models import Guidance
+from spotline.places.geocode import geocode
 from spotline.places.models import Landmark
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +169,23 @@ def test_it_shows_active_check_ins_without_their_places(dispatcher: Client) -> N
     assert f'data-checkin="{started.checkin.pk}"' in html
     assert '<span id="checkins-count">1</span> active' in html
     assert "Motel room 12" not in html and "60.2123" not in html
+
+
+def test_a_landmarks_other_names_are_found_first(coordinator: Client) -> None:
+    r = coordinator.post("/console/setup/", {
+        "l-name": "Railway yard", "l-aliases": "  the tracks \n\nunder the bridge\n",
+        "l-lat": "60.1745", "l-lon": "24.9410", "l-active": "on"})
+    assert r.status_code == 302
+    assert Landmark.objects.get().aliases == "the tracks\nunder the bridge"
+    assert "(the tracks, under the bridge)" in coordinator.get("/console/setup/").content.decode()
+    best = geocode("my friend is down by the tracks, hurry")[0]
+    assert (best.name, best.kind, best.lat) == ("Railway yard", "landmark", 60.1745)
+
+
+@pytest.mark.parametrize("aliases", ["x" * 81, "bad\x00name",
+                                     "\n".join(f"n{i}" for i in range(21))])
+def test_it_refuses_unusable_other_names(coordinator: Client, aliases: str) -> None:
+    r = coordinator.post("/console/setup/", {"l-name": "Yard", "l-aliases": aliases,
+                                             "l-lat": "60.17", "l-lon": "24.94"})
+    assert r.status_code == 400
+    assert Landmark.objects.count() == 0
