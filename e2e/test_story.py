@@ -108,7 +108,8 @@ def test_it_plays_the_whole_story_live_in_three_browsers(server: Server,
     mark(person)
     responder.click("[data-offer] form[action$='/accept/'] button")
     expect(responder.locator("#current-state")).to_have_text("responder assigned", timeout=LIVE_MS)
-    expect(row.locator("td").nth(5)).to_have_text("Sam", timeout=LIVE_MS)
+    # (#, priority, kind, status, place, opened, responder, needs)
+    expect(row.locator("td").nth(6)).to_have_text("Sam", timeout=LIVE_MS)
     expect(person.locator("#status-message")).to_contain_text("accepted", timeout=LIVE_MS)
     expect(person.locator("#status-message")).to_contain_text("Sam")
     assert still_marked(console), "the console reloaded to show the acceptance"

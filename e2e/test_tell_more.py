@@ -81,10 +81,12 @@ def test_not_breathing_told_after_sending_raises_the_priority_on_the_console(
     assert still_marked(console), "the console reloaded to show the new priority"
     assert priority(server, token) == "P1"
     console.goto(server.url(f"/console/incidents/{incident}/"))
-    expect(console.locator("h1")).to_have_text(f"Incident {incident}: mental_health · P1")
-    expect(console.locator("#incident-live")).to_contain_text("no / unknown / unknown")
+    expect(console.locator("h1")).to_have_text(
+        f"Incident {incident}: mental-health crisis · P1")
+    expect(console.locator("#incident-live")).to_contain_text("no / not known / not known")
     expect(console.locator("#incident-live")).to_contain_text("lips are going blue")
-    expect(console.locator("#timeline")).to_contain_text("told_more · person")
+    expect(console.locator("#timeline")).to_contain_text(
+        "The person told us more: priority P2 → P1")
 
 
 def test_without_javascript_the_answers_go_by_a_plain_post(server: Server,
