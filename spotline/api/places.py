@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from pydantic import Field
 
 from spotline.api import schemas as s
 from spotline.api.auth import AUTH, require_dispatcher
-from spotline.core.geo import Point
+from spotline.places.centre import organization_centre
 from spotline.places.geocode import MAX_LIMIT, geocode
 
 router = Router(auth=AUTH, tags=["dispatcher"])
@@ -43,12 +42,6 @@ class PlaceOut(Schema):
 class SearchIn(Schema):
     q: Annotated[str, Field(max_length=MAX_QUERY)] = ""
     limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 5
-
-
-def organization_centre() -> Point:
-    """Where the console map starts: ties between equal names go to the nearer one."""
-    lat, lon = (float(v) for v in settings.SPOTLINE_MAP_CENTRE.split(","))
-    return Point(lat, lon)
 
 
 @router.get("/search", response={200: list[PlaceOut], 401: s.ErrorOut, 403: s.ErrorOut,

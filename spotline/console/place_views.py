@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
@@ -27,6 +26,7 @@ from spotline.core.policy import Actor
 from spotline.dispatch.actions.relocate import incident_relocate
 from spotline.dispatch.models import LocatedBy
 from spotline.errors import ActionError
+from spotline.places.centre import organization_centre
 from spotline.places.geocode import geocode
 
 MAX_QUERY = 500  # as the API's search: longer than any place a person describes
@@ -41,12 +41,6 @@ class Found:
     searched: bool = False
     too_long: bool = False
     candidates: list[Candidate] = field(default_factory=list)
-
-
-def organization_centre() -> Point:
-    """Where the console map starts: ties between equal names go to the nearer one."""
-    lat, lon = (float(v) for v in settings.SPOTLINE_MAP_CENTRE.split(","))
-    return Point(lat, lon)
 
 
 def find(text: str | None) -> Found:

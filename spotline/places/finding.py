@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from spotline.core.candidates import Candidate
 from spotline.core.geo import Point
+from spotline.places.centre import organization_centre
 from spotline.places.geocode import decide, geocode
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,6 @@ class Found:
     choices: tuple[Candidate, ...] = ()
 
 
-def centre() -> Point:
-    """The organization's centre (``SPOTLINE_MAP_CENTRE``, checked at start-up)."""
-    lat, lon = (float(v) for v in settings.SPOTLINE_MAP_CENTRE.split(","))
-    return Point(lat, lon)
-
-
 def candidates(text: str, *, near: Point | None = None, language: str | None = None,
                limit: int = 5) -> list[Candidate]:
     """``geocode``, never failing the door that asked: a search that breaks (a damaged
@@ -55,7 +49,7 @@ def candidates(text: str, *, near: Point | None = None, language: str | None = N
         return []
     try:
         with transaction.atomic():
-            return geocode(text, near=near or centre(), language=language, limit=limit)
+            return geocode(text, near=near or organization_centre(), language=language, limit=limit)
     except (DatabaseError, ValueError) as exc:
         log.warning("place search failed (%s): the request goes on without a point",
                     type(exc).__name__)

@@ -28,6 +28,7 @@ from django.conf import settings
 
 from spotline.core.candidates import Candidate
 from spotline.core.geo import Point, distance_m
+from spotline.places.centre import organization_centre
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +57,6 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
 
 
-def centre() -> Point:
-    """The organization's centre, ``SPOTLINE_MAP_CENTRE`` (validated by settings)."""
-    lat, lon = (float(v) for v in settings.SPOTLINE_MAP_CENTRE.split(","))
-    return Point(lat, lon)
-
-
 def search_url(words: str, *, near: Point, language: str | None) -> str:
     """The request for ``words``: at most five results, inside the box around ``near``."""
     # As many kilometres east-west as north-south (degrees of longitude shrink north).
@@ -81,7 +76,7 @@ def search_url(words: str, *, near: Point, language: str | None) -> str:
 def search(words: str, *, near: Point | None = None,
            language: str | None = None) -> list[Candidate]:
     """Candidates for ``words`` from the organization's Nominatim; [] on any failure."""
-    url = search_url(words, near=near or centre(), language=language)
+    url = search_url(words, near=near or organization_centre(), language=language)
     request = urllib.request.Request(url, headers={  # noqa: S310 - http(s) only: settings
         "Accept": "application/json", "User-Agent": "Spotline geocoder"})
     try:
