@@ -13,7 +13,7 @@ import re
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from spotline.dispatch.words import word
+from spotline.dispatch.words import refusal
 from spotline.errors import ActionError
 
 SAID: dict[str, Promise] = {
@@ -29,7 +29,8 @@ SAID: dict[str, Promise] = {
         _("An outcome is recorded once a responder is on scene."),
 }
 
-# Refusals that carry a name or a code, and their words.
+# Refusals that carry a name or a code, and their words (an illegal lifecycle move is
+# said by ``refusal`` for every screen).
 PATTERNS: list[tuple[re.Pattern[str], Promise]] = [
     (re.compile(r"(?P<name>.+) is off shift: ask them to go on shift first"),
      _("%(name)s is off shift: ask them to go on shift first.")),
@@ -39,22 +40,8 @@ PATTERNS: list[tuple[re.Pattern[str], Promise]] = [
                 r"this one is held: reassign it instead"),
      _("Only an incident still looking for a responder can get %(target)s; this one is "
        "held: reassign it instead.")),
-    (re.compile(r"cannot [a-z_]+ an incident that is (?P<state>[a-z_]+)"),
-     _("That cannot be done now: the incident is %(state)s.")),
 ]
 
 
 def reply(exc: ActionError) -> str:
-    said = SAID.get(exc.message)
-    if said is not None:
-        return str(said)
-    for pattern, words in PATTERNS:
-        found = pattern.fullmatch(exc.message)
-        if found:
-            values = found.groupdict()
-            if "state" in values:
-                values["state"] = word("state", values["state"])
-            if "target" in values:
-                values["target"] = word("target", values["target"])
-            return str(words) % values
-    return exc.message
+    return refusal(exc.message, SAID, PATTERNS)

@@ -8,7 +8,8 @@ on the day it is added, and a test lists the codes that still lack a word.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.utils.functional import Promise
@@ -315,3 +316,31 @@ def ui_strings() -> dict[str, str]:
         "backup_unreachable": gettext("Could not reach the server: try again, or call the "
                                       "dispatcher."),
     }
+
+
+# core.lifecycle.IllegalTransition: "cannot en_route an incident that is resolved".
+ILLEGAL_MOVE = re.compile(r"cannot [a-z_]+ an incident that is (?P<state>[a-z_]+)")
+
+
+def refusal(message: str, said: Mapping[str, Promise],
+            patterns: Sequence[tuple[re.Pattern[str], Promise]] = ()) -> str:
+    """A write-path refusal (raised in English, for the API and the logs) in the
+    reader's language: ``said`` by the exact message, else the first of ``patterns``
+    that matches (a ``state`` or ``target`` group said in words), else an illegal
+    lifecycle move; a message with no words here is shown as it came, never lost.
+    Each screen keeps its own tables: a responder is told "you", a dispatcher a name."""
+    found_words = said.get(message)
+    if found_words is not None:
+        return str(found_words)
+    for pattern, words_for in (*patterns, (ILLEGAL_MOVE, _ILLEGAL_WORDS)):
+        found = pattern.fullmatch(message)
+        if found:
+            values = found.groupdict()
+            for group in ("state", "target"):
+                if group in values:
+                    values[group] = word(group, values[group])
+            return str(words_for) % values
+    return message
+
+
+_ILLEGAL_WORDS = _("That cannot be done now: the incident is %(state)s.")

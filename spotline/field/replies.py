@@ -8,14 +8,12 @@ untranslated (a test checks that every entry still matches a message the code ra
 
 from __future__ import annotations
 
-import re
-
 from django.utils.functional import Promise
-from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from spotline.dispatch.actions.shifts import OffersOpen
-from spotline.dispatch.words import word
+from spotline.dispatch.words import refusal
 from spotline.errors import ActionError
 
 SAID: dict[str, Promise] = {
@@ -48,10 +46,6 @@ SAID: dict[str, Promise] = {
           "again."),
 }
 
-# core.lifecycle.IllegalTransition: "cannot en_route an incident that is resolved".
-_ILLEGAL = re.compile(r"cannot [a-z_]+ an incident that is ([a-z_]+)")
-
-
 def reply(exc: ActionError) -> str:
     if isinstance(exc, OffersOpen):
         n = len(exc.offer_ids)
@@ -60,11 +54,4 @@ def reply(exc: ActionError) -> str:
             "offered to other responders at once.",
             "You have %(n)s open offers: going off shift withdraws them, and their "
             "incidents are offered to other responders at once.", n) % {"n": n}
-    said = SAID.get(exc.message)
-    if said is not None:
-        return str(said)
-    illegal = _ILLEGAL.fullmatch(exc.message)
-    if illegal:
-        return gettext("That cannot be done now: the incident is %(state)s.") % {
-            "state": word("state", illegal.group(1))}
-    return exc.message
+    return refusal(exc.message, SAID)
