@@ -450,7 +450,24 @@ def _priority_policy(priority: Priority) -> PriorityPolicy:
             )
         ),
         auto_ems=priority.value in _AUTO_EMS,
+        # 0 turns each of these off (no cap; never ask a decliner again; an ambulance
+        # only at the deadline).
+        max_eta=_off_or(env_float(f"{prefix}_MAX_ETA_MINUTES", _minutes(default.max_eta),
+                                  minimum=0), "minutes"),
+        reoffer_after=_off_or(env_float(f"{prefix}_REOFFER_AFTER_SECONDS",
+                                        _minutes(default.reoffer_after) * 60, minimum=0),
+                              "seconds"),
+        ems_target=_off_or(env_float(f"{prefix}_EMS_TARGET_MINUTES",
+                                     _minutes(default.ems_target), minimum=0), "minutes"),
     )
+
+
+def _minutes(value: timedelta | None) -> float:
+    return 0.0 if value is None else value.total_seconds() / 60
+
+
+def _off_or(n: float, unit: str) -> timedelta | None:
+    return None if n == 0 else timedelta(**{unit: n})
 
 
 _AUTO_EMS = {p.upper() for p in env_list("SPOTLINE_AUTO_EMS")}

@@ -80,7 +80,7 @@ def me_channels(request: HttpRequest, payload: s.ChannelsIn) -> Any:
          operation_id="spotline_api_api_me_location")
 def me_location(request: HttpRequest, payload: s.LocationUpdateIn) -> Any:
     responder = require_responder(request)
-    return _me(responder_actions.location_update(
+    return _me(shifts.responder_locate(
         responder=responder, location=Point(payload.lat, payload.lon), now=timezone.now()))
 
 

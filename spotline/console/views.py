@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -23,7 +23,7 @@ from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkFor
 from spotline.console.place_views import find
 from spotline.console.replies import reply
 from spotline.core.checkin import OPEN_STATES
-from spotline.core.lifecycle import OPEN
+from spotline.core.lifecycle import OPEN, State
 from spotline.core.policy import Actor, EscalationTarget
 from spotline.dispatch.actions.dispatcher import (
     incident_assign,
@@ -46,6 +46,9 @@ from spotline.intake.models import Guidance
 from spotline.places.models import Landmark
 from spotline.responders.models import Responder
 from spotline.timers import engine
+
+# How long an incident closed as "could not find them" stays on the console's front page.
+NOT_FOUND_SHOWN = timedelta(hours=1)
 
 
 def _map_settings() -> dict[str, str]:
@@ -78,6 +81,11 @@ def index(request: HttpRequest) -> HttpResponse:
                 record("incident.view", object_type="incident", object_id=pk,
                        now=looked_at, actor="user", actor_user_id=request.user.pk,
                        fields=["location"])
+    # Closed as "could not find them" lately: the person may still need help, and a
+    # closed incident leaves the queue, so it is shown apart (core.unserved).
+    not_found = list(Incident.objects.filter(
+        state=State.UNABLE_TO_LOCATE.value,
+        closed_at__gte=timezone.now() - NOT_FOUND_SHOWN).order_by("-closed_at")[:20])
     busy = responder_busy_map()
     roster = [(r, busy.get(r.pk)) for r in responders_roster()]
     running = [s.value for s in OPEN_STATES]
@@ -91,6 +99,7 @@ def index(request: HttpRequest) -> HttpResponse:
                            + engine.failing_count(CheckInDeadline)),
         "checkins": checkins, "safety": safety,
         "incidents": incidents, "roster": roster, "now": timezone.now(),
+        "not_found": not_found,
         "caller_form": CallerIncidentForm(), "map": _map_settings(),
         "coordinator": _is_coordinator(request),
     })

@@ -157,6 +157,9 @@ class Offer(models.Model):
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     answered_at = models.DateTimeField(null=True, blank=True)
+    # How many times this responder was offered this incident: someone who declined is
+    # asked again only after a cool-down that doubles each time (core.policy.may_offer).
+    asks = models.PositiveSmallIntegerField(default=1)
 
     class Meta:
         constraints = [

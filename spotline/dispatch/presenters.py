@@ -142,8 +142,18 @@ def stage_message(incident: Incident, current: Stage, *, pending: int, alias: st
         return _("We need to know where you are to send someone. A dispatcher has been "
                  "alerted. Tell us an address, a street corner or a place nearby.")
     if current is Stage.AMBULANCE_PROPOSED:
-        return _("Nobody has accepted in time. A dispatcher has been alerted, and an "
-                 "ambulance was proposed to them.")
+        if incident.unanswered_at is not None:
+            return _("Nobody has accepted in time. A dispatcher has been alerted, and an "
+                     "ambulance was proposed to them.")
+        # Proposed at once (an overdose nobody near can reach in time): say why.
+        if incident.round_shortfall == Shortfall.NOBODY_ON_SHIFT:
+            return _("No responder is on shift right now. A dispatcher has been alerted, "
+                     "and an ambulance was proposed to them.")
+        if pending:
+            return _("We are asking responders, but none can get there quickly. A "
+                     "dispatcher has been alerted, and an ambulance was proposed to them.")
+        return _("Nobody who could get there quickly is free. A dispatcher has been "
+                 "alerted, and an ambulance was proposed to them.")
     if current is Stage.AMBULANCE_REQUESTED:
         return _("Our dispatcher has been asked to call an ambulance to you.")
     if current is Stage.ACCEPTED:

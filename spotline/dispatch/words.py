@@ -77,6 +77,7 @@ WORDS: dict[str, dict[str, Promise]] = {
         "cancelled_by_dispatcher": _("cancelled by a dispatcher"),
         "unable_to_locate": _("could not find them"),
         "location_unknown": _("the place was not known"),
+        "out_of_reach": _("nobody free was near enough"),
     },
     "attention": {  # why a dispatcher should look (Incident.attention)
         "unanswered": _("nobody accepted in time"),
@@ -89,10 +90,11 @@ WORDS: dict[str, dict[str, Promise]] = {
         "missed_safety_check": _("a responder missed their safety check"),
         "nobody_on_shift": _("nobody on shift"),
         "no_one_qualified": _("nobody on shift can take it"),
-        "all_busy": _("everyone is busy"),
-        "all_declined": _("everyone declined"),
-        "no_answer": _("nobody answered"),
+        "all_busy": _("no one left to ask: everyone is busy"),
+        "all_declined": _("no one left to ask: everyone declined"),
+        "no_answer": _("no one left to ask: nobody answered"),
         "location_unknown": _("location unknown: choose responders or set the place"),
+        "out_of_reach": _("no one within reach: widen, assign, or call an ambulance"),
     },
     "why": {  # why offers were withdrawn or a round widened
         "all_declined": _("everyone declined"),
@@ -103,6 +105,9 @@ WORDS: dict[str, dict[str, Promise]] = {
         "missed_safety_check": _("a missed safety check"),
         "priority_raised": _("the priority was raised"),
         "relocated": _("the place was set or moved"),
+        "responder_free": _("the responder just came free"),
+        "beyond_target": _("nobody offered can be there in time"),
+        "deadline": _("nobody accepted in time"),
     },
     "checkin": {
         "active": _("waiting for the next check"),
@@ -251,6 +256,11 @@ def event_sentence(type: str, data: Mapping[str, Any], names: Mapping[int, str])
     if type == "told_more" and data.get("priority_to"):
         sentence += ": " + str(_("priority %(old)s → %(new)s") % {
             "old": data.get("priority_from", "?"), "new": data["priority_to"]})
+    if type == "no_offers" and data.get("nearest_minutes"):
+        sentence += " " + str(_("(the nearest available is %(n)s min away)") % {
+            "n": data["nearest_minutes"]})
+    if type in ("offers_made", "ems_proposed") and data.get("why"):
+        sentence += ": " + word("why", data["why"])
     if type == "escalated" and data.get("offers") is not None:
         sentence += " " + ngettext("(%(n)s offer)", "(%(n)s offers)",
                                    int(data["offers"] or 0)) % {"n": data["offers"]}

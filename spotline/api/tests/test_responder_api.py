@@ -16,7 +16,7 @@ from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import ApiToken, Role
 from spotline.api.shapes import offer_out
 from spotline.conftest import CENTRE, T0, Api, api_for, offset
-from spotline.core.geo import VICINITY_RESOLUTION, Point, distance_m
+from spotline.core.geo import VICINITY_RESOLUTION, Mode, Point, distance_m
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Outcome
 from spotline.notify.models import Message
 from spotline.responders.models import Responder
@@ -216,7 +216,8 @@ def test_a_place_moved_within_its_cell_shows_the_same_circle(make_responder, pub
                                                 (260, 300), (1234, 1200)])
 def test_an_offer_shows_the_distance_to_100_m_until_accepted(make_responder, public_api,
                                                              north_m, shown):
-    responder = make_responder(north_m=north_m)
+    # On a bike: 1.2 km on foot would be beyond the P1 cap (20 min).
+    responder = make_responder(north_m=north_m, mode=Mode.BIKE)
     created = ask(public_api, location={"lat": CENTRE.lat, "lon": CENTRE.lon})
     offer = offer_of(responder, created["id"])
     exact = offer.distance_m
@@ -438,7 +439,7 @@ def test_it_releases_an_incident_back_to_dispatching(make_responder, public_api)
     responder = make_responder(north_m=100)
     make_responder(north_m=200)
     make_responder(north_m=300)
-    fourth = make_responder(north_m=5000)  # beyond the first round of K=3
+    fourth = make_responder(north_m=900)  # beyond the first round of K=3
     created = ask(public_api)
     assert not Offer.objects.filter(responder=fourth).exists()
     api = accepted(responder, created["id"])

@@ -56,8 +56,10 @@ def track(token: str, at) -> dict[str, Any]:
 
 
 def five_on_shift(make_responder) -> None:
+    # 2 to 8 min away on foot: all within the 8 minutes under which a P1 overdose gets
+    # no ambulance proposed while they are being asked.
     for n in range(5):
-        make_responder(north_m=100 + 150 * n)
+        make_responder(north_m=100 + 80 * n)
 
 
 def test_a_p1_nobody_accepts_is_told_at_every_stage(make_responder) -> None:
@@ -73,11 +75,11 @@ def test_a_p1_nobody_accepts_is_told_at_every_stage(make_responder) -> None:
     assert body["stage"] == "widening" and body["offered_to"] == 2
     assert "asking 2 more responders, further away" in body["message"]
 
-    fire_due(now=T0 + 90 * S)  # nobody is left to ask
+    fire_due(now=T0 + 90 * S)  # nobody is left to ask: for an overdose, an ambulance
     body = track(token, T0 + 90 * S)
-    assert body["stage"] == "unanswered" and body["offered_to"] == 0
-    assert "A dispatcher has been alerted" in body["message"]
-    assert "Finding" not in body["message"]
+    assert body["stage"] == "ambulance_proposed" and body["offered_to"] == 0
+    assert body["message"] == ("Nobody who could get there quickly is free. A dispatcher "
+                               "has been alerted, and an ambulance was proposed to them.")
 
     deadline = T0 + 120 * S
     fire_due(now=deadline)
@@ -90,10 +92,19 @@ def test_a_p1_nobody_accepts_is_told_at_every_stage(make_responder) -> None:
 
 
 def test_nobody_on_shift_is_unanswered_from_the_start() -> None:
-    token = ask()["tracking_token"]
+    token = ask(breathing="yes", conscious="yes")["tracking_token"]  # a P2
     body = track(token, T0)
     assert body["stage"] == "unanswered" and body["nobody_on_shift"] is True
     assert body["message"].startswith("No responder is on shift right now.")
+
+
+def test_a_p1_overdose_with_nobody_on_shift_has_an_ambulance_proposed_from_the_start(
+) -> None:
+    token = ask()["tracking_token"]
+    body = track(token, T0)
+    assert body["stage"] == "ambulance_proposed" and body["nobody_on_shift"] is True
+    assert body["message"] == ("No responder is on shift right now. A dispatcher has been "
+                               "alerted, and an ambulance was proposed to them.")
 
 
 def test_a_spanish_p2_hears_in_spanish_after_five_minutes(make_responder) -> None:
@@ -162,7 +173,9 @@ def test_a_person_who_texted_hears_each_stage_once_by_sms(make_responder) -> Non
                         "responders.")
     assert texts[2].startswith("Nobody is free to come right now. A dispatcher has been "
                                "alerted.")
-    assert texts[3].startswith("Nobody has accepted in time. A dispatcher has been alerted.")
+    # Nobody left to ask for an overdose: the ambulance is proposed then, not at 120 s.
+    assert texts[3].startswith("Nobody who could get to you quickly is free. A dispatcher "
+                               "has been alerted.")
     assert "you can call 112 yourself" in texts[3] and HOTLINE in texts[3]
     assert len(texts) == 4, texts  # each stage once, however often the timers fire
     assert not any(re.search(r"polic", t, re.I) for t in texts)

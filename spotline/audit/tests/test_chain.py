@@ -96,7 +96,9 @@ def test_a_state_change_and_its_entry_commit_together() -> None:
     entries = AuditEntry.objects.filter(object_type="incident", object_id=opened.incident.pk)
     assert list(entries.order_by("id").values_list("action", "actor")) == [
         ("incident.opened", "person"), ("incident.dispatch", "system"),
-        ("incident.no_offers", "system")]
+        ("incident.no_offers", "system"),
+        # An overdose nobody can reach in 8 minutes: the policy proposes an ambulance.
+        ("incident.ems_proposed", "policy")]
     assert verify().ok
 
 

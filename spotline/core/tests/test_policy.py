@@ -29,11 +29,9 @@ from spotline.core.policy import (
     PriorityPolicy,
     Round,
     Shortfall,
-    offers_shortfall,
     on_deadline,
     plan_round,
     should_widen,
-    unserved_reason,
 )
 from spotline.core.triage import Priority, Skill
 
@@ -241,7 +239,9 @@ def test_it_gives_a_shortfall_only_when_nobody_could_be_offered(s: Scenario) -> 
     elif not free:
         assert r.shortfall is Shortfall.ALL_BUSY
     else:
-        statuses = {o.status for o in s.past_offers}
+        # Only the offers of those who could come count (free and qualified now).
+        free_ids = {c.responder_id for c in free}
+        statuses = {o.status for o in s.past_offers if o.responder_id in free_ids}
         waiting = statuses & {OfferStatus.PENDING, OfferStatus.ACCEPTED}
         assert (r.shortfall is None) == bool(waiting)
         assert r.shortfall in (None, Shortfall.ALL_DECLINED, Shortfall.NO_ANSWER)
@@ -432,18 +432,14 @@ def test_it_gives_no_shortfall_while_an_offer_may_still_come_good(
 
 def test_it_does_not_say_all_declined_when_nobody_declined() -> None:
     """Withdrawn offers (the incident was taken then released, or the responders went
-    off shift) are nobody's refusal: reports must not count them as declines."""
+    off shift) and give-backs are nobody's refusal: reports must not count them as
+    declines."""
     for nobody_said_no in (
         [PastOffer(1, OfferStatus.WITHDRAWN), PastOffer(2, OfferStatus.WITHDRAWN)],
         [PastOffer(1, OfferStatus.RELEASED)],
         [PastOffer(1, OfferStatus.RELEASED), PastOffer(2, OfferStatus.WITHDRAWN)],
     ):
-        assert offers_shortfall(nobody_said_no) is not Shortfall.ALL_DECLINED
         assert plan([cand(1)], nobody_said_no).shortfall is not Shortfall.ALL_DECLINED
-
-
-def test_it_has_no_reason_before_any_offer_was_made() -> None:
-    assert offers_shortfall([]) is None
 
 
 # -- the deadline ---------------------------------------------------------------------------
@@ -474,132 +470,6 @@ def test_it_escalates_to_an_ambulance_at_most_never_to_the_police() -> None:
     words = [w.lower() for e in (EscalationTarget, Actor, Shortfall)
              for m in e for w in (m.name, m.value)]
     assert not [w for w in words if "police" in w or "law" in w]
-
-
-# -- why an incident went unserved ----------------------------------------------------------
-
-
-def reason(
-    *,
-    final_state: State = State.CANCELLED,
-    reached_scene: bool = False,
-    ever_assigned: bool = False,
-    round_shortfall: Shortfall | None = None,
-    past: list[PastOffer] | None = None,
-    closed_by: Actor = Actor.PERSON,
-) -> Shortfall | None:
-    return unserved_reason(final_state=final_state, reached_scene=reached_scene,
-                           ever_assigned=ever_assigned, round_shortfall=round_shortfall,
-                           past_offers=past or [], closed_by=closed_by)
-
-
-@pytest.mark.parametrize("closed_by", list(Actor))
-@pytest.mark.parametrize("past", [
-    [], [PastOffer(1, OfferStatus.DECLINED)], [PastOffer(1, OfferStatus.EXPIRED)],
-    [PastOffer(1, OfferStatus.WITHDRAWN)],
-])
-def test_it_records_location_unknown_when_the_place_stood_in_the_way(
-    closed_by: Actor, past: list[PastOffer],
-) -> None:
-    # Offers a dispatcher made by hand, declined or ignored, do not hide that the last
-    # round could offer nobody for want of a place; nor does who closed it.
-    assert reason(round_shortfall=Shortfall.LOCATION_UNKNOWN, past=past,
-                  closed_by=closed_by) is Shortfall.LOCATION_UNKNOWN
-
-
-def test_location_unknown_gives_way_to_the_scene_and_to_a_responder_who_held_it() -> None:
-    assert reason(round_shortfall=Shortfall.LOCATION_UNKNOWN, reached_scene=True) is None
-    assert reason(final_state=State.UNABLE_TO_LOCATE, ever_assigned=True,
-                  round_shortfall=Shortfall.LOCATION_UNKNOWN) is Shortfall.UNABLE_TO_LOCATE
-    assert reason(ever_assigned=True, round_shortfall=Shortfall.LOCATION_UNKNOWN,
-                  closed_by=Actor.PERSON) is Shortfall.CANCELLED_BY_PERSON
-
-
-@pytest.mark.parametrize("final_state", [State.RESOLVED, State.UNABLE_TO_LOCATE])
-def test_it_has_no_unserved_reason_once_a_responder_reached_the_scene(
-    final_state: State,
-) -> None:
-    assert reason(final_state=final_state, reached_scene=True, ever_assigned=True,
-                  closed_by=Actor.RESPONDER) is None
-
-
-def test_it_records_unable_to_locate() -> None:
-    assert reason(final_state=State.UNABLE_TO_LOCATE, ever_assigned=True,
-                  closed_by=Actor.RESPONDER) is Shortfall.UNABLE_TO_LOCATE
-
-
-@pytest.mark.parametrize("closed_by", [Actor.PERSON, Actor.DISPATCHER])
-@pytest.mark.parametrize(
-    "shortfall",
-    [Shortfall.NOBODY_ON_SHIFT, Shortfall.NO_ONE_QUALIFIED, Shortfall.ALL_BUSY],
-)
-def test_it_blames_the_failed_dispatch_even_when_the_person_later_cancels(
-    shortfall: Shortfall, closed_by: Actor
-) -> None:
-    assert reason(round_shortfall=shortfall, closed_by=closed_by) is shortfall
-
-
-@pytest.mark.parametrize(
-    ("statuses", "expected"),
-    [([OfferStatus.DECLINED, OfferStatus.DECLINED], Shortfall.ALL_DECLINED),
-     ([OfferStatus.DECLINED, OfferStatus.EXPIRED], Shortfall.NO_ANSWER),
-     ([OfferStatus.EXPIRED], Shortfall.NO_ANSWER)],
-)
-def test_it_blames_the_failed_offers_even_when_the_person_later_cancels(
-    statuses: list[OfferStatus], expected: Shortfall
-) -> None:
-    past = [PastOffer(i, s) for i, s in enumerate(statuses)]
-    # Whether the last round found nobody new, or ran out of the same people.
-    assert reason(past=past, round_shortfall=expected) is expected
-    assert reason(past=past, round_shortfall=Shortfall.NOBODY_ON_SHIFT) is expected
-    assert reason(past=past, round_shortfall=None, closed_by=Actor.DISPATCHER) is expected
-
-
-@pytest.mark.parametrize(
-    ("closed_by", "expected"),
-    [(Actor.PERSON, Shortfall.CANCELLED_BY_PERSON),
-     (Actor.DISPATCHER, Shortfall.CANCELLED_BY_DISPATCHER)],
-)
-def test_it_blames_the_canceller_while_offers_were_still_open(
-    closed_by: Actor, expected: Shortfall
-) -> None:
-    past = [PastOffer(1, OfferStatus.DECLINED), PastOffer(2, OfferStatus.PENDING)]
-    assert reason(past=past, closed_by=closed_by) is expected
-    assert reason(past=[], closed_by=closed_by) is expected
-
-
-@pytest.mark.parametrize(
-    ("closed_by", "expected"),
-    [(Actor.PERSON, Shortfall.CANCELLED_BY_PERSON),
-     (Actor.DISPATCHER, Shortfall.CANCELLED_BY_DISPATCHER)],
-)
-def test_it_blames_the_canceller_once_a_responder_held_the_incident(
-    closed_by: Actor, expected: Shortfall
-) -> None:
-    past = [PastOffer(1, OfferStatus.DECLINED), PastOffer(2, OfferStatus.ACCEPTED)]
-    assert reason(ever_assigned=True, past=past, round_shortfall=Shortfall.ALL_BUSY,
-                  closed_by=closed_by) is expected
-
-
-@given(
-    final_state=st.sampled_from([State.CANCELLED, State.UNABLE_TO_LOCATE]),
-    ever_assigned=st.booleans(),
-    round_shortfall=st.none() | st.sampled_from(
-        [Shortfall.NOBODY_ON_SHIFT, Shortfall.NO_ONE_QUALIFIED, Shortfall.ALL_BUSY,
-         Shortfall.ALL_DECLINED, Shortfall.NO_ANSWER, Shortfall.LOCATION_UNKNOWN]),
-    statuses=st.lists(st.sampled_from(OfferStatus), max_size=5),
-    closed_by=st.sampled_from(Actor),
-)
-def test_it_always_gives_a_reason_when_nobody_reached_the_scene(
-    final_state: State, ever_assigned: bool, round_shortfall: Shortfall | None,
-    statuses: list[OfferStatus], closed_by: Actor,
-) -> None:
-    past = [PastOffer(i, s) for i, s in enumerate(statuses)]
-    r = reason(final_state=final_state, ever_assigned=ever_assigned,
-               round_shortfall=round_shortfall, past=past, closed_by=closed_by)
-    assert isinstance(r, Shortfall)
-    assert reason(final_state=final_state, reached_scene=True, ever_assigned=True,
-                  round_shortfall=round_shortfall, past=past, closed_by=closed_by) is None
 
 
 # -- the policy itself -----------------------------------------------------------------------

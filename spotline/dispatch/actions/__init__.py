@@ -14,16 +14,18 @@ The modules, from the bottom up (each imports only those above it in this list):
 - ``records``: the rows every action writes: timeline events, attention flags, timers.
 - ``search``: who is near enough to be offered an incident (reads only).
 - ``safety_timers``: a responder's safety timer while on scene (start, end, "I'm OK").
-- ``rounds``: a round of offers and its messages, widening.
+- ``ambulance``: an ambulance proposed or requested (the last escalation).
+- ``rounds``: a round of offers and its messages, widening, an early ambulance.
 - ``moves``: moving an incident through the lifecycle and carrying out the effects.
 - ``opening``: the one door: ``IncidentRequest`` in, an incident with its offers out.
 - ``answers``: what the person adds after sending: the questions they skipped, details.
 - ``relocate``: setting or moving the point (a map click, a corrected place): re-offered.
 - ``backup``: other responders sent to a responder in trouble; a safety check missed.
 - ``offers``: a responder accepts or declines; giving offers back.
+- ``freed``: a responder who comes free is offered the most urgent waiting incident.
 - ``dispatcher``: what a dispatcher does: assign, escalate, cancel, note.
 - ``reports``: what the responder reports: en route, on scene, done, outcome.
-- ``shifts``: going on and off shift.
+- ``shifts``: going on and off shift, and moving (a new location).
 - ``timed``: what happens when a timer fires (``dispatch.timers`` runs them).
 
 Lock order, everywhere: the responder's row first (when the action is about a

@@ -13,6 +13,8 @@ from spotline.core import lifecycle
 from spotline.core.lifecycle import HELD, Event, State
 from spotline.core.policy import Actor, EscalationTarget, OfferStatus
 from spotline.core.triage import Skill
+from spotline.dispatch.actions.ambulance import ems_request
+from spotline.dispatch.actions.freed import offer_to_freed
 from spotline.dispatch.actions.locks import (
     lock,
     lock_many,
@@ -22,7 +24,6 @@ from spotline.dispatch.actions.locks import (
 )
 from spotline.dispatch.actions.moves import move
 from spotline.dispatch.actions.offers import holds_open_incident, offers_give_back
-from spotline.dispatch.actions.opening import ems_request
 from spotline.dispatch.actions.records import event
 from spotline.dispatch.actions.rounds import round_start
 from spotline.dispatch.models import Incident, IncidentNote, Offer
@@ -95,6 +96,8 @@ def incident_assign(
              responder_id=responder.pk, previous_responder_id=previous)
         # One incident at a time: the assignee's other pending offers go back.
         offers_give_back(responder, now=now, why="responder_busy", keep=incident_id)
+        if previous is not None and previous != responder.pk:
+            offer_to_freed(previous, now=now)  # reassigned away: free for the next one
     return incident
 
 
@@ -106,7 +109,9 @@ def incident_cancel(
         incident = lock(incident_id)
         if incident.state_enum is State.CANCELLED:
             return incident
+        holder = incident.assigned_responder_id if incident.state_enum in HELD else None
         move(incident, Event.CANCEL, now=now, actor=actor, user_id=user_id)
+        offer_to_freed(holder, now=now)  # called off on the way: free for the next one
     return incident
 
 

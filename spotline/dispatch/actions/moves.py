@@ -15,13 +15,14 @@ from django.conf import settings
 from django.db.models import F
 
 from spotline.core import lifecycle
-from spotline.core.lifecycle import Effect, Event, IllegalTransition, State
-from spotline.core.policy import Actor, OfferStatus, Shortfall, unserved_reason
+from spotline.core.lifecycle import HELD, Effect, Event, IllegalTransition, State
+from spotline.core.policy import Actor, OfferStatus, Shortfall
+from spotline.core.unserved import unserved_reason
 from spotline.dispatch.actions.person import text_the_person
 from spotline.dispatch.actions.records import arm, event, flag
 from spotline.dispatch.actions.rounds import round_start
 from spotline.dispatch.actions.safety_timers import safety_end, safety_start
-from spotline.dispatch.actions.search import past_offers, policy_for
+from spotline.dispatch.actions.search import policy_for
 from spotline.dispatch.models import Incident, Offer, TimerKind
 from spotline.errors import Conflict
 from spotline.notify.actions import message_queue
@@ -74,7 +75,7 @@ def move(incident: Incident, to: Event, *, now: datetime, actor: Actor,
             arm(incident, TimerKind.DEADLINE, round=incident.current_round,
                 due_at=now + policy_for(incident).deadline)
         elif effect is Effect.CLOSE:
-            close(incident, now=now, actor=actor)
+            close(incident, now=now, actor=actor, held=t.old in HELD)
     text_the_person(incident, t.new, now=now)
     if t.new is State.CANCELLED and t.old in (State.ASSIGNED, State.EN_ROUTE):
         stand_down(incident, actor=actor, now=now)
@@ -108,14 +109,14 @@ def safety_follows(incident: Incident, t: lifecycle.Transition, *, now: datetime
         safety_end(incident_id=incident.pk, now=now)
 
 
-def close(incident: Incident, *, now: datetime, actor: Actor) -> None:
-    """Record why the incident ended (if nobody reached the scene) and arm the purge."""
+def close(incident: Incident, *, now: datetime, actor: Actor, held: bool) -> None:
+    """Record why the incident ended (if nobody reached the scene) and arm the purge.
+    ``held``: a responder held it until this move (``core.unserved``)."""
     reason = unserved_reason(
         final_state=incident.state_enum,
         reached_scene=incident.on_scene_at is not None,
-        ever_assigned=incident.assigned_at is not None,
+        held=held,
         round_shortfall=Shortfall(incident.round_shortfall) if incident.round_shortfall else None,
-        past_offers=past_offers(incident),
         closed_by=actor,
     )
     incident.closed_at = now

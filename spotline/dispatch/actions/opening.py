@@ -25,13 +25,21 @@ from spotline.audit.actions import atomic as audit_atomic
 from spotline.core import lifecycle
 from spotline.core.geo import Point, area_cell
 from spotline.core.lifecycle import Effect, Event, State
-from spotline.core.policy import Actor, EscalationTarget
+from spotline.core.policy import Actor
 from spotline.core.stage import Stage
 from spotline.core.triage import Answer, Kind, Priority, triage
+from spotline.dispatch.actions.ambulance import ems_request
 from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import Event as NewEvent
 from spotline.dispatch.actions.records import event, events, flag
-from spotline.dispatch.actions.rounds import find, nobody_stage, offer_messages, offer_rows
+from spotline.dispatch.actions.rounds import (
+    ems_decision,
+    find,
+    nobody_data,
+    nobody_stage,
+    offer_messages,
+    offer_rows,
+)
 from spotline.dispatch.actions.search import policy_for
 from spotline.dispatch.models import Incident, LocatedBy, Source, Timer, TimerKind
 from spotline.errors import Conflict, Invalid, NotFound
@@ -155,6 +163,11 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
     incident.round_shortfall = shortfall
     if not plan.offers and shortfall:
         incident.attention, incident.attention_at = shortfall, now
+    # An overdose nobody offered can reach in time: an ambulance proposed now, in the
+    # same inserts (rounds.ems_check for later rounds).
+    ems, ems_data = ems_decision(incident, [r.eta_seconds for r in plan.offers])
+    if ems.propose_ems:
+        incident.ems_proposed_at = now
     # One statement per kind of row, none through the ORM's query compiler (spotline.sql).
     incident.key_if_needed()
     sql.insert([incident], ids=True)
@@ -172,34 +185,22 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
     first_round = (NewEvent("offers_made", Actor.SYSTEM, None,
                             {"round": 1, "responder_ids": offered}) if offered else
                    NewEvent("no_offers", Actor.SYSTEM, None,
-                            {"round": 1, "shortfall": shortfall}))
+                            {"round": 1, **nobody_data(plan)}))
     events(incident, [
         opened,
         NewEvent(Event.DISPATCH.value, Actor.SYSTEM, None,
                  {"from": t.old.value, "to": t.new.value}),
         # Like round_start: a round that offers nobody says why, once it has a reason.
         *([first_round] if offered or shortfall else []),
+        *([NewEvent("ems_proposed", Actor.POLICY, None, ems_data)] if ems.propose_ems
+          else []),
     ], now=now, responders=offered)
     if not offered and shortfall:
         tell_the_person(incident, nobody_stage(shortfall), now=now)
-
-
-def ems_request(incident: Incident, *, actor: Actor, user_id: int | None,
-                now: datetime) -> bool:
-    """Record that an ambulance is requested (once). Spotline does not place the call:
-    the console shows "call an ambulance" until a dispatcher confirms it. Nothing here
-    can reach the police."""
-    if incident.ems_requested_at is not None:
-        return False
-    incident.ems_requested_at = now
-    incident.ems_requested_by = actor.value
-    Incident.objects.filter(pk=incident.pk).update(ems_requested_at=now,
-                                                   ems_requested_by=actor.value)
-    event(incident, "escalated", actor=actor, now=now, user_id=user_id,
-          to=EscalationTarget.EMS.value)
-    flag(incident, "ems_requested", now=now)
-    tell_the_person(incident, Stage.AMBULANCE_REQUESTED, now=now)
-    return True
+    if ems.request_ems:
+        ems_request(incident, actor=Actor.POLICY, user_id=None, now=now)
+    elif ems.propose_ems:
+        tell_the_person(incident, Stage.AMBULANCE_PROPOSED, now=now)
 
 
 def incident_ask_again(token: str, *, now: datetime) -> Opened:

@@ -87,8 +87,18 @@ def _stage_text(incident: Incident, stage: Stage) -> str:
             # Nobody was asked: it is not that nobody accepted.
             first = gettext("We still do not know where you are, so nobody could be sent. "
                             "A dispatcher has been alerted.")
-        else:
+        elif incident.unanswered_at is not None:
             first = gettext("Nobody has accepted in time. A dispatcher has been alerted.")
+        elif incident.round_shortfall == Shortfall.NOBODY_ON_SHIFT:
+            first = gettext("No responder is on shift right now. A dispatcher has been "
+                            "alerted.")
+        elif Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists():
+            # Proposed at once: an overdose nobody asked can reach in time.
+            first = gettext("No responder can get to you quickly. A dispatcher has been "
+                            "alerted, and we are still asking.")
+        else:
+            first = gettext("Nobody who could get to you quickly is free. A dispatcher "
+                            "has been alerted.")
         return f"{first} {_what_you_can_do()}"
     if stage is Stage.AMBULANCE_REQUESTED:
         return gettext("Our dispatcher has been asked to call an ambulance to you.")

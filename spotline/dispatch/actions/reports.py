@@ -8,10 +8,11 @@ from datetime import datetime
 from enum import Enum
 
 from spotline.audit.actions import atomic as audit_atomic
-from spotline.core.lifecycle import Event, State
+from spotline.core.lifecycle import HELD, Event, State
 from spotline.core.policy import Actor, OfferStatus
 from spotline.core.triage import Answer
 from spotline.dispatch.actions.backup import backup_open
+from spotline.dispatch.actions.freed import offer_to_freed
 from spotline.dispatch.actions.locks import lock
 from spotline.dispatch.actions.moves import move
 from spotline.dispatch.actions.records import event, flag
@@ -70,6 +71,7 @@ def incident_report(
             raise Invalid(f"unknown event type {type!r}")
         if incident.state_enum is _REPORTED_STATE.get(report):
             return incident
+        holder = incident.assigned_responder_id
         if report is Event.RELEASE:
             Offer.objects.filter(incident=incident, status=OfferStatus.ACCEPTED).update(
                 status=OfferStatus.RELEASED, answered_at=now
@@ -78,6 +80,9 @@ def incident_report(
             incident.save(update_fields=["assigned_responder"])
             flag(incident, "released", now=now)
         move(incident, report, now=now, actor=actor, user_id=user_id)
+        if incident.state_enum not in HELD:
+            # Done, could not find them, or gave it back: free for the next one now.
+            offer_to_freed(holder, now=now)
     return incident
 
 

@@ -7,15 +7,27 @@ location is for whoever accepts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 
-from spotline.core.policy import Actor, OfferStatus, Ranked, Round, Shortfall
+from spotline.core.policy import (
+    COOLING,
+    EMS_TARGET_KINDS,
+    Actor,
+    DeadlineDecision,
+    OfferStatus,
+    Ranked,
+    Round,
+    Shortfall,
+    ems_at_once,
+)
 from spotline.core.stage import Stage
-from spotline.core.triage import Priority, Skill
+from spotline.core.triage import Kind, Priority, Skill
+from spotline.dispatch.actions.ambulance import ems_propose
 from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import arm, event, flag
 from spotline.dispatch.actions.search import (
@@ -92,47 +104,106 @@ def offer_messages(incident: Incident, ranked: Iterable[Ranked], offer_ids: dict
     return queue
 
 
-def round_start(incident: Incident, *, now: datetime,
-                required: frozenset[Skill] | None = None, asked: bool = False) -> int:
-    """Offer the (locked) incident to the next K responders and arm the round's expiry.
+def offer_round(incident: Incident, ranked: Sequence[Ranked], *, expires_at: datetime,
+                contacts: dict[int, Contact], now: datetime, shortfall: str = "") -> None:
+    """A new round offering the (locked) incident to ``ranked``: their offer rows, their
+    messages, the round's expiry timer, and ``shortfall`` (why it offers nobody, if so)
+    as the incident's ``round_shortfall``. Nothing is decided here.
 
-    Always arms the timer, even when nobody could be offered: the next round then
-    looks again, so a responder who comes on shift (or a place that is set) in the
-    meantime gets the offer. ``asked``: a dispatcher asked for this round (see
-    ``core.policy.plan_round``). Returns the number of offers made.
-    """
-    found = find(incident, now=now, required=required, asked=asked)
-    plan = found.round
+    One offer row per responder per incident: a responder asked before (withdrawn
+    before they could answer, or asked again after a cool-down) has theirs reopened,
+    counting the ask unless it was withdrawn unanswered."""
     incident.current_round += 1
-    # A responder whose earlier offer was withdrawn before they could answer keeps
-    # their row (one offer row per responder per incident): it is reopened.
     existing = dict(Offer.objects.filter(
-        incident=incident, responder_id__in=[r.responder_id for r in plan.offers],
+        incident=incident, responder_id__in=[r.responder_id for r in ranked],
     ).values_list("responder_id", "id"))
     fresh = []
-    for r in plan.offers:
+    for r in ranked:
         fields = {
             "round": incident.current_round, "status": OfferStatus.PENDING,
             "eta_seconds": r.eta_seconds, "distance_m": r.distance_m,
-            "created_at": now, "expires_at": plan.expires_at,
+            "created_at": now, "expires_at": expires_at, "answered_at": None,
         }
         if r.responder_id in existing:
-            Offer.objects.filter(pk=existing[r.responder_id],
-                                 status=OfferStatus.WITHDRAWN).update(answered_at=None, **fields)
+            reopen = Offer.objects.filter(pk=existing[r.responder_id])
+            reopen.filter(status__in=COOLING).update(asks=F("asks") + 1, **fields)
+            reopen.filter(status=OfferStatus.WITHDRAWN).update(**fields)
         else:
             fresh.append(Offer(incident=incident, responder_id=r.responder_id, **fields))
     Offer.objects.bulk_create(fresh)
     offer_ids = {**existing, **{o.responder_id: o.pk for o in fresh}}
     # One insert for the round's messages (a get_or_create per message was a query, a
     # savepoint and an insert each: a third of a new incident's statements).
-    messages_queue(offer_messages(incident, plan.offers, offer_ids, found.contacts, now=now),
-                   now=now)
+    messages_queue(offer_messages(incident, ranked, offer_ids, contacts, now=now), now=now)
+    incident.round_shortfall = shortfall
+    Incident.objects.filter(pk=incident.pk).update(current_round=incident.current_round,
+                                                   round_shortfall=shortfall)
+    arm(incident, TimerKind.ROUND_EXPIRY, round=incident.current_round, due_at=expires_at)
+    if ranked and incident.attention in SHORTFALLS:
+        # "No one left to ask" is no longer true: someone is being asked again.
+        flag(incident, "widened", now=now)
+
+
+# Alarms a round that offers someone answers. Not "location unknown": whoever accepts
+# still needs the place, so "set the place" stays the dispatcher's alarm.
+SHORTFALLS = frozenset(s.value for s in Shortfall) - {Shortfall.LOCATION_UNKNOWN.value}
+
+
+def nobody_data(plan: Round) -> dict[str, Any]:
+    """What a "no_offers" event says: why, and how far the nearest beyond the cap is."""
+    data: dict[str, Any] = {"shortfall": plan.shortfall.value if plan.shortfall else ""}
+    beyond = plan.nearest_beyond
+    if beyond is not None and beyond.eta_seconds is not None:
+        data["nearest_minutes"] = max(1, round(beyond.eta_seconds / 60))
+    return data
+
+
+def ems_decision(incident: Incident, etas: Sequence[float | None]
+                 ) -> tuple[DeadlineDecision, dict[str, Any]]:
+    """``core.policy.ems_at_once`` for this incident, whose open offers have ``etas``,
+    and what its "ems_proposed" event says. Reads nothing."""
+    policy = policy_for(incident)
+    decision = ems_at_once(kind=Kind(incident.kind), state=incident.state_enum,
+                           policy=policy, located=incident_point(incident) is not None,
+                           offered_etas=etas)
+    data: dict[str, Any] = {"why": "beyond_target"}
+    if policy.ems_target is not None:
+        data["target_minutes"] = round(policy.ems_target.total_seconds() / 60)
+    known = [e for e in etas if e is not None]
+    if known:
+        data["nearest_minutes"] = max(1, round(min(known) / 60))
+    return decision, data
+
+
+def ems_check(incident: Incident, *, now: datetime) -> None:
+    """After a round: an overdose nobody offered can reach within the target gets an
+    ambulance proposed now (``core.policy.ems_at_once``), not at the deadline."""
+    if (incident.ems_proposed_at is not None or policy_for(incident).ems_target is None
+            or incident.kind not in EMS_TARGET_KINDS):
+        return  # nothing to decide, nothing to read
+    etas = list(Offer.objects.filter(incident=incident, status=OfferStatus.PENDING)
+                .values_list("eta_seconds", flat=True))
+    decision, data = ems_decision(incident, etas)
+    ems_propose(incident, decision, now=now, **data)
+
+
+def round_start(incident: Incident, *, now: datetime,
+                required: frozenset[Skill] | None = None, asked: bool = False) -> int:
+    """Offer the (locked) incident to the next K responders and arm the round's expiry.
+
+    Always arms the timer, even when nobody could be offered: the next round then
+    looks again, so a responder who comes on shift, cools down after declining, or a
+    place that is set in the meantime gets the offer. A round that offers nobody
+    alerts the dispatcher and tells the person at once, each time the reason changes.
+    ``asked``: a dispatcher asked for this round (see ``core.policy.plan_round``).
+    Returns the number of offers made.
+    """
+    found = find(incident, now=now, required=required, asked=asked)
+    plan = found.round
     shortfall = plan.shortfall.value if plan.shortfall else ""
     previous = incident.round_shortfall
-    incident.round_shortfall = shortfall
-    Incident.objects.filter(pk=incident.pk).update(
-        current_round=incident.current_round, round_shortfall=shortfall)
-    arm(incident, TimerKind.ROUND_EXPIRY, round=incident.current_round, due_at=plan.expires_at)
+    offer_round(incident, plan.offers, expires_at=plan.expires_at, contacts=found.contacts,
+                now=now, shortfall=shortfall)
     if plan.offers:
         event(incident, "offers_made", actor=Actor.SYSTEM, now=now,
               round=incident.current_round,
@@ -141,10 +212,11 @@ def round_start(incident: Incident, *, now: datetime,
         # Say so once per change, not every round: a quiet night must not bury the
         # timeline under identical "still nobody" lines.
         event(incident, "no_offers", actor=Actor.SYSTEM, now=now,
-              round=incident.current_round, shortfall=shortfall)
+              round=incident.current_round, **nobody_data(plan))
         if shortfall:
             flag(incident, shortfall, now=now)
             tell_the_person(incident, nobody_stage(shortfall), now=now)
+    ems_check(incident, now=now)
     return len(plan.offers)
 
 
@@ -153,9 +225,8 @@ def widen(incident: Incident, *, now: datetime, why: str) -> None:
     made = round_start(incident, now=now)
     event(incident, "widened", actor=Actor.SYSTEM, now=now, round=incident.current_round,
           offers=made, why=why)
-    if made or incident.round_shortfall != Shortfall.LOCATION_UNKNOWN:
-        # Without a place, "choose responders or set the place" is the alarm to keep:
-        # "widened" to nobody would hide it.
-        flag(incident, "widened", now=now)
     if made:
+        # Offered to nobody, the round's own alarm ("no one left to ask: everyone
+        # declined", "set the place") stands: "widened" would hide it.
+        flag(incident, "widened", now=now)
         tell_the_person(incident, Stage.WIDENING, now=now)

@@ -96,10 +96,9 @@ def incident_radius(incident: Incident) -> float | None:
 
 def past_offers(incident: Incident) -> list[PastOffer]:
     return [
-        PastOffer(rid, OfferStatus(status))
-        for rid, status in Offer.objects.filter(incident=incident).values_list(
-            "responder_id", "status"
-        )
+        PastOffer(rid, OfferStatus(status), answered_at, asks)
+        for rid, status, answered_at, asks in Offer.objects.filter(
+            incident=incident).values_list("responder_id", "status", "answered_at", "asks")
     ]
 
 

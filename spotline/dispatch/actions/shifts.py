@@ -13,12 +13,14 @@ from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
 from spotline.core.geo import Point
 from spotline.core.policy import OfferStatus
+from spotline.dispatch.actions.freed import offer_to_freed
 from spotline.dispatch.actions.locks import lock_many, pending_offer_incidents, retry_on_deadlock
 from spotline.dispatch.actions.offers import holds_open_incident, offers_give_back
 from spotline.dispatch.actions.search import roster_forget
 from spotline.dispatch.models import Offer
 from spotline.errors import Conflict
 from spotline.live.publish import responder_changed
+from spotline.responders.actions import location_update
 from spotline.responders.models import Responder
 
 
@@ -86,5 +88,20 @@ def shift_set(
             # shift. The responder is locked; now the incidents, in order.
             lock_many(pending_offer_incidents(r.pk))
             offers_give_back(r, now=now, why="responder_left", replace=True)
+        elif not pending_offer_incidents(r.pk):
+            # On shift (or moved): the most urgent waiting incident now, not at its
+            # next round.
+            offer_to_freed(r.pk, now=now)
         responder_changed(r.pk)
+    return r
+
+
+def responder_locate(*, responder: Responder, location: Point, now: datetime) -> Responder:
+    """A new location from the responder's app (``responders.actions.location_update``);
+    one who has moved within reach of a waiting incident, with no offer open, is
+    offered it at once."""
+    with audit_atomic():
+        r = location_update(responder=responder, location=location, now=now)
+        if not pending_offer_incidents(r.pk):
+            offer_to_freed(r.pk, now=now)
     return r

@@ -11,11 +11,9 @@ from django.conf import settings
 
 from spotline.core.lifecycle import Event, State
 from spotline.core.policy import Actor, OfferStatus, Shortfall, on_deadline, should_widen
-from spotline.core.stage import Stage
+from spotline.dispatch.actions.ambulance import ems_propose
 from spotline.dispatch.actions.locks import lock
 from spotline.dispatch.actions.moves import move
-from spotline.dispatch.actions.opening import ems_request
-from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import event, flag
 from spotline.dispatch.actions.rounds import round_start, widen
 from spotline.dispatch.actions.search import policy_for
@@ -43,12 +41,18 @@ def round_expire(*, timer: Timer, now: datetime) -> None:
         move(incident, Event.CANCEL, now=now, actor=Actor.SYSTEM)
         return
     # A later round (an escalation, a decline) has its own timer; only the newest
-    # round's expiry widens.
-    if timer.round == incident.current_round and should_widen(incident.state_enum):
+    # round's expiry widens, or an older one's that leaves nobody being asked (the
+    # newer round offered nobody new while these were still open).
+    if not should_widen(incident.state_enum):
+        return
+    if timer.round == incident.current_round:
         if expired:
             widen(incident, now=now, why="no_answer")
         else:
             round_start(incident, now=now)
+    elif expired and not Offer.objects.filter(incident=incident,
+                                              status=OfferStatus.PENDING).exists():
+        widen(incident, now=now, why="no_answer")
 
 
 def deadline_reach(*, timer: Timer, now: datetime) -> None:
@@ -60,17 +64,14 @@ def deadline_reach(*, timer: Timer, now: datetime) -> None:
     decision = on_deadline(state=incident.state_enum, policy=policy_for(incident))
     if not decision.mark_unanswered:
         return
-    incident.unanswered_at = incident.ems_proposed_at = now
-    Incident.objects.filter(pk=incident.pk).update(unanswered_at=now, ems_proposed_at=now)
+    incident.unanswered_at = now
+    Incident.objects.filter(pk=incident.pk).update(unanswered_at=now)
     event(incident, "unanswered", actor=Actor.POLICY, now=now, round=incident.current_round)
-    event(incident, "ems_proposed", actor=Actor.POLICY, now=now)
     if incident.attention != Shortfall.LOCATION_UNKNOWN:
         # Without a place, "set the place" stays the alarm: nobody could accept anyway.
         flag(incident, "unanswered", now=now)
-    if decision.request_ems:
-        ems_request(incident, actor=Actor.POLICY, user_id=None, now=now)
-    else:
-        tell_the_person(incident, Stage.AMBULANCE_PROPOSED, now=now)
+    # Proposed already if an overdose had nobody near (rounds.ems_check): not twice.
+    ems_propose(incident, decision, now=now, why="deadline")
 
 
 def incident_purge(*, timer: Timer, now: datetime) -> None:

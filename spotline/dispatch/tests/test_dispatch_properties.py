@@ -7,16 +7,23 @@ cancel, report, go on or off shift, escalate. Moves the rules forbid must be ref
 with an ActionError; after every move the database must still hold the invariants the
 whole system rests on.
 
+Issue 15 added the policy's promises: no incident waits with no offer open and no
+alarm; no offer beyond the cap is made automatically; a decliner is asked again only
+after the cool-down; a freed responder is offered the most urgent waiting incident they
+can take; the unserved reason is the last round's recorded cause.
+
 The plain tests at the end pin down, one scenario each, bugs found while writing these.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
@@ -24,15 +31,22 @@ from hypothesis.extra.django import TestCase
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import CENTRE, T0, offset
-from spotline.core.geo import Mode
+from spotline.core.geo import Mode, Point, StraightLineEstimator
 from spotline.core.lifecycle import HELD, TERMINAL, State
-from spotline.core.policy import Actor, EscalationTarget, OfferStatus, Shortfall
-from spotline.core.triage import Answer, Kind, Skill
+from spotline.core.policy import (
+    Actor,
+    EscalationTarget,
+    OfferStatus,
+    PastOffer,
+    Shortfall,
+    may_offer,
+)
+from spotline.core.triage import Answer, Kind, Priority, Skill
 from spotline.dispatch.actions.dispatcher import incident_assign, incident_cancel, incident_escalate
 from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
 from spotline.dispatch.actions.reports import incident_report
-from spotline.dispatch.actions.shifts import shift_set
+from spotline.dispatch.actions.shifts import responder_locate, shift_set
 from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer
 from spotline.dispatch.timers import fire_due
 from spotline.errors import ActionError
@@ -77,10 +91,39 @@ incident_specs = st.builds(
 # The common moves are listed twice so that runs spend most of their steps on them.
 MOVES = [
     "accept", "accept", "decline", "decline", "expire", "expire",
-    "assign", "cancel", "report", "shift", "escalate",
+    "assign", "cancel", "report", "report", "shift", "escalate", "locate",
 ]
+ESTIMATOR = StraightLineEstimator(detour_factor=1.4)
 REPORT_TYPES = ["en_route", "on_scene", "resolved", "unable_to_locate", "release",
                 "need_backup"]
+
+
+def expected_reason(incident: Incident) -> str:
+    """The unserved reason docs/dispatch-policy.md's table gives, from the timeline
+    alone: how it closed (the last move's event), whether a responder held it then, and
+    what its last round said (the last "offers_made" or "no_offers": a round that offers
+    nobody for the same reason as the one before writes no line of its own). The replay
+    found "all busy" on the timeline and "no answer" in the record."""
+    timeline = list(IncidentEvent.objects.filter(incident=incident).order_by("at", "id"))
+    closing = [e for e in timeline if e.data.get("to") == incident.state][-1]
+    rounds = [e for e in timeline if e.type in ("offers_made", "no_offers")]
+    last = rounds[-1] if rounds else None
+    shortfall = last.data.get("shortfall", "") if last and last.type == "no_offers" else ""
+    if incident.state_enum is State.UNABLE_TO_LOCATE:
+        return Shortfall.UNABLE_TO_LOCATE.value
+    if incident.on_scene_at is not None:
+        return ""
+    by_person = closing.actor == Actor.PERSON.value
+    if closing.data["from"] in {s.value for s in HELD}:
+        return (Shortfall.CANCELLED_BY_PERSON if by_person
+                else Shortfall.CANCELLED_BY_DISPATCHER).value
+    if shortfall:
+        return str(shortfall)
+    if by_person:
+        return Shortfall.CANCELLED_BY_PERSON.value
+    if closing.actor == Actor.SYSTEM.value:
+        return Shortfall.NO_ANSWER.value
+    return Shortfall.CANCELLED_BY_DISPATCHER.value
 
 
 class Run:
@@ -90,7 +133,9 @@ class Run:
         self.data = data
         self.now = T0
         self.seen_offers: set[int] = set()
-        self.declined: set[tuple[int, int]] = set()  # (incident, responder)
+        # (incident, responder) -> when they declined and how often they were asked
+        self.declined: dict[tuple[int, int], tuple[datetime, int]] = {}
+        self.freed: int | None = None  # a responder the last move freed
         self.assigned: set[tuple[int, int]] = set()  # a dispatcher assigned directly
 
     def draw(self, strategy: st.SearchStrategy[Any]) -> Any:
@@ -148,6 +193,15 @@ class Run:
             actor = self.draw(st.sampled_from([Actor.PERSON, Actor.DISPATCHER]))
             incident_cancel(incident_id=self.pick_incident(), actor=actor,
                                     user_id=None, now=self.now)
+        elif name == "locate":
+            responder = self.pick_responder()
+            asked = Offer.objects.filter(responder=responder,
+                                         status=OfferStatus.PENDING).exists()
+            responder_locate(responder=responder,
+                             location=offset(CENTRE, self.draw(st.integers(-3000, 3000))),
+                             now=self.now)
+            if not asked:
+                self.freed = responder.pk  # moved with no offer open: as if freed
         elif name == "report":
             incident = Incident.objects.get(pk=self.pick_incident())
             # The assigned responder, or a dispatcher on their behalf, or someone else.
@@ -157,14 +211,20 @@ class Run:
                 responder = incident.assigned_responder
             elif who == "other":
                 responder = self.pick_responder()
+            holder = incident.assigned_responder_id
             incident_report(incident_id=incident.pk,
                                     type=self.draw(st.sampled_from(REPORT_TYPES)),
                                     now=self.now, responder=responder, user_id=None)
+            incident.refresh_from_db()
+            if holder is not None and incident.state_enum not in HELD:
+                self.freed = holder
         elif name == "shift":
             responder = self.pick_responder()
             location = offset(CENTRE, self.draw(st.integers(-3000, 3000)))
             shift_set(responder=responder, on_shift=not responder.on_shift,
                       location=location, now=self.now)
+            if not responder.on_shift:
+                self.freed = responder.pk  # came on shift
         elif name == "escalate":
             incident_escalate(incident_id=self.pick_incident(),
                                       to=self.draw(st.sampled_from(EscalationTarget)),
@@ -190,6 +250,39 @@ class Run:
             self.check_incident(incident)
         # A handler that blew up is postponed by the worker, not raised: look for it.
         assert not Timer.objects.exclude(last_error="").exists()
+        self.check_freed()
+
+    def check_freed(self) -> None:
+        """A responder the last move freed has an offer for the most urgent, oldest
+        waiting incident they qualify for, may be asked and can reach in time."""
+        rid, self.freed = self.freed, None
+        if rid is None:
+            return
+        r = Responder.objects.get(pk=rid)
+        if not r.on_shift or r.point is None or Incident.objects.filter(
+                assigned_responder_id=rid, state__in=[s.value for s in HELD]).exists():
+            return
+        offered_now = set(Offer.objects.filter(responder_id=rid, status=OfferStatus.PENDING,
+                                               created_at=self.now)
+                          .values_list("incident_id", flat=True))
+        takeable = []
+        for incident in Incident.objects.filter(state=State.DISPATCHING.value):
+            if incident.lat is None or not set(incident.required_skills) <= set(r.skills):
+                continue
+            rules = django_settings.SPOTLINE_POLICY[Priority(incident.priority)]
+            eta = ESTIMATOR.eta_seconds(r.point, Point(incident.lat, incident.lon),
+                                        Mode(r.mode))
+            if rules.max_eta is not None and eta > rules.max_eta.total_seconds():
+                continue
+            past = Offer.objects.filter(incident=incident, responder_id=rid).first()
+            if incident.pk in offered_now or may_offer(
+                    None if past is None else PastOffer(rid, OfferStatus(past.status),
+                                                        past.answered_at, past.asks),
+                    rules, self.now):
+                takeable.append(incident)
+        best = min(takeable, key=lambda i: (i.priority, i.opened_at, i.pk), default=None)
+        assert offered_now == ({best.pk} if best else set()), (
+            f"freed responder {rid} offered {offered_now}, most urgent is {best}")
 
     def check_offers(self, incident: Incident, responders: dict[int, Responder],
                      holding: dict[int, list[int]], crisis_rounds: set[Any]) -> None:
@@ -216,10 +309,24 @@ class Run:
                 assert holding.get(o.responder_id, [incident.pk]) == [incident.pk], (
                     f"offer to busy {r.pk}"
                 )
-            if key in self.declined and key not in self.assigned:
-                assert o.status == OfferStatus.DECLINED, f"declined {key} came back"
-            if o.status == OfferStatus.DECLINED:
-                self.declined.add(key)
+            if key in self.declined and key not in self.assigned and (
+                    o.status != OfferStatus.DECLINED):
+                # Asked again: only after the cool-down, doubled per earlier ask.
+                declined_at, asks = self.declined.pop(key)
+                rules = django_settings.SPOTLINE_POLICY[Priority(incident.priority)]
+                assert may_offer(PastOffer(o.responder_id, OfferStatus.DECLINED,
+                                           declined_at, asks), rules, o.created_at), (
+                    f"declined {key} came back before the cool-down")
+            if o.status == OfferStatus.DECLINED and key not in self.declined:
+                assert o.answered_at is not None
+                self.declined[key] = (o.answered_at, o.asks)
+            cap = django_settings.SPOTLINE_POLICY[Priority(incident.priority)].max_eta
+            if (o.created_at == self.now and o.round != 0 and cap is not None
+                    and o.eta_seconds is not None
+                    and not IncidentEvent.objects.filter(
+                        incident=incident, type="escalated",
+                        data__round=o.round).exists()):
+                assert o.eta_seconds <= cap.total_seconds(), "offer beyond the cap"
         pending = [o for o in offers if o.status == OfferStatus.PENDING]
         if incident.state_enum is not State.DISPATCHING:
             assert not pending, f"pending offers on a {incident.state} incident"
@@ -231,9 +338,21 @@ class Run:
         state = incident.state_enum
         if state is State.DISPATCHING:
             assert incident.assigned_responder_id is None
+            if not incident.offers.filter(status=OfferStatus.PENDING).exists():
+                # Nobody is being asked: the dispatcher is alerted and the reason kept.
+                assert incident.attention, (
+                    f"{incident} waits with no offer and no alarm: "
+                    f"{list(incident.events.values_list('type', 'data'))} "
+                    f"{list(incident.offers.values_list('responder_id', 'status', 'round'))}"
+                    f" {list(Responder.objects.values_list('pk', 'on_shift_since', 'lat'))}")
+                assert incident.round_shortfall, f"{incident} waits with no reason"
+        if incident.closed_at is not None:
+            assert incident.unserved_reason == expected_reason(incident), (
+                f"{incident}: {list(incident.events.values_list('type', 'data'))}")
         assert (incident.closed_at is not None) == (state in TERMINAL)
         if incident.closed_at is not None:
-            if incident.on_scene_at is None:
+            if incident.on_scene_at is None or state is State.UNABLE_TO_LOCATE:
+                # Arriving and not finding them is not serving them.
                 assert incident.unserved_reason, f"{incident} closed unserved, no reason"
                 assert Shortfall(incident.unserved_reason)
             else:
@@ -277,8 +396,64 @@ class DispatchPropertiesTest(TestCase):
         event(f"offers made: {min(len(run.seen_offers), 10)}")
         for incident in Incident.objects.all():
             event(f"ended {incident.state}")
+            if incident.unserved_reason:
+                event(f"unserved {incident.unserved_reason}")
         # "need backup" opens backup incidents of their own; the requests are all there.
         assert Incident.objects.filter(backup_for__isnull=True).count() == len(incidents)
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(roster=st.lists(responder_specs, min_size=1, max_size=3), first=st.booleans(),
+           target=incident_specs, data=st.data())
+    def test_every_request_that_ends_unserved_gets_the_reason_the_table_gives(
+        self, roster: list[ResponderSpec], first: bool, target: IncidentSpec,
+        data: st.DataObject,
+    ) -> None:
+        """The moves above mostly end in a cancel while offers are out. Here: a small
+        roster, maybe another incident to keep them busy, a few moves, and then the
+        request ends every way one can (the person or a dispatcher cancels, the
+        responder could not find them, Spotline closes it for age)."""
+        run = Run(data)
+        for n, spec in enumerate(roster):
+            run.add_responder(n, spec)
+        if first:
+            run.open(IncidentSpec(Kind.OVERDOSE, Answer.NO, Answer.UNKNOWN, Answer.NO, True))
+            run.check()
+            # Someone takes it: busy when the request below comes in.
+            taker = Offer.objects.order_by("pk").first()
+            if taker is not None:
+                offer_accept(offer_id=taker.pk, responder=taker.responder, now=run.now)
+                run.check()
+        run.now += timedelta(seconds=1)
+        run.open(target)
+        run.check()
+        incident_id = Incident.objects.order_by("-pk").values_list("pk", flat=True)[0]
+        for _ in range(data.draw(st.integers(0, 6), label="steps")):
+            run.now += timedelta(seconds=data.draw(st.integers(1, 90)))
+            move = data.draw(st.sampled_from(
+                ["accept", "decline", "expire", "expire", "shift", "locate"]), label="move")
+            with contextlib.suppress(ActionError):  # a refused move is part of the run
+                run.move(move)
+            run.check()
+        run.now += timedelta(seconds=1)
+        end = data.draw(st.sampled_from(["person", "dispatcher", "not found", "age"]))
+        incident = Incident.objects.get(pk=incident_id)
+        with contextlib.suppress(ActionError):
+            if end == "age":
+                run.now += timedelta(hours=13)
+                fire_due(now=run.now)
+            elif end == "not found" and incident.assigned_responder_id is not None:
+                incident_report(incident_id=incident_id, type="unable_to_locate",
+                                now=run.now, responder=None, user_id=None)
+            else:
+                incident_cancel(incident_id=incident_id, now=run.now, user_id=None,
+                                actor=Actor.PERSON if end == "person" else Actor.DISPATCHER)
+        run.check()
+        incident.refresh_from_db()
+        event(f"{end}: {incident.unserved_reason or incident.state}")
 
 
 # -- bugs found while writing these, one scenario each ---------------------------------------

@@ -72,7 +72,8 @@ def open_overdose(*, now: datetime, at: Point = CENTRE) -> Incident:
 def near_and_far(make_responder: Callable[..., Responder], around: Point = CENTRE,
                  ) -> tuple[set[int], set[int]]:
     near = {make_responder(at=offset(around, n)).pk for n in (100, 200, 300)}
-    far = {make_responder(at=offset(around, n)).pk for n in (1000, 1100, 1200)}
+    # 800-1000 m: the next three on foot, within the P1 cap (20 min).
+    far = {make_responder(at=offset(around, n)).pk for n in (800, 900, 1000)}
     return near, far
 
 

@@ -31,7 +31,7 @@ def cast(make_responder: Callable[..., Responder]) -> dict[str, Responder]:
     """Three near responders (a P1's first round) and three farther ones."""
     return {name: make_responder(name, north_m=north) for name, north in (
         ("near1", 100), ("near2", 200), ("near3", 300),
-        ("far1", 1000), ("far2", 1100), ("far3", 1200))}
+        ("far1", 800), ("far2", 900), ("far3", 1000))}  # within the P1 cap: 20 min
 
 
 def open_overdose(*, now: Any = T0, north_m: float = 0.0) -> Incident:

@@ -74,7 +74,7 @@ def test_it_goes_off_shift_once_confirmed_and_widens_at_once(make_responder) -> 
     sam = make_responder("sam", north_m=200)
     make_responder("jo", north_m=300)
     make_responder("kai", north_m=400)  # a P1's first round: the three nearest
-    alex = make_responder("alex", north_m=5000)
+    alex = make_responder("alex", north_m=900)  # the fourth: 16 min, within the cap
     incident = open_incident()
     offer = Offer.objects.get(incident=incident, responder=sam)
     assert not Offer.objects.filter(incident=incident, responder=alex).exists()

@@ -27,6 +27,7 @@ from django.test import Client
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
 from spotline.checkins.models import CheckIn
 from spotline.conftest import CENTRE, T0, offset
+from spotline.core.geo import Mode
 from spotline.core.policy import Actor
 from spotline.core.triage import Answer
 from spotline.dispatch.actions.dispatcher import incident_cancel, incident_note
@@ -68,7 +69,7 @@ def needles() -> dict[str, bytes]:
 
 
 def create_everything(make_responder) -> None:
-    sam = make_responder("sam", north_m=100)
+    sam = make_responder("sam", north_m=100, mode=Mode.BIKE)  # 1.1 km: within reach
     spot = offset(CENTRE, 1234.5)
     with time_machine.travel(T0, tick=False):
         r = Client().post("/", {"kind": "overdose", "where": SECRETS["web place"],
