@@ -85,7 +85,8 @@ def index(request: HttpRequest) -> HttpResponse:
     # closed incident leaves the queue, so it is shown apart (core.unserved).
     not_found = list(Incident.objects.filter(
         state=State.UNABLE_TO_LOCATE.value,
-        closed_at__gte=timezone.now() - NOT_FOUND_SHOWN).order_by("-closed_at")[:20])
+        closed_at__gte=timezone.now() - NOT_FOUND_SHOWN)
+        .only("id", "priority", "kind", "closed_at").order_by("-closed_at")[:20])
     busy = responder_busy_map()
     roster = [(r, busy.get(r.pk)) for r in responders_roster()]
     running = [s.value for s in OPEN_STATES]

@@ -244,6 +244,7 @@ def plan_round(
     now: datetime,
     radius_m: float | None = None,
     asked: bool = False,
+    excluded: frozenset[int] = frozenset(),
 ) -> Round:
     """The next K responders to offer this incident to, nearest (by travel time) first.
 
@@ -258,10 +259,11 @@ def plan_round(
     offered: the shortfall is ``LOCATION_UNKNOWN``, whoever is on shift. Unless
     ``asked``: a dispatcher widened it by hand, and every fresh, free, qualified
     responder is offered (up to ``ASKED_WITHOUT_PLACE_MAX``, in a stable order). An
-    asked round with a point offers the nearest K whatever the cap.
+    asked round with a point offers the nearest K whatever the cap. ``excluded``: never
+    offered it, as if not on the roster (the responder a backup is for).
     """
     past = {o.responder_id: o for o in past_offers}
-    candidates = list(candidates)
+    candidates = [c for c in candidates if c.responder_id not in excluded]
     on_shift = [c for c in candidates if c.on_shift]
     qualified = [c for c in on_shift if qualifies(c, required)]
     free = [c for c in qualified if not c.busy]

@@ -20,7 +20,9 @@ class Stage(StrEnum):
     FINDING = "finding"  # offered to the nearest responders, waiting for one to accept
     WIDENING = "widening"  # nobody accepted: asking more, further away
     UNANSWERED = "unanswered"  # nobody accepted and nobody is left to ask: a dispatcher was alerted
-    AMBULANCE_PROPOSED = "ambulance_proposed"  # the deadline passed: an ambulance was proposed
+    # The deadline passed, or (an overdose) nobody near enough was free: an ambulance was
+    # proposed to a dispatcher.
+    AMBULANCE_PROPOSED = "ambulance_proposed"
     AMBULANCE_REQUESTED = "ambulance_requested"  # a dispatcher is to call an ambulance
     ACCEPTED = "accepted"
     EN_ROUTE = "en_route"

@@ -150,8 +150,9 @@ def stage_message(incident: Incident, current: Stage, *, pending: int, alias: st
             return _("No responder is on shift right now. A dispatcher has been alerted, "
                      "and an ambulance was proposed to them.")
         if pending:
-            return _("We are asking responders, but none can get there quickly. A "
-                     "dispatcher has been alerted, and an ambulance was proposed to them.")
+            return _("We are asking responders. Because nobody near enough was free at "
+                     "first, a dispatcher has been alerted and an ambulance was proposed "
+                     "to them.")
         return _("Nobody who could get there quickly is free. A dispatcher has been "
                  "alerted, and an ambulance was proposed to them.")
     if current is Stage.AMBULANCE_REQUESTED:

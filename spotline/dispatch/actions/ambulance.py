@@ -36,8 +36,9 @@ def ems_propose(incident: Incident, decision: DeadlineDecision, *, now: datetime
                 **data: Any) -> None:
     """Carry out a policy's ambulance decision (``core.policy.on_deadline`` or
     ``ems_at_once``): propose once, recorded as the policy's, with ``data`` saying why;
-    request too if the decision says so, else tell the person it is proposed."""
-    if not decision.propose_ems:
+    request too if the decision says so, else tell the person it is proposed. Nothing
+    once one is requested: proposing it then would only say something stale."""
+    if not decision.propose_ems or incident.ems_requested_at is not None:
         return
     if incident.ems_proposed_at is None:
         incident.ems_proposed_at = now

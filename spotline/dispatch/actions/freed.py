@@ -22,13 +22,14 @@ from django.conf import settings
 
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, State
-from spotline.core.policy import Actor, Candidate, OfferStatus, PastOffer
+from spotline.core.policy import Actor, Candidate, OfferStatus, PastOffer, may_offer
 from spotline.core.triage import Priority, Skill
 from spotline.core.waiting import Waiting, choose_waiting
 from spotline.dispatch.actions.records import event
 from spotline.dispatch.actions.rounds import offer_round
 from spotline.dispatch.actions.search import (
     Contact,
+    backup_for_responders,
     estimator,
     incident_point,
     incident_radius,
@@ -44,17 +45,27 @@ log = logging.getLogger(__name__)
 LOOK_AT = 50
 
 
-def _waiting(responder_id: int) -> list[Waiting]:
-    incidents = list(Incident.objects.filter(state=State.DISPATCHING.value)
-                     .exclude(located_by="").order_by("priority", "opened_at", "pk")[:LOOK_AT])
-    mine = {o.incident_id: PastOffer(o.responder_id, OfferStatus(o.status), o.answered_at,
+# What a choice needs of a waiting incident: its point is unsealed, nothing else is.
+FIELDS = ("id", "priority", "opened_at", "lat", "lon", "accuracy_m", "located_by",
+          "required_skills", "backup_for", "data_key")
+
+
+def _mine(responder_id: int, incident_ids: list[int]) -> dict[int, PastOffer]:
+    return {o.incident_id: PastOffer(o.responder_id, OfferStatus(o.status), o.answered_at,
                                      o.asks)
             for o in Offer.objects.filter(responder_id=responder_id,
-                                          incident_id__in=[i.pk for i in incidents])}
+                                          incident_id__in=incident_ids)}
+
+
+def _waiting(responder_id: int) -> list[Waiting]:
+    incidents = list(Incident.objects.filter(state=State.DISPATCHING.value)
+                     .exclude(located_by="").only(*FIELDS)
+                     .order_by("priority", "opened_at", "pk")[:LOOK_AT])
+    mine = _mine(responder_id, [i.pk for i in incidents])
     return [Waiting(incident_id=i.pk, priority=Priority(i.priority), opened_at=i.opened_at,
                     location=incident_point(i), radius_m=incident_radius(i),
                     required=frozenset(Skill(s) for s in i.required_skills),
-                    past=mine.get(i.pk))
+                    past=mine.get(i.pk), excluded=backup_for_responders(i))
             for i in incidents]
 
 
@@ -84,7 +95,10 @@ def offer_to_freed(responder_id: int | None, *, now: datetime) -> int | None:
         w, ranked = chosen
         incident = (Incident.objects.select_for_update(skip_locked=True)
                     .filter(pk=w.incident_id, state=State.DISPATCHING.value).first())
-        if incident is None:
+        # Read before the lock: a round may have offered it to them since. Judged again
+        # on the row as it is now.
+        past = _mine(me.pk, [w.incident_id]).get(w.incident_id)
+        if incident is None or not may_offer(past, policy_for(incident), now):
             waiting = [x for x in waiting if x.incident_id != w.incident_id]
             continue
         contact = Contact(channels=list(me.channels or []), has_phone=bool(me.phone_sealed))

@@ -195,12 +195,13 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
         *([NewEvent("ems_proposed", Actor.POLICY, None, ems_data)] if ems.propose_ems
           else []),
     ], now=now, responders=offered)
-    if not offered and shortfall:
-        tell_the_person(incident, nobody_stage(shortfall), now=now)
+    # One text: an ambulance proposed (or requested) says nobody near is free too.
     if ems.request_ems:
         ems_request(incident, actor=Actor.POLICY, user_id=None, now=now)
     elif ems.propose_ems:
         tell_the_person(incident, Stage.AMBULANCE_PROPOSED, now=now)
+    elif not offered and shortfall:
+        tell_the_person(incident, nobody_stage(shortfall), now=now)
 
 
 def incident_ask_again(token: str, *, now: datetime) -> Opened:

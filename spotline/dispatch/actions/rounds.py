@@ -33,6 +33,7 @@ from spotline.dispatch.actions.records import arm, event, flag
 from spotline.dispatch.actions.search import (
     Contact,
     Found,
+    backup_for_responders,
     estimator,
     incident_point,
     incident_radius,
@@ -53,7 +54,8 @@ def find(incident: Incident, *, now: datetime, required: frozenset[Skill] | None
     return search(location=incident_point(incident), required=skills,
                   past_offers=[] if first else past_offers(incident),
                   policy=policy_for(incident), estimator=estimator(), now=now,
-                  radius_m=incident_radius(incident), asked=asked)
+                  radius_m=incident_radius(incident), asked=asked,
+                  excluded=backup_for_responders(incident))
 
 
 def nobody_stage(shortfall: str) -> Stage:
@@ -175,16 +177,19 @@ def ems_decision(incident: Incident, etas: Sequence[float | None]
     return decision, data
 
 
-def ems_check(incident: Incident, *, now: datetime) -> None:
+def ems_check(incident: Incident, *, now: datetime) -> bool:
     """After a round: an overdose nobody offered can reach within the target gets an
-    ambulance proposed now (``core.policy.ems_at_once``), not at the deadline."""
-    if (incident.ems_proposed_at is not None or policy_for(incident).ems_target is None
+    ambulance proposed now (``core.policy.ems_at_once``), not at the deadline. True if
+    it was proposed by this call (the person was told)."""
+    if (incident.ems_proposed_at is not None or incident.ems_requested_at is not None
+            or policy_for(incident).ems_target is None
             or incident.kind not in EMS_TARGET_KINDS):
-        return  # nothing to decide, nothing to read
+        return False  # nothing to decide, nothing to read
     etas = list(Offer.objects.filter(incident=incident, status=OfferStatus.PENDING)
                 .values_list("eta_seconds", flat=True))
     decision, data = ems_decision(incident, etas)
     ems_propose(incident, decision, now=now, **data)
+    return decision.propose_ems
 
 
 def round_start(incident: Incident, *, now: datetime,
@@ -215,8 +220,11 @@ def round_start(incident: Incident, *, now: datetime,
               round=incident.current_round, **nobody_data(plan))
         if shortfall:
             flag(incident, shortfall, now=now)
-            tell_the_person(incident, nobody_stage(shortfall), now=now)
-    ems_check(incident, now=now)
+    # An ambulance proposed now tells the person that nobody near is free, and what
+    # they can do: one text, not that and "nobody is free" just before it.
+    told = ems_check(incident, now=now)
+    if not plan.offers and shortfall and shortfall != previous and not told:
+        tell_the_person(incident, nobody_stage(shortfall), now=now)
     return len(plan.offers)
 
 

@@ -85,6 +85,21 @@ def incident_point(incident: Incident) -> Point | None:
     return Point(incident.lat, incident.lon)
 
 
+def backup_for_responders(incident: Incident) -> frozenset[int]:
+    """For a backup (other responders sent to a responder in trouble): whoever held the
+    incident it backs up, who must never be offered their own backup, even once they
+    are free again. Empty for any other incident (and nothing is read)."""
+    if incident.backup_for_id is None:
+        return frozenset()
+    held = set(Offer.objects.filter(
+        incident_id=incident.backup_for_id,
+        status__in=[OfferStatus.ACCEPTED, OfferStatus.RELEASED],
+    ).values_list("responder_id", flat=True))
+    holder = (Incident.objects.filter(pk=incident.backup_for_id)
+              .values_list("assigned_responder_id", flat=True).first())
+    return frozenset(held | ({holder} if holder else set()))
+
+
 def incident_radius(incident: Incident) -> float | None:
     """How far from its point the place may be, for ranking: the radius of a place found
     from words. A device's own accuracy is not added (the point is where the phone is)."""
@@ -228,6 +243,7 @@ def search(
     now: datetime,
     radius_m: float | None = None,
     asked: bool = False,
+    excluded: frozenset[int] = frozenset(),
 ) -> Found:
     """``plan_round`` over everyone on shift, reading only those near enough to matter.
 
@@ -235,13 +251,14 @@ def search(
     that is provably the full scan's; otherwise (no coordinates, no reach bound, a box
     at a pole or the antimeridian, or nobody close enough) scans everyone. An
     approximate place's radius only adds to each ETA, so a box that bounds the time to
-    the centre still bounds it. ``radius_m`` and ``asked`` are ``plan_round``'s.
+    the centre still bounds it. ``radius_m``, ``asked`` and ``excluded`` are
+    ``plan_round``'s.
     """
     def found(read: tuple[list[Candidate], dict[int, RawContact]]) -> Found:
         candidates, contacts = read
         plan = plan_round(location=location, required=required, candidates=candidates,
                           past_offers=past_offers, policy=policy, estimator=estimator,
-                          now=now, radius_m=radius_m, asked=asked)
+                          now=now, radius_m=radius_m, asked=asked, excluded=excluded)
         return Found(plan, {r.responder_id: contact(contacts[r.responder_id])
                             for r in plan.offers})
 

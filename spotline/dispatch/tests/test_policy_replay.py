@@ -19,16 +19,25 @@ from django.test import override_settings
 from spotline.conftest import CENTRE, T0, Api, offset
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import State
-from spotline.core.policy import DEFAULT_POLICY, Actor, DispatchPolicy, OfferStatus, Shortfall
+from spotline.core.policy import (
+    DEFAULT_POLICY,
+    Actor,
+    DispatchPolicy,
+    EscalationTarget,
+    OfferStatus,
+    Shortfall,
+)
 from spotline.core.triage import Answer, Kind, Priority
-from spotline.dispatch.actions.dispatcher import incident_cancel
+from spotline.dispatch.actions.dispatcher import incident_cancel, incident_escalate
 from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.opening import IncidentRequest, Opened, incident_open
 from spotline.dispatch.actions.reports import incident_report
-from spotline.dispatch.actions.shifts import responder_locate
-from spotline.dispatch.models import Incident, IncidentEvent, Offer
+from spotline.dispatch.actions.shifts import responder_locate, shift_set
+from spotline.dispatch.models import Incident, IncidentEvent, Offer, Source
 from spotline.dispatch.timers import fire_due
 from spotline.dispatch.words import event_sentence, word
+from spotline.notify.models import Message
+from spotline.privacy.crypto import unseal
 
 
 def s(n: float) -> timedelta:
@@ -205,3 +214,58 @@ def test_the_cap_is_travel_time_not_distance(make_responder: Any, mode: Mode) ->
     make_responder("walker", at=offset(CENTRE, 3000))
     incident = open_(breathing=Answer.NO).incident
     assert [o.responder_id for o in incident.offers.all()] == [fast.pk]
+
+
+# -- found in review: the freed responder's offer, and the person's texts ----------------------
+
+
+def test_a_responder_is_never_offered_their_own_backup_even_once_free(
+    make_responder: Any,
+) -> None:
+    ana = make_responder("ana", north_m=100)
+    incident = open_().incident
+    offer_accept(offer_id=incident.offers.get(responder=ana).pk, responder=ana, now=T0 + s(5))
+    incident_report(incident_id=incident.pk, type="on_scene", now=T0 + s(60), responder=ana,
+                    user_id=None)
+    incident_report(incident_id=incident.pk, type="need_backup", now=T0 + s(70),
+                    responder=ana, user_id=None)
+    backup = Incident.objects.get(backup_for=incident)
+    incident_report(incident_id=incident.pk, type="resolved", now=T0 + s(80), responder=ana,
+                    user_id=None)
+    # Free again, next to a waiting P1: still not offered the backup for herself, at
+    # once or at its next rounds.
+    assert not backup.offers.filter(responder=ana).exists()
+    for later in (125, 170, 215):
+        fire_due(now=T0 + s(later))
+    assert not backup.offers.filter(responder=ana).exists()
+
+
+def test_a_responder_sharing_no_location_is_not_sent_to_the_front_of_the_queue(
+    make_responder: Any,
+) -> None:
+    nowhere = make_responder("nowhere", on_shift=False)
+    incident = open_().incident
+    shift_set(responder=nowhere, on_shift=True, location=None, now=T0 + s(10))
+    # Not at once; the incident's own rounds offer them last, as before.
+    assert not incident.offers.filter(responder=nowhere).exists()
+
+
+def test_a_texted_overdose_nobody_is_on_shift_for_gets_one_text_not_two(db: Any) -> None:
+    incident = incident_open(IncidentRequest(
+        kind=Kind.OVERDOSE, location=CENTRE, source=Source.SMS,
+        callback_phone="+15550104242"), now=T0).incident
+    assert incident.ems_proposed_at == T0 and incident.round_shortfall == "nobody_on_shift"
+    [text] = [unseal(m.body_sealed, context="message.body")
+              for m in Message.objects.filter(purpose="status", incident_id=incident.pk)]
+    assert text.startswith("No responder is on shift right now. A dispatcher has been "
+                           "alerted.")
+
+
+def test_no_ambulance_is_proposed_once_one_was_requested(make_responder: Any) -> None:
+    make_responder("near", north_m=200)
+    incident = open_().incident
+    incident_escalate(incident_id=incident.pk, to=EscalationTarget.EMS, user_id=None,
+                      now=T0 + s(5))
+    for later in (45, 90, 121):
+        fire_due(now=T0 + s(later))
+    assert not IncidentEvent.objects.filter(incident=incident, type="ems_proposed").exists()
