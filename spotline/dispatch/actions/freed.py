@@ -22,7 +22,7 @@ from django.conf import settings
 
 from spotline.core.geo import Mode
 from spotline.core.lifecycle import HELD, State
-from spotline.core.policy import Actor, Candidate, OfferStatus, PastOffer, may_offer
+from spotline.core.policy import Actor, Candidate, PastOffer, may_offer
 from spotline.core.triage import Priority, Skill
 from spotline.core.waiting import Waiting, choose_waiting
 from spotline.dispatch.actions.records import event
@@ -33,9 +33,10 @@ from spotline.dispatch.actions.search import (
     estimator,
     incident_point,
     incident_radius,
+    offer_history,
     policy_for,
 )
-from spotline.dispatch.models import Incident, Offer
+from spotline.dispatch.models import Incident
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,7 @@ FIELDS = ("id", "priority", "opened_at", "lat", "lon", "accuracy_m", "located_by
 
 
 def _mine(responder_id: int, incident_ids: list[int]) -> dict[int, PastOffer]:
-    return {o.incident_id: PastOffer(o.responder_id, OfferStatus(o.status), o.answered_at,
-                                     o.asks)
-            for o in Offer.objects.filter(responder_id=responder_id,
-                                          incident_id__in=incident_ids)}
+    return dict(offer_history(responder_id=responder_id, incident_id__in=incident_ids))
 
 
 def _waiting(responder_id: int) -> list[Waiting]:

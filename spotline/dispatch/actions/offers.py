@@ -25,6 +25,7 @@ from spotline.dispatch.actions.locks import (
 from spotline.dispatch.actions.moves import move
 from spotline.dispatch.actions.records import event
 from spotline.dispatch.actions.rounds import widen
+from spotline.dispatch.actions.search import offers_open
 from spotline.dispatch.models import Incident, Offer
 from spotline.errors import Conflict, IncidentTaken, NotFound
 from spotline.responders.models import Responder
@@ -54,7 +55,7 @@ def offers_give_back(responder: Responder, *, now: datetime, why: str,
             status=OfferStatus.WITHDRAWN, answered_at=now)
         event(incident, "offer_withdrawn", actor=Actor.SYSTEM, now=now,
               responder_id=responder.pk, why=why)
-        pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
+        pending = offers_open(incident)
         if should_widen(incident.state_enum) and (replace or not pending):
             widen(incident, now=now, why=why)
 
@@ -132,7 +133,7 @@ def offer_decline(*, offer_id: int, responder: Responder, now: datetime) -> Offe
         offer.save(update_fields=["status", "answered_at"])
         event(incident, "offer_declined", actor=Actor.RESPONDER, now=now,
               user_id=responder.user_id, responder_id=responder.pk, offer_id=offer.pk)
-        pending = Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
+        pending = offers_open(incident)
         if should_widen(incident.state_enum) and not pending:
             widen(incident, now=now, why="all_declined")
     return offer

@@ -18,9 +18,10 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from spotline.core.lifecycle import State
-from spotline.core.policy import OfferStatus, Shortfall
+from spotline.core.policy import Shortfall
 from spotline.core.stage import Stage
-from spotline.dispatch.models import Incident, Offer, Source
+from spotline.dispatch.actions.search import offers_open
+from spotline.dispatch.models import Incident, Source
 from spotline.notify.actions import message_queue
 
 
@@ -50,8 +51,7 @@ def tell_the_person(incident: Incident, stage: Stage, *, now: datetime) -> None:
     """A stage in which nobody has accepted yet: what is true, and what they can do."""
     if not _texts_by_sms(incident) or incident.closed_at is not None:
         return
-    if stage is Stage.UNANSWERED and Offer.objects.filter(
-            incident=incident, status=OfferStatus.PENDING).exists():
+    if stage is Stage.UNANSWERED and offers_open(incident):
         return  # an earlier round's offers are still out: someone may yet accept
     with translation.override(incident.language or "en"):
         body = _stage_text(incident, stage)
@@ -92,7 +92,7 @@ def _stage_text(incident: Incident, stage: Stage) -> str:
         elif incident.round_shortfall == Shortfall.NOBODY_ON_SHIFT:
             first = gettext("No responder is on shift right now. A dispatcher has been "
                             "alerted.")
-        elif Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists():
+        elif offers_open(incident):
             # Proposed at once: an overdose nobody asked can reach in time.
             first = gettext("No responder can get to you quickly. A dispatcher has been "
                             "alerted, and we are still asking.")

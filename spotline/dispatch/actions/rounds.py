@@ -73,13 +73,18 @@ def offer_rows(incident: Incident, plan: Round, *, now: datetime) -> list[Offer]
             for r in plan.offers]
 
 
+def minutes(seconds: float) -> int:
+    """A travel time as texts and timeline lines say it: whole minutes, at least 1."""
+    return max(1, round(seconds / 60))
+
+
 def offer_messages(incident: Incident, ranked: Iterable[Ranked], offer_ids: dict[int, int],
                    contacts: dict[int, Contact], *, now: datetime) -> list[dict[str, Any]]:
     """One offer message per responder (and, for a P1, a call if still unanswered)."""
     queue: list[dict[str, Any]] = []
     for r in ranked:
         contact = contacts[r.responder_id]
-        eta = f" about {max(1, round(r.eta_seconds / 60))} min away" if r.eta_seconds else ""
+        eta = f" about {minutes(r.eta_seconds)} min away" if r.eta_seconds else ""
         # The responder decides knowing how sure the place is (never the place itself).
         where = {"approximate": " (place approximate)",
                  "unknown": " (place not known yet)"}.get(incident.location_status, "")
@@ -156,7 +161,7 @@ def nobody_data(plan: Round) -> dict[str, Any]:
     data: dict[str, Any] = {"shortfall": plan.shortfall.value if plan.shortfall else ""}
     beyond = plan.nearest_beyond
     if beyond is not None and beyond.eta_seconds is not None:
-        data["nearest_minutes"] = max(1, round(beyond.eta_seconds / 60))
+        data["nearest_minutes"] = minutes(beyond.eta_seconds)
     return data
 
 
@@ -173,7 +178,7 @@ def ems_decision(incident: Incident, etas: Sequence[float | None]
         data["target_minutes"] = round(policy.ems_target.total_seconds() / 60)
     known = [e for e in etas if e is not None]
     if known:
-        data["nearest_minutes"] = max(1, round(min(known) / 60))
+        data["nearest_minutes"] = minutes(min(known))
     return decision, data
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
@@ -91,13 +92,12 @@ def backup_for_responders(incident: Incident) -> frozenset[int]:
     are free again. Empty for any other incident (and nothing is read)."""
     if incident.backup_for_id is None:
         return frozenset()
-    held = set(Offer.objects.filter(
+    # Whoever holds or held an incident has its accepted offer (an accept, or a
+    # dispatcher's assignment), released if they gave it back or were reassigned.
+    return frozenset(Offer.objects.filter(
         incident_id=incident.backup_for_id,
         status__in=[OfferStatus.ACCEPTED, OfferStatus.RELEASED],
     ).values_list("responder_id", flat=True))
-    holder = (Incident.objects.filter(pk=incident.backup_for_id)
-              .values_list("assigned_responder_id", flat=True).first())
-    return frozenset(held | ({holder} if holder else set()))
 
 
 def incident_radius(incident: Incident) -> float | None:
@@ -109,12 +109,23 @@ def incident_radius(incident: Incident) -> float | None:
     return float(radius)
 
 
-def past_offers(incident: Incident) -> list[PastOffer]:
+def offer_history(**filters: Any) -> list[tuple[int, PastOffer]]:
+    """(incident id, what became of the offer) for every offer matching ``filters``."""
     return [
-        PastOffer(rid, OfferStatus(status), answered_at, asks)
-        for rid, status, answered_at, asks in Offer.objects.filter(
-            incident=incident).values_list("responder_id", "status", "answered_at", "asks")
+        (incident_id, PastOffer(rid, OfferStatus(status), answered_at, asks))
+        for incident_id, rid, status, answered_at, asks in Offer.objects.filter(
+            **filters).values_list("incident_id", "responder_id", "status", "answered_at",
+                                   "asks")
     ]
+
+
+def past_offers(incident: Incident) -> list[PastOffer]:
+    return [past for _, past in offer_history(incident=incident)]
+
+
+def offers_open(incident: Incident) -> bool:
+    """Whether anyone has an offer for this incident waiting for their answer."""
+    return Offer.objects.filter(incident=incident, status=OfferStatus.PENDING).exists()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from spotline.dispatch.actions.locks import lock
 from spotline.dispatch.actions.moves import move
 from spotline.dispatch.actions.records import event, flag
 from spotline.dispatch.actions.rounds import round_start, widen
-from spotline.dispatch.actions.search import policy_for
+from spotline.dispatch.actions.search import offers_open, policy_for
 from spotline.dispatch.models import Incident, IncidentNote, Offer, Outcome, Timer, TimerKind
 from spotline.dispatch.signals import incident_purged
 from spotline.notify.actions import messages_forget
@@ -50,8 +50,7 @@ def round_expire(*, timer: Timer, now: datetime) -> None:
             widen(incident, now=now, why="no_answer")
         else:
             round_start(incident, now=now)
-    elif expired and not Offer.objects.filter(incident=incident,
-                                              status=OfferStatus.PENDING).exists():
+    elif expired and not offers_open(incident):
         widen(incident, now=now, why="no_answer")
 
 
