@@ -106,6 +106,7 @@ INSTALLED_APPS = [
     "spotline.live",
     "spotline.notify",
     "spotline.checkins",
+    "spotline.alerts",
     "spotline.privacy",
     "spotline.audit",
     "spotline.transparency",
@@ -485,6 +486,26 @@ SPOTLINE_SAFETY_MINUTES = env_int("SPOTLINE_SAFETY_MINUTES", 15, minimum=1)
 SPOTLINE_PLAN_KEEP_DAYS = env_int("SPOTLINE_PLAN_KEEP_DAYS", 30, minimum=1)
 SPOTLINE_WORKER_POLL_SECONDS = env_float("SPOTLINE_WORKER_POLL_SECONDS", 0.5, minimum=0.05)
 SPOTLINE_ORG_NAME = env_str("SPOTLINE_ORG_NAME", "Spotline")
+
+# Community drug alerts (docs/alerts.md) ---------------------------------------------------
+
+# A coordinator or admin other than the alert's author must publish it.
+SPOTLINE_ALERTS_TWO_PERSON = env_bool("SPOTLINE_ALERTS_TWO_PERSON", False)
+# Alert texts are spaced at the carrier's rate: a US long code takes about 1 a second,
+# a toll-free number 3, a short code 100. 0: no spacing (the console provider, tests).
+SPOTLINE_SMS_PER_SECOND = env_float("SPOTLINE_SMS_PER_SECOND", 1.0, minimum=0.0)
+# The largest area an organization can define (km²): a city, not a country.
+SPOTLINE_AREA_MAX_KM2 = env_float("SPOTLINE_AREA_MAX_KM2", 2500.0, minimum=1.0)
+# Spikes (core.spikes): overdoses in the last WINDOW hours against the area's own
+# BASELINE days before, a Poisson upper tail at ALPHA, at least MIN_COUNT overdoses.
+SPOTLINE_SPIKE_WINDOW_HOURS = env_int("SPOTLINE_SPIKE_WINDOW_HOURS", 6, minimum=1, maximum=168)
+SPOTLINE_SPIKE_BASELINE_DAYS = env_int("SPOTLINE_SPIKE_BASELINE_DAYS", 28, minimum=1,
+                                       maximum=365)
+SPOTLINE_SPIKE_MIN_COUNT = env_int("SPOTLINE_SPIKE_MIN_COUNT", 3, minimum=1)
+SPOTLINE_SPIKE_ALPHA = env_float("SPOTLINE_SPIKE_ALPHA", 0.01, minimum=1e-9, maximum=0.5)
+# CAP's <sender>: who issues the alerts, as other systems will see it.
+SPOTLINE_CAP_SENDER = env_str("SPOTLINE_CAP_SENDER",
+                              f"alerts@{urlsplit(SPOTLINE_SITE_URL).hostname or 'localhost'}")
 
 # Messaging --------------------------------------------------------------------------------
 

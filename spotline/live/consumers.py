@@ -22,7 +22,7 @@ from spotline.accounts import twofactor
 from spotline.accounts.models import Role
 from spotline.dispatch.actions.opening import incident_by_token
 from spotline.errors import NotFound
-from spotline.live.publish import CONSOLE, PUSH_TIMEOUT, responder_group, track_group
+from spotline.live.publish import ALERTS, CONSOLE, PUSH_TIMEOUT, responder_group, track_group
 from spotline.responders.models import Responder
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             except NotFound:
                 return None
             return track_group(incident.pk)
+        if kind == "alerts":
+            return ALERTS  # published alerts are public: the page only hears "changed"
         if user is None or not user.is_authenticated:
             return None
         # A session still waiting for its second factor hears nothing.

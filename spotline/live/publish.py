@@ -25,6 +25,7 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 CONSOLE = "console"
+ALERTS = "alerts"  # the public alerts page: anyone may listen (alerts are public)
 
 
 def track_group(incident_id: int) -> str:
@@ -191,6 +192,16 @@ def sms_changed(conversation_id: int) -> None:
     _once_per_transaction(
         ("sms", conversation_id),
         lambda: _send([CONSOLE], {"type": "live.changed", "what": "sms", "id": conversation_id}),
+    )
+
+
+def alert_changed(alert_id: int, *, responders: Iterable[int] = ()) -> None:
+    """An alert was published, updated or cancelled: the public alerts page, the
+    console and the apps of the responders it was sent to refresh their list."""
+    groups = [ALERTS, CONSOLE, *(responder_group(r) for r in responders)]
+    _once_per_transaction(
+        ("alert", alert_id),
+        lambda: _send(groups, {"type": "live.changed", "what": "alert", "id": alert_id}),
     )
 
 

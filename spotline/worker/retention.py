@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from spotline.alerts.actions.reports import reports_purge
 from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 # Tables whose dead rows may hold wrapped keys or sealed values (PostgreSQL VACUUM).
 _VACUUM = ["privacy_datakey", "dispatch_incident", "dispatch_outcome", "dispatch_incidentnote",
            "checkins_checkin", "checkins_savedplan", "intake_smsconversation",
-           "intake_inboundsms", "intake_formsubmission", "notify_message"]
+           "intake_inboundsms", "intake_formsubmission", "notify_message", "alerts_report",
+           "alerts_subscriber", "alerts_alertconversation"]
 
 
 def purge_due(*, now: datetime) -> dict[str, int]:
@@ -36,6 +38,7 @@ def purge_due(*, now: datetime) -> dict[str, int]:
         "sms_rows": inbound_expire(now=now),
         "help_form_submissions": submissions_expire(now=now),
         "idempotency_answers": idempotency_expire(now=now),
+        "alert_reports": reports_purge(now=now),
     }
     clean_residue()
     log.info("purge done %s", " ".join(f"{k}={v}" for k, v in counts.items()))

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from spotline.alerts.actions import fanout, spikes
+from spotline.alerts.actions.reports import reports_purge
 from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins import deadlines
 from spotline.checkins.plans import plans_expire
@@ -34,8 +36,14 @@ def default_steps() -> list[Step]:
     return [
         Step("dispatch timers", timers.fire_due),
         Step("check-in deadlines", deadlines.fire_due),
+        # Batches of a published alert's messages: short transactions, offers first.
+        Step("alert fan-out", fanout.fire_due),
         # After the timers: the offers a timer made are sent in the same pass.
         Step("outbox", send_due),
+        Step("alert spikes", spikes.spikes_check, every=spikes.CHECK_EVERY_SECONDS),
+        Step("alert report retention", reports_purge, every=HOUSEKEEPING_EVERY_SECONDS),
+        Step("alert push subscriptions", fanout.forgotten_push_delete,
+             every=HOUSEKEEPING_EVERY_SECONDS),
         Step("sms retention", inbound_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("help form retention", submissions_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("saved plan retention", plans_expire, every=HOUSEKEEPING_EVERY_SECONDS),

@@ -33,6 +33,7 @@ from spotline.notify.providers.base import PermanentError, Sent, TransientError,
 log = logging.getLogger(__name__)
 
 TTL_SECONDS = 120  # an offer older than this is stale: the push service may drop it
+ALERT_TTL_SECONDS = 12 * 3600  # a drug alert is still worth reading hours later
 TIMEOUT_SECONDS = 10.0  # for all of a responder's browsers together (the outbox lease)
 MAX_BODY_CHARS = 1000  # the encrypted payload must stay under 4 kB
 
@@ -64,17 +65,32 @@ def topic_of(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+def _unsaved(address: str) -> PushSubscription:
+    """A subscription given as its JSON ({"endpoint", "keys": {"p256dh", "auth"}})."""
+    try:
+        info = json.loads(address)
+        return PushSubscription(endpoint=str(info["endpoint"]),
+                                p256dh=str(info["keys"]["p256dh"]),
+                                auth=str(info["keys"]["auth"]))
+    except (ValueError, KeyError, TypeError):
+        raise PermanentError("push subscription unreadable") from None
+
+
 class WebPushTransport(Transport):
     name: ClassVar[str] = "webpush"
     channels: ClassVar[frozenset[str]] = frozenset({"push"})
     redact: ClassVar[frozenset[str]] = frozenset({"endpoint", "p256dh", "auth", "body"})
 
     def send(self, *, channel: str, to: str, body: str, key: str) -> Sent:
-        prefix, _, responder_id = to.partition(":")
-        if prefix != "responder" or not responder_id.isdigit():
-            raise PermanentError("push goes to a responder")
-        subscriptions = list(PushSubscription.objects.filter(responder_id=int(responder_id))
-                             .order_by("-created_at", "-id"))
+        prefix, _, rest = to.partition(":")
+        if prefix == "subscription":
+            # An alert subscriber's browser: the subscription itself, not a stored row.
+            subscriptions = [_unsaved(rest)]
+        elif prefix == "responder" and rest.isdigit():
+            subscriptions = list(PushSubscription.objects.filter(responder_id=int(rest))
+                                 .order_by("-created_at", "-id"))
+        else:
+            raise PermanentError("push goes to a responder or a subscription")
         if not subscriptions:
             raise PermanentError("no push subscription")
         try:
@@ -88,7 +104,8 @@ class WebPushTransport(Transport):
             log.error("SPOTLINE_VAPID_PUBLIC_KEY is not the private key's public key")
             raise PermanentError("vapid keys do not match")
         data = json.dumps({"title": "Spotline", "body": body[:MAX_BODY_CHARS],
-                           "url": "/responder/", "tag": key})
+                           "url": "/alerts/" if prefix == "subscription" else "/responder/",
+                           "tag": key})
         deadline = time.monotonic() + TIMEOUT_SECONDS
         delivered, transient, gone, errors = 0, 0, 0, []
         for sub in subscriptions:
@@ -98,11 +115,14 @@ class WebPushTransport(Transport):
                 errors.append("timeout")
                 continue
             status = self._push(sub, data=data, vapid=vapid, key=key,
-                                timeout=min(TIMEOUT_SECONDS, remaining))
+                                timeout=min(TIMEOUT_SECONDS, remaining),
+                                ttl=ALERT_TTL_SECONDS if prefix == "subscription"
+                                else TTL_SECONDS)
             if status is not None and status <= 202:
                 delivered += 1
             elif status in (404, 410):
-                PushSubscription.objects.filter(pk=sub.pk).delete()
+                if sub.pk is not None:
+                    PushSubscription.objects.filter(pk=sub.pk).delete()
                 gone += 1
                 errors.append(f"push {status}")
             elif status is None or status == 429 or status >= 500:
@@ -122,7 +142,7 @@ class WebPushTransport(Transport):
         raise PermanentError(", ".join(errors) or "no push subscription")
 
     def _push(self, sub: PushSubscription, *, data: str, vapid: Vapid, key: str,
-              timeout: float) -> int | None:
+              timeout: float, ttl: int = TTL_SECONDS) -> int | None:
         """The push service's status code; None when it could not be reached."""
         info: dict[str, Any] = {"endpoint": sub.endpoint,
                                 "keys": {"p256dh": sub.p256dh, "auth": sub.auth}}
@@ -131,7 +151,7 @@ class WebPushTransport(Transport):
                 info, data, vapid_private_key=vapid,
                 vapid_claims={"sub": settings.SPOTLINE_VAPID_SUBJECT},
                 headers={"Topic": topic_of(key), "Urgency": "high"},
-                ttl=TTL_SECONDS, timeout=timeout,
+                ttl=ttl, timeout=timeout,
             )
         except WebPushException as exc:
             status = exc.status_code

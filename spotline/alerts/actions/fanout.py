@@ -1,0 +1,173 @@
+"""Sending a published (updated, cancelled) alert to everyone who should have it.
+
+A ``Fanout`` row per CAP message is a durable timer (``timers.engine``). Each firing
+queues outbox messages for the next ``BATCH`` subscribers of the alert's areas, in
+their language, moves its cursor and re-arms itself, all in one transaction; then the
+on-shift responders in those areas. The outbox key is
+``alert:<cap message>:<s|r><recipient>``: a batch that fires again after a crash queues
+nothing twice, and the outbox sends each key once. Texts are spaced at
+``SPOTLINE_SMS_PER_SECOND`` (their first attempt is scheduled ahead), so an alert to
+ten thousand numbers never outruns the carrier, and offers queued meanwhile (due now)
+still go first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import override
+
+from spotline.alerts.actions.review import event
+from spotline.alerts.cap import alert_url
+from spotline.alerts.models import Alert, CapMessage, Fanout, MsgType, Subscriber
+from spotline.alerts.words import ADVICE, SUBSTANCES
+from spotline.core.alerts import sms_body
+from spotline.core.geo import Point, area_cell
+from spotline.live.publish import alert_changed
+from spotline.notify.actions import messages_queue
+from spotline.notify.models import Message
+from spotline.privacy.crypto import unseal
+from spotline.responders.models import Responder
+from spotline.timers import engine
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # recipients per transaction: short enough not to hold up a help request
+
+
+def lead(alert: Alert, msg_type: str, language: str) -> str:
+    """The text message without its link, in ``language``."""
+    areas = ", ".join(alert.areas.order_by("name").values_list("name", flat=True))
+    with override(language):
+        what = {"substance": SUBSTANCES[alert.substance], "areas": areas,
+                "org": settings.SPOTLINE_ORG_NAME}
+        if msg_type == MsgType.CANCEL:
+            return _("%(org)s: the drug alert about %(substance)s in %(areas)s is "
+                     "withdrawn.") % what
+        head = (_("%(org)s UPDATED drug alert: %(substance)s in %(areas)s.")
+                if msg_type == MsgType.UPDATE
+                else _("%(org)s drug alert: %(substance)s in %(areas)s.")) % what
+        advice = [str(ADVICE[a]) for a in alert.advice[:1] if a in ADVICE]
+    return " ".join([head, *advice])
+
+
+def _bodies(alert: Alert, msg_type: str) -> dict[tuple[str, str], str]:
+    """(channel, language) -> body."""
+    link = alert_url(alert.pk)
+    out = {}
+    for language in ("en", "es"):
+        text = lead(alert, msg_type, language)
+        out[("sms", language)] = sms_body(lead=text, link=link)
+        out[("push", language)] = f"{text} {link}"
+        with override(language):
+            stop = _("To stop these emails: %(link)s") % {
+                "link": f"{settings.SPOTLINE_SITE_URL}/alerts/unsubscribe/"}
+        out[("email", language)] = f"{text}\n\n{link}\n\n{stop}"
+    return out
+
+
+def _subscribers(message: CapMessage, after_id: int) -> list[Subscriber]:
+    area_ids = list(message.alert.areas.values_list("pk", flat=True))
+    return list(Subscriber.objects.filter(confirmed_at__isnull=False, pk__gt=after_id)
+                .filter(Q(all_areas=True) | Q(areas__in=area_ids)).distinct()
+                .order_by("pk")[:BATCH])
+
+
+def _address(subscriber: Subscriber) -> str:
+    address = unseal(subscriber.address_sealed, context=f"subscriber.{subscriber.channel}")
+    return f"subscription:{address}" if subscriber.channel == "push" else address
+
+
+def _queue_subscribers(row: Fanout, now: datetime) -> bool:
+    """One batch; True when there may be more."""
+    message = row.cap_message
+    batch = _subscribers(message, row.after_id)
+    bodies = _bodies(message.alert, message.msg_type)
+    rate = settings.SPOTLINE_SMS_PER_SECOND
+    items = []
+    for subscriber in batch:
+        not_before = None
+        if subscriber.channel == "sms":
+            if rate > 0:
+                not_before = row.started_at + timedelta(seconds=row.sms_queued / rate)
+            row.sms_queued += 1
+        items.append({
+            "key": f"alert:{message.pk}:s{subscriber.pk}", "purpose": f"alert_{subscriber.channel}",
+            "body": bodies[(subscriber.channel, subscriber.language)],
+            "channels": [subscriber.channel], "to": _address(subscriber),
+            "not_before": max(not_before, now) if not_before else None,
+        })
+    messages_queue(items, now=now)
+    row.queued += len(batch)
+    if batch:
+        row.after_id = batch[-1].pk
+    return len(batch) == BATCH
+
+
+def _responders_in(alert: Alert) -> list[Responder]:
+    cells = {c for area in alert.areas.all() for c in area.cells}
+    return [r for r in Responder.objects.filter(on_shift_since__isnull=False,
+                                                lat__isnull=False, lon__isnull=False)
+            if r.lat is not None and r.lon is not None
+            and area_cell(Point(lat=r.lat, lon=r.lon)) in cells]
+
+
+def _queue_responders(row: Fanout, now: datetime) -> list[int]:
+    message = row.cap_message
+    responders = _responders_in(message.alert)
+    link = alert_url(message.alert_id)
+    items = [{
+        "key": f"alert:{message.pk}:r{r.pk}", "purpose": "alert_responder", "responder_id": r.pk,
+        "body": sms_body(lead=lead(message.alert, message.msg_type, "en"), link=link),
+        "channels": r.channels or settings.DEFAULT_OFFER_CHANNELS,
+    } for r in responders]
+    messages_queue(items, now=now)
+    row.queued += len(items)
+    return [r.pk for r in responders]
+
+
+def fanout_fire(row: Fanout, now: datetime) -> None:
+    """One firing (in the engine's transaction): a batch, then re-arm or finish."""
+    if row.phase == "subscribers":
+        if _queue_subscribers(row, now):
+            row.fired_at = None  # more to come: due again at once
+        else:
+            row.phase, row.fired_at = "responders", None
+        row.save()
+        return
+    responder_ids = _queue_responders(row, now)
+    row.done_at = now
+    row.save()
+    message = row.cap_message
+    event(message.alert, "sent", now=now, user_id=None, cap=message.identifier,
+          messages=row.queued, sms=row.sms_queued, responders=len(responder_ids))
+    alert_changed(message.alert_id, responders=responder_ids)
+    log.info("alert fan-out done alert=%s cap_message=%s queued=%d", message.alert_id,
+             message.pk, row.queued)
+
+
+def fire_due(*, now: datetime) -> int:
+    """The worker's step: every due fan-out batch."""
+    return engine.fire_due(Fanout, fanout_fire, now=now)
+
+
+def forgotten_push_delete(*, now: datetime) -> int:
+    """Delete push subscribers whose browser the push service no longer knows (their
+    alert message failed with 404 or 410): the housekeeping step."""
+    keys = Message.objects.filter(purpose="alert_push", failed_at__gte=now - timedelta(days=1),
+                                  last_error__in=["push 404", "push 410", "push gone"]
+                                  ).values_list("key", flat=True)
+    ids = {int(k.rsplit(":s", 1)[1]) for k in keys if ":s" in k and k.rsplit(":s", 1)[1].isdigit()}
+    deleted, _ = Subscriber.objects.filter(pk__in=ids, channel="push").delete()
+    return deleted
+
+
+def progress(message: CapMessage) -> dict[str, object]:
+    row = message.fanouts.order_by("pk").first()
+    if row is None:
+        return {"queued": 0, "done": False}
+    return {"queued": row.queued, "done": row.done_at is not None}
