@@ -16,6 +16,7 @@ import redis
 from django.db import connection, transaction
 from django.db.models import Min, Q
 
+from spotline.alerts.models import Fanout
 from spotline.checkins.models import CheckInDeadline
 from spotline.dispatch.models import Timer
 from spotline.notify.models import Message
@@ -95,7 +96,8 @@ def failing_timers() -> dict[str, int]:
     """Timer rows that keep failing (``timers.engine.ALERT_AFTER`` tries or more), by
     table: a person should look, because the engine only retries them."""
     return {"timers": engine.failing_count(Timer),
-            "checkin_deadlines": engine.failing_count(CheckInDeadline)}
+            "checkin_deadlines": engine.failing_count(CheckInDeadline),
+            "alert_fanouts": engine.failing_count(Fanout)}
 
 
 def due_work(*, now: datetime) -> list[Queue]:
@@ -109,6 +111,7 @@ def due_work(*, now: datetime) -> list[Queue]:
     sources: list[tuple[str, Any, str]] = [
         ("timers", Timer.objects.filter(fired_at__isnull=True), "due_at"),
         ("checkin_deadlines", CheckInDeadline.objects.filter(fired_at__isnull=True), "due_at"),
+        ("alert_fanouts", Fanout.objects.filter(fired_at__isnull=True), "due_at"),
         ("outbox", Message.objects.filter(open_message).filter(not_leased), "next_attempt_at"),
     ]
     queues = []

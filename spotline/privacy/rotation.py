@@ -25,6 +25,8 @@ KEK_SEALED: list[tuple[str, str, str, str]] = [
     ("intake", "SmsConversation", "phone_sealed", "sms.phone"),
     ("intake", "SmsConversation", "state_sealed", "sms.state"),
     ("intake", "SmsConversation", "transcript_sealed", "sms.transcript"),
+    ("alerts", "Subscriber", "address_sealed", "subscriber.address"),
+    ("alerts", "AlertConversation", "answers_sealed", "alerts.conversation"),
 ]
 
 

@@ -78,7 +78,7 @@ def _subscribers(message: CapMessage, after_id: int) -> list[Subscriber]:
 
 
 def _address(subscriber: Subscriber) -> str:
-    address = unseal(subscriber.address_sealed, context=f"subscriber.{subscriber.channel}")
+    address = unseal(subscriber.address_sealed, context="subscriber.address")
     return f"subscription:{address}" if subscriber.channel == "push" else address
 
 

@@ -29,8 +29,9 @@ def address_digest(channel: str, address: str) -> str:
     else in Spotline (STOP and the outbox's opt-out find it)."""
     if channel == SubscriberChannel.SMS:
         return phone_digest(normalize_phone(address))
-    key = hashlib.sha256(b"spotline-subscriber:" + settings.SPOTLINE_KEK).digest()
-    return hmac.new(key, f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()
+    # The phone digest's key (SPOTLINE_HASH_KEY), which a KEK rotation leaves alone.
+    return hmac.new(settings.SPOTLINE_HASH_KEY, f"{channel}:{address}".encode(),
+                    hashlib.sha256).hexdigest()
 
 
 def _subscribe(*, channel: str, address: str, area_ids: Sequence[int], all_areas: bool,
@@ -46,9 +47,9 @@ def _subscribe(*, channel: str, address: str, area_ids: Sequence[int], all_areas
         subscriber, created = Subscriber.objects.update_or_create(
             channel=channel, digest=digest,
             defaults={"language": language, "all_areas": all_areas,
-                      "address_sealed": seal(address, context=f"subscriber.{channel}")},
+                      "address_sealed": seal(address, context="subscriber.address")},
             create_defaults={"language": language, "all_areas": all_areas, "created_at": now,
-                             "address_sealed": seal(address, context=f"subscriber.{channel}"),
+                             "address_sealed": seal(address, context="subscriber.address"),
                              "confirmed_at": now if confirmed else None})
         subscriber.areas.set([] if all_areas else areas)
         record("alerts.subscribed" if created else "alerts.subscription_changed",
@@ -77,7 +78,7 @@ def subscribe_push(*, endpoint: str, p256dh: str, auth: str, area_ids: Sequence[
                             area_ids=area_ids, all_areas=all_areas, language=language,
                             now=now, confirmed=True)
     Subscriber.objects.filter(pk=subscriber.pk).update(
-        address_sealed=seal(address, context="subscriber.push"))
+        address_sealed=seal(address, context="subscriber.address"))
     return subscriber
 
 

@@ -74,7 +74,8 @@ def test_readyz_is_ready_when_the_database_answers(db: Any, settings: Any) -> No
     assert body["database"]["status"] == "ok"
     assert body["redis"] == "off"
     assert body["timers"]["status"] == "ok"
-    assert body["timers"]["late"] == {"timers": 0, "checkin_deadlines": 0, "outbox": 0}
+    assert body["timers"]["late"] == {"timers": 0, "checkin_deadlines": 0, "alert_fanouts": 0,
+                                      "outbox": 0}
     assert "no-store" in response["Cache-Control"]
     assert "Retry-After" not in response
 
