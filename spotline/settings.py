@@ -401,7 +401,8 @@ SPOTLINE_METRICS_TOKEN = env_secret("SPOTLINE_METRICS_TOKEN")
 # Each is far above what a person in an emergency sends; 0 turns a limit off.
 _RATE_DEFAULTS = {"help": (10, 600), "checkin": (10, 600), "answer": (60, 3000),
                   "track": (120, 6000), "sms": (30, 600), "login": (20, 600),
-                  "suggest": (120, 6000), "search": (240, 6000)}
+                  "suggest": (120, 6000), "search": (240, 6000),
+                  "alerts": (60, 600)}
 SPOTLINE_RATE_LIMITS = {
     group: (env_int(f"SPOTLINE_RATE_{group.upper()}", per_client, minimum=0),
             env_int(f"SPOTLINE_RATE_{group.upper()}_GLOBAL", everyone, minimum=0))
@@ -503,6 +504,12 @@ SPOTLINE_SPIKE_BASELINE_DAYS = env_int("SPOTLINE_SPIKE_BASELINE_DAYS", 28, minim
                                        maximum=365)
 SPOTLINE_SPIKE_MIN_COUNT = env_int("SPOTLINE_SPIKE_MIN_COUNT", 3, minimum=1)
 SPOTLINE_SPIKE_ALPHA = env_float("SPOTLINE_SPIKE_ALPHA", 0.01, minimum=1e-9, maximum=0.5)
+# Web Push services an anonymous alert subscription may point at: the worker posts to
+# the endpoint a browser gave, so an endpoint elsewhere would make the server post to any
+# address someone typed. The browsers' own services; add others (a self-hosted one).
+SPOTLINE_PUSH_SERVICE_HOSTS = env_list("SPOTLINE_PUSH_SERVICE_HOSTS") or [
+    "fcm.googleapis.com", "android.googleapis.com", "updates.push.services.mozilla.com",
+    "push.services.mozilla.com", "notify.windows.com", "push.apple.com"]
 # CAP's <sender>: who issues the alerts, as other systems will see it.
 SPOTLINE_CAP_SENDER = env_str("SPOTLINE_CAP_SENDER",
                               f"alerts@{urlsplit(SPOTLINE_SITE_URL).hostname or 'localhost'}")

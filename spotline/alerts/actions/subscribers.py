@@ -11,6 +11,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -70,6 +71,10 @@ def subscribe_push(*, endpoint: str, p256dh: str, auth: str, area_ids: Sequence[
                    all_areas: bool, language: str, now: datetime) -> Subscriber:
     if not endpoint.startswith("https://") or len(endpoint) > 500:
         raise Invalid("A push subscription's endpoint is an https URL.")
+    host = (urlsplit(endpoint).hostname or "").lower()
+    if not any(host == known or host.endswith("." + known)
+               for known in settings.SPOTLINE_PUSH_SERVICE_HOSTS):
+        raise Invalid("That push service is not one this site sends to.")
     if not p256dh or not auth or len(p256dh) > 200 or len(auth) > 100:
         raise Invalid("A push subscription needs its keys.")
     address = json.dumps({"endpoint": endpoint, "keys": {"p256dh": p256dh, "auth": auth}})

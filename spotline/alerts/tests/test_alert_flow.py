@@ -164,12 +164,17 @@ def test_an_alert_that_points_at_someone_is_refused(centre_area: Area,
 def test_push_subscriber_message_goes_to_its_subscription(centre_area: Area,
                                                           coordinators: tuple[Any, Any]) -> None:
     author, second = coordinators
-    subscribe_push(endpoint="https://push.example/abc", p256dh="k" * 20, auth="a" * 10,
-                   area_ids=[centre_area.pk], all_areas=False, language="en", now=T0)
+    # The worker posts to the endpoint: only to the browsers' push services.
+    with pytest.raises(Invalid, match="push service"):
+        subscribe_push(endpoint="https://10.0.0.5/admin", p256dh="k" * 20, auth="a" * 10,
+                       area_ids=[centre_area.pk], all_areas=False, language="en", now=T0)
+    subscribe_push(endpoint="https://fcm.googleapis.com/fcm/send/abc", p256dh="k" * 20,
+                   auth="a" * 10, area_ids=[centre_area.pk], all_areas=False, language="en",
+                   now=T0)
     alert = alert_draft(fields=fields(centre_area), user_id=author.pk, now=T0)
     alert_publish(alert_id=alert.pk, user_id=second.pk, now=T0)
     drain(T0)
     (row,) = Message.objects.filter(purpose="alert_push")
     assert unseal(row.to_sealed, context="message.to").startswith(
-        'subscription:{"endpoint": "https://push.example/abc"')
+        'subscription:{"endpoint": "https://fcm.googleapis.com/fcm/send/abc"')
     assert xmlschema  # the schema library is what validates CAP above
