@@ -5,7 +5,9 @@ the shell around it. ``intake.sms`` calls ``keyword_by_text`` for a keyword befo
 anything else, and ``cancel_by_text`` when a conversation's text answers YES to
 "cancel your request?". The question is remembered in the conversation's sealed state
 (``stop_asked_at``); for a phone with only a check-in open, in a conversation started
-for it. Nothing here logs a phone number or a message body: ids and steps only.
+for it. Every keyword ends the phone's drug-alert conversation, if any, and the
+opt-out also deletes its alert subscription (``alerts.sms.alerts_stop``). Nothing here
+logs a phone number or a message body: ids and steps only.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from datetime import datetime
 
 from django.conf import settings
 
+from spotline.alerts.sms import alerts_stop
+from spotline.alerts.sms import conversation_end as alerts_conversation_end
 from spotline.checkins.sms import open_checkin
 from spotline.core.lifecycle import State
 from spotline.core.policy import Actor
@@ -61,10 +65,16 @@ def keyword_by_text(keyword: Keyword, *, digest: str, phone: str, body: str, sid
     log.info("sms keyword sid=%s keyword=%s do=%s conversation=%s", sid, keyword.value,
              turn.do.value, conversation.pk if conversation is not None else None)
     replies = list(turn.replies)
+    # Any keyword ends an alert conversation (ALERTS, REPORT): the text after HELP, or
+    # after "cancel your request?", must reach the help conversation.
+    alerts_conversation_end(digest=digest)
     if turn.do is Do.START:
         optout_remove(phone=phone)
-    elif turn.do is Do.OPT_OUT and not optout_record(phone=phone, now=now):
-        replies = []  # already stopped: not confirmed twice
+    elif turn.do is Do.OPT_OUT:
+        # No drug alerts either, at once (the subscriber row is deleted).
+        alerts_stop(digest=digest, phone=phone, now=now)
+        if not optout_record(phone=phone, now=now):
+            replies = []  # already stopped: not confirmed twice
     if turn.do is Do.HELP_START and turn.state is not None:
         # A lone HELP starts a request: the conversation waits for what is happening.
         conversation = conversation_for(digest=digest, phone=phone, now=now)

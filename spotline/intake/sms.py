@@ -15,11 +15,16 @@ The webhook (``intake/twilio/webhooks.py``) translates Twilio's request and call
    the phone's request (or check-in) is open, STOP, CANCEL, END and QUIT first ask
    "cancel your request?": a YES cancels it (step 5), a second STOP opts out and says
    the request is still open. A lone HELP from someone not yet talking with us also
-   starts a request.
+   starts a request. Every keyword ends a drug-alert conversation (step 4); the opt-out
+   also deletes the number's alert subscription.
 3. A number that texted STOP gets no answer to anything else.
 4. Responders and check-ins by text: a responder's "OK" to their running safety timer
    (``responder_texts``), then a person's SPOT / CUIDA, OK, DONE, SAVE and FORGET
-   (``checkins.sms``), then a responder's answer to an offer ("YES 42").
+   (``checkins.sms``), then a responder's answer to an offer ("YES 42"), then drug
+   alerts (``alerts.sms``): ALERTS / ALERTAS asks for an area and subscribes, ALERTS
+   STOP unsubscribes, REPORT / REPORTE takes an anonymous report, a question at a time.
+   A text that does not answer the alert conversation's question ends it and goes on
+   to step 5, so a call for help is never held there.
 5. Load (or start) the phone's open conversation, and start over if its incident has
    closed. A YES to "cancel your request?" cancels it; anything else drops that
    question. ``converse`` gives the replies and, once kind and place are known, the
@@ -41,6 +46,9 @@ What is kept, and for how long:
   its incident's personal data (``conversations_purge``), or after ``INBOUND_KEEP`` of
   silence when no incident came of it (``inbound_expire``).
 - The opt-out (``notify.SmsOptOut``, the outbox's): only the phone's digest, until START.
+- An alert conversation (``alerts.AlertConversation``): the digest and the sealed answers,
+  until it ends or after 30 minutes of silence (``alerts.sms``); a filed report never
+  holds the phone.
 
 Nothing here logs a phone number or a message body: IDs and steps only.
 """
@@ -57,6 +65,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Q
 
+from spotline.alerts.sms import alerts_by_text
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.checkins.models import CheckIn
 from spotline.checkins.sms import checkin_by_text
@@ -214,6 +223,11 @@ def _respond(*, digest: str, phone: str, body: str, sid: str, now: datetime) -> 
     #    responder's phone is a request for help like anyone's.
     if reply is not None and responder is not None:
         return [_sendable(offer_answer_by_text(responder, reply, sid=sid, now=now))]
+    # 4c. Drug alerts: ALERTS, ALERTS STOP, REPORT and their conversations. A text that
+    #    is not about alerts ends any such conversation and goes on.
+    answer = alerts_by_text(digest=digest, phone=phone, body=body, sid=sid, now=now)
+    if answer is not None:
+        return [_sendable(answer)]
     # 5. The conversation.
     conversation = conversation_for(digest=digest, phone=phone, now=now)
     transcript_add(conversation, "person", body, now=now)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db import connection
 
 from spotline.alerts.actions.reports import reports_purge
+from spotline.alerts.sms import conversations_expire
 from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
@@ -39,6 +40,7 @@ def purge_due(*, now: datetime) -> dict[str, int]:
         "help_form_submissions": submissions_expire(now=now),
         "idempotency_answers": idempotency_expire(now=now),
         "alert_reports": reports_purge(now=now),
+        "alert_sms_conversations": conversations_expire(now=now),
     }
     clean_residue()
     log.info("purge done %s", " ".join(f"{k}={v}" for k, v in counts.items()))

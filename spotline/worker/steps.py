@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from spotline.alerts.actions import fanout, spikes
 from spotline.alerts.actions.reports import reports_purge
+from spotline.alerts.sms import conversations_expire
 from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins import deadlines
 from spotline.checkins.plans import plans_expire
@@ -45,6 +46,8 @@ def default_steps() -> list[Step]:
         Step("alert push subscriptions", fanout.forgotten_push_delete,
              every=HOUSEKEEPING_EVERY_SECONDS),
         Step("sms retention", inbound_expire, every=HOUSEKEEPING_EVERY_SECONDS),
+        Step("alert sms conversations", conversations_expire,
+             every=HOUSEKEEPING_EVERY_SECONDS),
         Step("help form retention", submissions_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("saved plan retention", plans_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("idempotency retention", idempotency_expire, every=HOUSEKEEPING_EVERY_SECONDS),
