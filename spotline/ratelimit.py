@@ -158,6 +158,12 @@ RULES: tuple[Rule, ...] = (
     _rule(READ, rf"^/api/v1/track/{SEGMENT}$", "track", "api"),
     _rule(READ, rf"^/api/v1/checkins/plans/{SEGMENT}$", "track", "api"),
     _rule(READ, rf"^/api/v1/checkins/{SEGMENT}$", "track", "api"),
+    # The public alerts pages: an anonymous report, subscribing (Web Push, email) and its
+    # confirmation, unsubscribing. Counted apart from "help", so reports from one
+    # address never use up its help requests.
+    _rule("POST", r"^/alerts/(report|push|push/delete|email|unsubscribe/)$", "alert_forms",
+          "page"),
+    _rule("POST", rf"^/alerts/confirm/{SEGMENT}/$", "alert_forms", "page"),
     # The help page's place suggestions, asked as the person types.
     _rule(READ, r"^/places/suggest$", "suggest", "api"),
     # Inbound texts, per sending number.
@@ -165,6 +171,10 @@ RULES: tuple[Rule, ...] = (
     # Dispatchers finding a place from words as they type (signed in, but each request
     # searches the gazetteer: a runaway script must not take the server's time).
     _rule(READ, r"^/api/v1/places/search$", "search", "api"),
+    # Coordinators writing alerts and areas (signed in, but a runaway script must not
+    # publish alert after alert to every subscriber, nor fill the map with areas).
+    _rule("GET HEAD POST", r"^/api/v1/(areas|alerts)/?$", "alerts", "api"),
+    _rule("POST", rf"^/api/v1/alerts/{SEGMENT}/(publish|cancel)$", "alerts", "api"),
     # Staff sign-in and its second step (django-axes also locks out repeated failures
     # per account, django-otp slows down wrong codes per device).
     _rule("POST", r"^/accounts/(login|two-factor)/$", "login", "page"),

@@ -402,7 +402,7 @@ SPOTLINE_METRICS_TOKEN = env_secret("SPOTLINE_METRICS_TOKEN")
 _RATE_DEFAULTS = {"help": (10, 600), "checkin": (10, 600), "answer": (60, 3000),
                   "track": (120, 6000), "sms": (30, 600), "login": (20, 600),
                   "suggest": (120, 6000), "search": (240, 6000),
-                  "alerts": (60, 600)}
+                  "alerts": (60, 600), "alert_forms": (10, 600)}
 SPOTLINE_RATE_LIMITS = {
     group: (env_int(f"SPOTLINE_RATE_{group.upper()}", per_client, minimum=0),
             env_int(f"SPOTLINE_RATE_{group.upper()}_GLOBAL", everyone, minimum=0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 # Imported for their endpoints, which register on base.api in this order.
 from spotline.api import incidents, responders  # noqa: F401
+from spotline.api.alerts import router as alerts_router
 from spotline.api.base import api
 from spotline.api.checkins import router as checkins_router
 from spotline.api.duty import router as duty_router
@@ -20,5 +21,6 @@ api.add_router("/v1/me/duty", duty_router)
 api.add_router("/v1/checkins", checkins_router)
 api.add_router("/v1/me/safety", safety_router)
 api.add_router("/v1/places", places_router)
+api.add_router("/v1", alerts_router)
 
 __all__ = ["api"]

@@ -79,3 +79,12 @@ def require_dispatcher(request: HttpRequest) -> int:
             and not getattr(request.user, "is_superuser", False)):
         raise HttpError(404, "this endpoint is for dispatchers, coordinators and admins")
     return user_id(request)
+
+
+def require_coordinator(request: HttpRequest) -> int:
+    """Coordinators and admins (superusers, who may have no role); anyone else gets
+    404, as everywhere in the API (a dispatcher is told nothing is there)."""
+    if (role_of(request.user) != Role.COORDINATOR
+            and not getattr(request.user, "is_superuser", False)):
+        raise HttpError(404, "this endpoint is for coordinators and admins")
+    return user_id(request)

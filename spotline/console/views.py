@@ -19,6 +19,7 @@ from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
 from spotline.checkins.models import CheckIn, CheckInDeadline
 from spotline.console.access import coordinator_required, dispatcher_required
+from spotline.console.alert_review import counts as alert_counts
 from spotline.console.forms import CallerIncidentForm, GuidanceForm, LandmarkForm
 from spotline.console.place_views import find
 from spotline.console.replies import reply
@@ -103,6 +104,7 @@ def index(request: HttpRequest) -> HttpResponse:
         "not_found": not_found,
         "caller_form": CallerIncidentForm(), "map": _map_settings(),
         "coordinator": _is_coordinator(request),
+        "alert_counts": alert_counts() if _is_coordinator(request) else None,
     })
 
 

@@ -17,14 +17,27 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from spotline.core.alerts import MAX_REPORT_TEXT, Sign, meaningful
 from spotline.core.outcome import Referral, parse_referrals
-from spotline.core.triage import Answer
+from spotline.core.triage import Answer, Kind
 from spotline.dispatch.models import EmsOutcome, Incident, Outcome
 from spotline.dispatch.words import word
 
 # The answers as the help page asks them (the same words, already translated there).
 RESPONSIVE_WORDS = {Answer.YES.value: gettext_lazy("Yes"), Answer.NO.value: gettext_lazy("No"),
                     Answer.UNKNOWN.value: gettext_lazy("Don't know")}
+
+
+# "Something unusual about this overdose?": the signs a responder can tick. They go to
+# the alerts room as an anonymous report (the area cell and the hour, never the incident).
+UNUSUAL = {
+    Sign.SEVERAL_DOSES.value: gettext_lazy("Several naloxone doses were needed"),
+    Sign.NALOXONE_NO_RESPONSE.value: gettext_lazy("Not responding to naloxone"),
+    Sign.HEAVY_SEDATION.value: gettext_lazy(
+        "Sedation that looks like xylazine or medetomidine (breathing, but would not wake)"),
+    Sign.UNUSUAL_COLOUR.value: gettext_lazy("Unusual colour of the drug"),
+    Sign.UNUSUAL_STAMP.value: gettext_lazy("Unusual stamp or look"),
+}
 
 
 def responsive_words(code: str) -> str:
@@ -44,6 +57,25 @@ class OutcomeInput:
     referrals: list[Referral]
     notes: str
     replaces: datetime | None
+    unusual: list[str]  # Sign codes ticked under "something unusual"
+    unusual_words: str
+
+    @property
+    def has_unusual(self) -> bool:
+        return bool(self.unusual or self.unusual_words)
+
+
+def _unusual(post: QueryDict) -> tuple[list[str], str] | str:
+    """The ticked signs and the words of "something unusual", or what to fix."""
+    signs = list(dict.fromkeys(post.getlist("unusual")))
+    if any(s not in UNUSUAL for s in signs):
+        return _("Choose what was unusual from the list.")
+    words = post.get("unusual_words", "").strip()
+    if "\x00" in words or len(words) > MAX_REPORT_TEXT:
+        return _("What was unusual is up to %(n)s characters of text.") % {"n": MAX_REPORT_TEXT}
+    if words and not meaningful(words):
+        return _("Say what was unusual in words (letters or numbers).")
+    return signs, words
 
 
 def parse(post: QueryDict) -> OutcomeInput | str:
@@ -77,7 +109,10 @@ def parse(post: QueryDict) -> OutcomeInput | str:
             replaces = None
         if replaces is None or replaces.tzinfo is None:
             return _("This form is out of date: open the outcome again.")
-    return OutcomeInput(doses, responsive_after, ems, referrals, notes, replaces)
+    unusual = _unusual(post)
+    if isinstance(unusual, str):
+        return unusual
+    return OutcomeInput(doses, responsive_after, ems, referrals, notes, replaces, *unusual)
 
 
 def form_values(incident: Incident, saved: Outcome | None,
@@ -89,13 +124,16 @@ def form_values(incident: Incident, saved: Outcome | None,
         responsive, ems = posted.get("responsive_after", ""), posted.get("ems", "")
         referrals = set(parse_referrals(posted.getlist("referrals"))[0])
         notes, replaces = posted.get("notes", ""), posted.get("replaces", "")
+        unusual, unusual_words = set(posted.getlist("unusual")), posted.get("unusual_words", "")
     elif saved is not None:
         doses, responsive, ems = saved.naloxone_doses, saved.responsive_after, saved.ems
         referrals = set(saved.referrals)
         notes, replaces = saved.notes, saved.recorded_at.isoformat()
+        unusual, unusual_words = set(), ""
     else:
         doses, responsive, ems = 0, "", EmsOutcome.NOT_NEEDED.value
         referrals, notes, replaces = set(), "", ""
+        unusual, unusual_words = set(), ""
     return {
         "incident": incident, "naloxone_doses": doses, "responsive_after": responsive,
         "ems": ems, "notes": notes, "replaces": replaces,
@@ -103,6 +141,11 @@ def form_values(incident: Incident, saved: Outcome | None,
         "ems_choices": [(e.value, ems_words(e.value)) for e in EmsOutcome],
         "referral_choices": [(r.value, word("referral", r.value), r.value in referrals)
                              for r in Referral],
+        # Asked with a new overdose outcome only: an edit would report it twice.
+        "ask_unusual": incident.kind == Kind.OVERDOSE.value and not replaces,
+        "unusual_choices": [(code, str(label), code in unusual)
+                            for code, label in UNUSUAL.items()],
+        "unusual_words": unusual_words,
     }
 
 

@@ -17,6 +17,7 @@ from spotline.accounts.twofactor import verified_required
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
 from spotline.core.policy import OfferStatus
+from spotline.core.triage import Kind
 from spotline.dispatch.actions.offers import offer_accept, offer_decline
 from spotline.dispatch.actions.reports import incident_outcome, incident_report
 from spotline.dispatch.actions.shifts import OffersOpen, shift_set
@@ -25,6 +26,7 @@ from spotline.dispatch.presenters import offer_area, offer_distance_m
 from spotline.dispatch.words import word
 from spotline.errors import ActionError
 from spotline.field import outcomes
+from spotline.field.alerts import alerts_for, unusual_report
 from spotline.field.replies import reply
 from spotline.responders.models import Responder
 
@@ -58,6 +60,7 @@ def index(request: HttpRequest) -> HttpResponse:
               for i in recent]
     return render(request, "field/index.html", {
         "responder": responder, "offers": offers, "current": current, "recent": closed,
+        "alerts": alerts_for(responder, now=timezone.now()),
         "map": {"tiles": settings.SPOTLINE_TILE_URL,
                 "attribution": settings.SPOTLINE_TILE_ATTRIBUTION},
     })
@@ -203,14 +206,23 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
         return render(request, "field/outcome.html", {
             "form": outcomes.form_values(incident, None, posted=request.POST),
             "edit": bool(request.POST.get("replaces")), "error": parsed}, status=400)
+    now = timezone.now()
     try:
         incident_outcome(
             incident_id=incident_id, responder=responder, user_id=request.user.pk,
-            now=timezone.now(), naloxone_doses=parsed.naloxone_doses,
+            now=now, naloxone_doses=parsed.naloxone_doses,
             responsive_after=parsed.responsive_after, ems=parsed.ems,
             referrals=parsed.referrals, notes=parsed.notes, replaces=parsed.replaces,
         )
     except ActionError as exc:
         return _done(request, error=reply(exc), status=exc.status)
+    if parsed.has_unusual and not parsed.replaces and incident.kind == Kind.OVERDOSE.value:
+        try:
+            unusual_report(incident, parsed, now=now)
+        except ActionError as exc:
+            return _done(request, ok=_("Outcome recorded, but not the report of something "
+                                       "unusual: %(why)s") % {"why": reply(exc)})
+        return _done(request, ok=_("Outcome recorded, and the unusual signs reported for "
+                                   "drug alerts. Thank you."))
     return _done(request, ok=_("Outcome updated.") if parsed.replaces
                  else _("Outcome recorded. Thank you."))

@@ -51,6 +51,12 @@ from twilio.request_validator import RequestValidator
 
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Profile, Role
+from spotline.alerts.actions.areas import area_create
+from spotline.alerts.actions.reports import report_receive
+from spotline.alerts.actions.review import AlertFields, alert_cancel, alert_draft, alert_publish
+from spotline.alerts.actions.subscribers import subscribe_email
+from spotline.alerts.models import Signal
+from spotline.alerts.subscribe_views import confirm_token
 from spotline.api.api import api
 from spotline.checkins.actions import checkin_start
 from spotline.checkins.plans import Plan, plan_save
@@ -132,6 +138,33 @@ GET       /c/{nope}/                                404    404    404    404    
 POST      /c/{checkin}/ok/                          ok     ok     ok     ok     ok     ok     ok
 POST      /c/{nope}/ok/                             404    404    404    404    404    404    404
 
+# -- community drug alerts, the public side: no sign-in; {public:published} a published alert,
+# {public:cancelled} a withdrawn one (its .cap.xml answers 410 Gone, spotline/alerts/tests),
+# {public:confirm} an email subscription's confirmation token
+GET       /alerts/                                  ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/{public:published}/               ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/{public:cancelled}/               ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/{alert}/                          404    404    404    404    404    404    404
+GET       /alerts/{nope}/                           404    404    404    404    404    404    404
+GET       /alerts/{public:published}.cap.xml        ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/{alert}.cap.xml                   404    404    404    404    404    404    404
+GET       /alerts/{nope}.cap.xml                    404    404    404    404    404    404    404
+GET       /alerts/{public:cancelled}.cancel.cap.xml ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/{public:published}.cancel.cap.xml 404    404    404    404    404    404    404
+GET       /alerts/feed.atom                         ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/report                            ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/report                            ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/report/thanks                     ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/push                              ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/push/delete                       ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/email                             ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/confirm/{public:confirm}/         ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/confirm/{public:confirm}/         ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/confirm/{nope}/                   404    404    404    404    404    404    404
+GET       /alerts/unsubscribe/                      ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/unsubscribe/                      ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/sw.js                             ok     ok     ok     ok     ok     ok     ok
+
 # -- signing in ------------------------------------------------------------------------------
 GET       /accounts/login/                          ok     ok     ok     ok     ok     ok     ok
 GET       /accounts/two-factor/                     login  ok     ok     ok     ok     ok     ok
@@ -193,6 +226,28 @@ GET       /console/sms/{sms}/                       login  404    404    404    
 GET       /console/sms/{nope}/                      login  404    404    404    404    404    404
 POST      /console/sms/{sms}/take/                  login  404    404    404    ok     ok     ok
 POST      /console/sms/{sms}/reply/                 login  404    404    404    ok     ok     ok
+# community drug alerts (coordinators, admins): {alert} is the coordinator's draft, {area}
+# its area, {report} a new report, {signal} an open spike signal. Deleting the area an
+# alert names, or updating a draft, is refused with a message (past authorization: ok)
+GET       /console/areas/                           login  404    404    404    404    ok     ok
+POST      /console/areas/                           login  404    404    404    404    ok     ok
+GET       /console/areas/{area}/                    login  404    404    404    404    ok     ok
+POST      /console/areas/{area}/                    login  404    404    404    404    ok     ok
+POST      /console/areas/{area}/delete/             login  404    404    404    404    ok     ok
+GET       /console/alerts/                          login  404    404    404    404    ok     ok
+GET       /console/alerts/new/                      login  404    404    404    404    ok     ok
+POST      /console/alerts/new/                      login  404    404    404    404    ok     ok
+GET       /console/alerts/drug-check/               login  404    404    404    404    ok     ok
+POST      /console/alerts/drug-check/               login  404    404    404    404    ok     ok
+GET       /console/alerts/{alert}/                  login  404    404    404    404    ok     ok
+POST      /console/alerts/{alert}/                  login  404    404    404    404    ok     ok
+GET       /console/alerts/{nope}/                   login  404    404    404    404    404    404
+POST      /console/alerts/{alert}/publish/          login  404    404    404    404    ok     ok
+POST      /console/alerts/{alert}/update/           login  404    404    404    404    ok     ok
+GET       /console/alerts/{alert}/cancel/           login  404    404    404    404    ok     ok
+POST      /console/alerts/{alert}/cancel/           login  404    404    404    404    ok     ok
+POST      /console/alerts/reports/{report}/dismiss/ login  404    404    404    404    ok     ok
+POST      /console/alerts/signals/{signal}/dismiss/ login  404    404    404    404    ok     ok
 
 # -- API: public --------------------------------------------------------------------------------
 # ninja's root only names the docs (always 404); the docs and the OpenAPI description are
@@ -263,6 +318,17 @@ GET       /api/v1/responders                        login  404    404    404    
 GET       /api/v1/places/search                     login  404    404    404    ok     ok     ok
 # duty rings a dispatcher's phone: an admin (no role, no phone) has no duty to take
 PUT       /api/v1/me/duty                           login  404    404    404    ok     ok     404
+
+# -- API: coordinators and admins: community drug alerts and their areas ----------------------
+# {alert} is a draft the coordinator wrote (without the two-person rule, its author may
+# publish it; cancelling a draft discards it)
+POST      /api/v1/alerts                            login  404    404    404    404    ok     ok
+POST      /api/v1/alerts/{alert}/publish            login  404    404    404    404    ok     ok
+POST      /api/v1/alerts/{alert}/cancel             login  404    404    404    404    ok     ok
+POST      /api/v1/alerts/{nope}/publish             login  404    404    404    404    404    404
+POST      /api/v1/alerts/{nope}/cancel              login  404    404    404    404    404    404
+GET       /api/v1/areas                             login  404    404    404    404    ok     ok
+POST      /api/v1/areas                             login  404    404    404    404    ok     ok
 """
 
 GAPS = """
@@ -314,6 +380,10 @@ PUSH_AUTH = base64.urlsafe_b64encode(bytes(16)).decode().rstrip("=")
 PUSH_ENDPOINT = "https://push.example.net/send/matrix"
 HERE = {"lat": CENTRE.lat, "lon": CENTRE.lon}
 CALLER = "+15550100111"  # the hotline's caller: no secret of the standing world
+# Alerts are for areas, and areas are polygons: one around the incidents' part of town.
+ALERT_AREA = {"type": "Polygon", "coordinates": [[[24.90, 60.15], [24.98, 60.15],
+                                                  [24.98, 60.19], [24.90, 60.19],
+                                                  [24.90, 60.15]]]}
 
 Body = dict[str, Any] | Callable[["World"], dict[str, Any]]
 
@@ -358,7 +428,30 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "api/v1/incidents/<incident_id>/assign"): lambda w: {
         "responder_id": w.responders["r1"].pk},
     ("POST", "api/v1/incidents/<incident_id>/escalate"): {"to": "crisis_team"},
+    ("POST", "api/v1/alerts"): lambda w: {
+        "areas": [w.alert_area_id], "substance": "fentanyl", "severity": "severe",
+        "expires": (T0 + timedelta(days=1)).isoformat()},
+    ("POST", "api/v1/areas"): {"name": "Matrix area", "geometry": ALERT_AREA},
+    ("POST", "console/areas/"): {"name": "Console area", "geojson": json.dumps(ALERT_AREA)},
+    ("POST", "console/areas/<int:area_id>/"): {"name": "Matrix town", "aliases": "00100"},
+    ("POST", "console/alerts/new/"): lambda w: console_alert(w),
+    ("POST", "console/alerts/<int:alert_id>/"): lambda w: console_alert(w),
+    ("POST", "console/alerts/drug-check/"): {"found": "fentanyl", "method": "ftir"},
+    ("POST", "alerts/report"): {"substance": "xylazine", "looked_like": "pink powder"},
+    ("POST", "alerts/push"): {"endpoint": "https://fcm.googleapis.com/fcm/send/matrix",
+                              "p256dh": P256DH, "auth": PUSH_AUTH, "all": "on"},
+    ("POST", "alerts/push/delete"): {"endpoint": "https://fcm.googleapis.com/fcm/send/matrix"},
+    ("POST", "alerts/email"): {"email": "matrix@example.org", "all": "on"},
+    ("POST", "alerts/unsubscribe/"): {"email": "matrix@example.org"},
 }
+
+
+
+def console_alert(w: World) -> dict[str, Any]:
+    """The console's alert form (one value per field: the page rows post plain strings)."""
+    return {"substance": "fentanyl", "severity": "severe", "areas": w.alert_area_id,
+            "expires": (NOW + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}
+
 
 TWILIO_TOKEN = "matrix-twilio-auth-token-0123456789"
 SITE = "https://help.example.org"
@@ -410,13 +503,22 @@ class World:
     conversation: SmsConversation
     sessions: dict[str, str] = field(default_factory=dict)  # role -> session key
     tokens: dict[str, str] = field(default_factory=dict)  # role -> API token
+    alert_area_id: int = 0
+    alert_id: int = 0  # a draft alert the coordinator wrote
+    report_id: int = 0  # a new report (the console's review)
+    signal_id: int = 0  # an open spike signal (the console's review)
+    # The public alerts pages: a published and a cancelled alert's ids, a confirmation token.
+    public: dict[str, str] = field(default_factory=dict)
 
     def values(self) -> dict[str, str]:
         found = {k: str(v.pk) for k, v in self.incidents.items()}
         found |= {f"offer:{k}": str(v.pk) for k, v in self.offers.items()}
         found |= {f"track:{k}": v for k, v in self.tracking.items()}
         return found | {"checkin": self.checkin_token, "plan": self.plan_token,
-                        "sms": str(self.conversation.pk)}
+                        "sms": str(self.conversation.pk), "alert": str(self.alert_id),
+                        "area": str(self.alert_area_id), "report": str(self.report_id),
+                        "signal": str(self.signal_id)} | {
+                            f"public:{k}": v for k, v in self.public.items()}
 
 
 def _open(name: str, *, now: Any) -> Opened:
@@ -424,6 +526,21 @@ def _open(name: str, *, now: Any) -> Opened:
     return incident_open(IncidentRequest(kind=Kind.OVERDOSE, location=PLACES[name],
                description=description, details=details, callback_phone=phone,
                breathing=Answer.NO), now=now)
+
+
+def _public_alerts(area_id: int, user_id: int) -> dict[str, str]:
+    """A published alert, a withdrawn one, and an email subscription waiting for its link."""
+    ids = []
+    for substance in ("fentanyl", "medetomidine"):
+        ids.append(alert_draft(fields=AlertFields(
+            substance=substance, severity="severe", expires=NOW + timedelta(days=1),
+            area_ids=[area_id]), user_id=user_id, now=T0).pk)
+        alert_publish(alert_id=ids[-1], user_id=user_id, now=T0)
+    alert_cancel(alert_id=ids[1], user_id=user_id, now=T0)
+    subscriber = subscribe_email(email="waiting@example.org", area_ids=[], all_areas=True,
+                                 language="en", now=T0)
+    return {"published": str(ids[0]), "cancelled": str(ids[1]),
+            "confirm": confirm_token(subscriber)}
 
 
 def _offer(incident: Incident, responder: Responder) -> Offer:
@@ -512,6 +629,16 @@ def world(db: Any, settings: Any, make_responder: Callable[..., Responder]) -> I
         for role, user in users.items():
             w.sessions[role] = _session(user, staff=role in STAFF)
             w.tokens[role] = token_create(name=user.get_username(), now=T0)
+        w.alert_area_id = area_create(name="Matrix town", geometry=ALERT_AREA, now=T0).pk
+        w.alert_id = alert_draft(fields=AlertFields(
+            substance="xylazine", severity="severe", expires=NOW + timedelta(days=1),
+            area_ids=[w.alert_area_id]), user_id=users["coord"].pk, now=T0).pk
+        w.report_id = report_receive(source="web", now=T0, substance="fentanyl",
+                                     area_id=w.alert_area_id).pk
+        w.signal_id = Signal.objects.create(
+            area_id=w.alert_area_id, window_hours=6, observed=5, expected=0.8, p_value=0.001,
+            detected_at=T0, updated_at=T0).pk
+        w.public = _public_alerts(w.alert_area_id, users["coord"].pk)
         yield w
 
 
@@ -580,7 +707,7 @@ def _fill(path: str, values: dict[str, str]) -> str:
     def one(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "nope":
-            return NOPE_ID if re.search(r"(incidents|offers|sms|offer-call)/\{nope\}",
+            return NOPE_ID if re.search(r"(incidents|offers|sms|offer-call|alerts)/\{nope\}",
                                         path) else NOPE_TOKEN
         return values[name]
 

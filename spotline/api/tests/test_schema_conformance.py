@@ -2,7 +2,7 @@
 
 schemathesis runs every check it has (as ``st run --checks all`` does, with the
 repository's ``schemathesis.toml``) against a real HTTP server, once for each who uses
-the API: a person without an account, a responder and a dispatcher. It sends the
+the API: a person without an account, a responder, a dispatcher and a coordinator. It sends the
 schema's examples, its boundary cases (the coverage phase), generated valid and invalid
 requests, and chains of them (stateful: create, then read, cancel, delete), and checks
 each answer: no 5xx; a status, content type, headers and body the schema declares;
@@ -18,17 +18,21 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.utils import timezone
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events
 
 from spotline.accounts.actions import token_create, user_create
 from spotline.accounts.models import Role
+from spotline.alerts.actions.areas import area_create
+from spotline.alerts.actions.review import AlertFields, alert_draft
 from spotline.conftest import T0
 from spotline.dispatch.models import Incident
 
@@ -42,6 +46,8 @@ ALL_CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_con
               "ensure_resource_availability", "ignored_auth", "object_level_authorization")
 EXAMPLES = 10  # per operation and generation mode, in the fuzzing phase
 PUBLIC = "anonymous"
+AREA = {"type": "Polygon", "coordinates": [[[24.90, 60.15], [24.98, 60.15], [24.98, 60.19],
+                                            [24.90, 60.19], [24.90, 60.15]]]}
 
 
 class _Handler(WSGIRequestHandler):
@@ -115,12 +121,21 @@ def _run(url: str, headers: dict[str, str]) -> tuple[list[str], dict[str, set[in
 def identities(make_responder: Any) -> dict[str, dict[str, str]]:
     responder = make_responder(north_m=150)
     user_create(name="schema-dispatcher", role=Role.DISPATCHER, password=None)
+    user_create(name="schema-coordinator", role=Role.COORDINATOR, password=None)
+    # An area and a draft for the alert operations to find (ids from 1 up are what
+    # the generated requests name most).
+    area = area_create(name="Schema town", geometry=AREA, now=T0)
+    alert_draft(fields=AlertFields(substance="fentanyl", severity="severe",
+                                   expires=timezone.now() + timedelta(days=7),
+                                   area_ids=[area.pk]), user_id=None, now=timezone.now())
     return {
         PUBLIC: {},
         "responder": {"Authorization": "Bearer "
                       + token_create(name=responder.user.username, now=T0)},
         "dispatcher": {"Authorization": "Bearer "
                        + token_create(name="schema-dispatcher", now=T0)},
+        "coordinator": {"Authorization": "Bearer "
+                        + token_create(name="schema-coordinator", now=T0)},
     }
 
 
@@ -132,13 +147,14 @@ REACHED = {
     "responder": {("GET /api/v1/me/offers", 200), ("GET /api/v1/me", 200),
                   ("GET /api/v1/responders", 404)},
     "dispatcher": {("GET /api/v1/responders", 200), ("GET /api/v1/incidents", 200),
-                   ("GET /api/v1/me/offers", 404)},
+                   ("GET /api/v1/me/offers", 404), ("GET /api/v1/areas", 404)},
+    "coordinator": {("GET /api/v1/areas", 200), ("GET /api/v1/responders", 200)},
 }
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("no_rate_limits")
-@pytest.mark.parametrize("who", [PUBLIC, "responder", "dispatcher"])
+@pytest.mark.parametrize("who", [PUBLIC, "responder", "dispatcher", "coordinator"])
 def test_schemathesis_finds_nothing(server, identities, who):
     failures, seen = _run(server, identities[who])
     assert not failures, "\n\n".join(failures[:10])

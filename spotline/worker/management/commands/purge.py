@@ -11,9 +11,9 @@ from spotline.worker.retention import purge_due
 
 class Command(BaseCommand):
     help = ("Destroy now whatever personal data is due for destruction (incidents past "
-            "SPOTLINE_RETENTION_HOURS, unused saved plans, old SMS rows, the words of alert reports), then clean the "
-            "residue (SQLite WAL, PostgreSQL dead rows). The worker does this by itself; "
-            "this runs it at once.")
+            "SPOTLINE_RETENTION_HOURS, unused saved plans, old SMS rows, the words of "
+            "alert reports), then clean the residue (SQLite WAL, PostgreSQL dead rows). "
+            "The worker does this by itself; this runs it at once.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         counts = purge_due(now=timezone.now())
