@@ -30,7 +30,7 @@ from spotline.api.auth import AUTH, require_coordinator
 from spotline.api.base import int_id
 from spotline.api.fields import Whole, no_nul
 from spotline.api.schemas import ErrorOut
-from spotline.core.alerts import MAX_TEXT, Advice, Severity, Sign, Substance, meaningful
+from spotline.core.alerts import MAX_TEXT, Advice, Severity, Sign, Substance
 from spotline.core.areas import MAX_VERTICES
 from spotline.errors import Conflict, Invalid
 
@@ -39,15 +39,9 @@ router = Router(auth=AUTH, tags=["alerts"])
 Id = Annotated[int, Field(ge=1, lt=2**63, strict=True), Whole]
 
 
-def _says_something(value: str) -> str:
-    # Emoji or punctuation only says nothing a community can act on; empty is "no text".
-    if value.strip() and not meaningful(value):
-        raise ValueError("the text needs words: letters or digits, not only symbols")
-    return value
-
-
-Words = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(no_nul),
-                  AfterValidator(_says_something)]
+# Text that says nothing (emoji only) is the action's to refuse, with 400: the schema
+# cannot say "has a letter", so a 422 here would refuse what the schema allows.
+Words = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(no_nul)]
 AreaName = Annotated[str, Field(min_length=1, max_length=80), AfterValidator(no_nul)]
 Alias = Annotated[str, Field(max_length=40), AfterValidator(no_nul)]
 

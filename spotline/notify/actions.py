@@ -8,16 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from spotline import sql
 from spotline.notify.models import Delivery, DeliveryStatus, Message, SmsOptOut
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal
 
+URGENT, BULK = 0, 1  # Message.priority
+
 
 def message_queue(
     *, key: str, purpose: str, body: str, channels: Sequence[str], now: datetime,
     responder_id: int | None = None, to: str = "", incident_id: int | None = None,
-    offer_id: int | None = None, not_before: datetime | None = None,
+    offer_id: int | None = None, not_before: datetime | None = None, bulk: bool = False,
 ) -> Message:
     """Queue a message in the caller's transaction. Same key: the existing message."""
     message, _ = Message.objects.get_or_create(
@@ -28,7 +31,7 @@ def message_queue(
             "to_sealed": seal(to, context="message.to"),
             "body_sealed": seal(body, context="message.body"),
             "channels": list(channels), "created_at": now,
-            "next_attempt_at": not_before or now,
+            "next_attempt_at": not_before or now, "priority": BULK if bulk else URGENT,
         },
     )
     return message
@@ -48,9 +51,40 @@ def messages_queue(messages: Sequence[dict[str, Any]], *, now: datetime) -> None
                 to_sealed=seal(m.get("to", ""), context="message.to"),
                 body_sealed=seal(m["body"], context="message.body"),
                 channels=list(m["channels"]), created_at=now,
-                next_attempt_at=m.get("not_before") or now)
+                next_attempt_at=m.get("not_before") or now,
+                priority=BULK if m.get("bulk") else URGENT)
         for m in messages
     ], ignore_conflicts=True)  # one statement, not through the ORM's compiler
+
+
+def _prefixed(prefixes: Sequence[str]) -> Q:
+    keys = Q(pk__in=[])
+    for prefix in prefixes:
+        keys |= Q(key__startswith=prefix)
+    return keys
+
+
+def messages_withdraw(*, key_prefixes: Sequence[str], why: str, now: datetime) -> int:
+    """Drop the messages not yet sent whose key starts with one of ``key_prefixes`` (a
+    withdrawn alert's texts still waiting for the carrier's rate). A message a sender
+    holds right now may still go out; the rest never will."""
+    if not key_prefixes:
+        return 0
+    return Message.objects.filter(_prefixed(key_prefixes), sent_at__isnull=True,
+                                  failed_at__isnull=True, cancelled_at__isnull=True).update(
+        cancelled_at=now, to_sealed="", body_sealed="", last_error=why[:120])
+
+
+def sent_keys(*, key_prefixes: Sequence[str]) -> list[str]:
+    """The keys, among those starting with ``key_prefixes``, of messages that went out
+    (or are going out now): who got something, so that a follow-up reaches them."""
+    if not key_prefixes:
+        return []
+    return list(Message.objects.filter(_prefixed(key_prefixes))
+                .filter(Q(sent_at__isnull=False) | Q(leased_until__isnull=False,
+                                                     cancelled_at__isnull=True,
+                                                     failed_at__isnull=True))
+                .values_list("key", flat=True))
 
 
 def messages_forget(*, incident_id: int) -> int:

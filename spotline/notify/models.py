@@ -33,6 +33,10 @@ class Message(models.Model):
     to_sealed = models.TextField(blank=True)  # an explicit address (a person's phone)
     body_sealed = models.TextField(blank=True)
     channels = models.JSONField(default=list)  # fallback order
+    # 0: about someone in need now (offers, replies, check-ins); 1: bulk (a drug alert to
+    # thousands). The sender takes every due urgent message before any bulk one, so an
+    # offer queued during a fan-out never waits behind ten thousand alert texts.
+    priority = models.PositiveSmallIntegerField(default=0)
     channel_index = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField()
     next_attempt_at = models.DateTimeField()
@@ -46,7 +50,7 @@ class Message(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], name="outbox_due",
+                fields=["priority", "next_attempt_at"], name="outbox_due_by_priority",
                 condition=models.Q(sent_at__isnull=True, failed_at__isnull=True,
                                    cancelled_at__isnull=True),
             )

@@ -45,7 +45,8 @@ def due_message_ids(*, now: datetime, limit: int = 50) -> list[int]:
     return list(
         Message.objects.filter(_open(), next_attempt_at__lte=now)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
-        .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
+        # Urgent before bulk (Message.priority), then oldest due first.
+        .order_by("priority", "next_attempt_at", "id").values_list("id", flat=True)[:limit]
     )
 
 

@@ -7,8 +7,8 @@ on-shift responders in those areas. The outbox key is
 ``alert:<cap message>:<s|r><recipient>``: a batch that fires again after a crash queues
 nothing twice, and the outbox sends each key once. Texts are spaced at
 ``SPOTLINE_SMS_PER_SECOND`` (their first attempt is scheduled ahead), so an alert to
-ten thousand numbers never outruns the carrier, and offers queued meanwhile (due now)
-still go first.
+ten thousand numbers never outruns the carrier; and every alert message is bulk
+(``Message.priority``), so the sender takes offers and replies queued meanwhile first.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from spotline.alerts.actions.review import event
+from spotline.alerts.actions.review import chain_message_ids, event
 from spotline.alerts.cap import alert_url
 from spotline.alerts.models import Alert, CapMessage, Fanout, MsgType, Subscriber
 from spotline.alerts.words import ADVICE, SUBSTANCES
 from spotline.core.alerts import sms_body
 from spotline.core.geo import Point, area_cell
 from spotline.live.publish import alert_changed
-from spotline.notify.actions import messages_queue
+from spotline.notify.actions import messages_queue, sent_keys
 from spotline.notify.models import Message
 from spotline.privacy.crypto import unseal
 from spotline.responders.models import Responder
@@ -70,11 +70,28 @@ def _bodies(alert: Alert, msg_type: str) -> dict[tuple[str, str], str]:
     return out
 
 
+def received(message: CapMessage, kind: str) -> set[int]:
+    """Who (``kind`` "s": subscribers, "r": responders) got an earlier message about
+    this alert: a Cancel goes to them, not to people who never heard of it."""
+    earlier = [pk for pk in chain_message_ids(message.alert) if pk != message.pk]
+    ids = set()
+    for key in sent_keys(key_prefixes=[f"alert:{pk}:{kind}" for pk in earlier]):
+        tail = key.rsplit(":", 1)[1][1:]
+        if tail.isdigit():
+            ids.add(int(tail))
+    return ids
+
+
 def _subscribers(message: CapMessage, after_id: int) -> list[Subscriber]:
-    area_ids = list(message.alert.areas.values_list("pk", flat=True))
-    return list(Subscriber.objects.filter(confirmed_at__isnull=False, pk__gt=after_id)
-                .filter(Q(all_areas=True) | Q(areas__in=area_ids)).distinct()
-                .order_by("pk")[:BATCH])
+    rows = Subscriber.objects.filter(confirmed_at__isnull=False, pk__gt=after_id)
+    if message.msg_type == MsgType.CANCEL:
+        # The next batch of those who got it, as ids: a short IN list, whatever the total.
+        rows = rows.filter(pk__in=sorted(i for i in received(message, "s") if i > after_id)
+                           [:BATCH])
+    else:
+        area_ids = list(message.alert.areas.values_list("pk", flat=True))
+        rows = rows.filter(Q(all_areas=True) | Q(areas__in=area_ids)).distinct()
+    return list(rows.order_by("pk")[:BATCH])
 
 
 def _address(subscriber: Subscriber) -> str:
@@ -99,7 +116,7 @@ def _queue_subscribers(row: Fanout, now: datetime) -> bool:
             "key": f"alert:{message.pk}:s{subscriber.pk}", "purpose": f"alert_{subscriber.channel}",
             "body": bodies[(subscriber.channel, subscriber.language)],
             "channels": [subscriber.channel], "to": _address(subscriber),
-            "not_before": max(not_before, now) if not_before else None,
+            "not_before": max(not_before, now) if not_before else None, "bulk": True,
         })
     messages_queue(items, now=now)
     row.queued += len(batch)
@@ -118,12 +135,13 @@ def _responders_in(alert: Alert) -> list[Responder]:
 
 def _queue_responders(row: Fanout, now: datetime) -> list[int]:
     message = row.cap_message
-    responders = _responders_in(message.alert)
+    responders = (list(Responder.objects.filter(pk__in=received(message, "r")))
+                  if message.msg_type == MsgType.CANCEL else _responders_in(message.alert))
     link = alert_url(message.alert_id)
     items = [{
         "key": f"alert:{message.pk}:r{r.pk}", "purpose": "alert_responder", "responder_id": r.pk,
         "body": sms_body(lead=lead(message.alert, message.msg_type, "en"), link=link),
-        "channels": r.channels or settings.DEFAULT_OFFER_CHANNELS,
+        "channels": r.channels or settings.DEFAULT_OFFER_CHANNELS, "bulk": True,
     } for r in responders]
     messages_queue(items, now=now)
     row.queued += len(items)

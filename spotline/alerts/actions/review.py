@@ -10,7 +10,8 @@
 - ``alert_revise``: a new draft that replaces a published alert; publishing it sends
   an Update (CAP ``references`` the one before) and supersedes the old one.
 - ``alert_cancel``: one person may withdraw an alert at once (a wrong warning must come
-  down fast); a Cancel goes out to everyone who got it.
+  down fast); a Cancel goes out to everyone who got it, and the texts still waiting for
+  the carrier's rate are dropped (so do an update's).
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ from spotline.core.alerts import (
     Substance,
     codes,
     disclosures,
+    meaningful,
 )
 from spotline.errors import Conflict, Invalid, NotFound
 from spotline.live.publish import alert_changed
+from spotline.notify.actions import messages_withdraw
 
 MAX_DAYS = 30  # an alert that must last longer is published again, with fresh facts
 
@@ -78,6 +81,8 @@ def _said(text: str, what: str, limit: int) -> str:
     text = " ".join(unicodedata.normalize("NFKC", text or "").split())
     if len(text) > limit:
         raise Invalid(f"{what} is at most {limit} characters.")
+    if text and not meaningful(text):
+        raise Invalid(f"{what} needs words: letters or digits, not only symbols.")
     found = disclosures(text)
     if found:
         raise Invalid(f"{what} seems to hold {', '.join(_WHY[f] for f in found)}: an alert "
@@ -232,6 +237,22 @@ def _history(alert: Alert | None) -> list[cap.Sent]:
     return sent
 
 
+def chain_message_ids(alert: Alert | None) -> list[int]:
+    """The CAP messages sent about ``alert`` and the alerts it replaced."""
+    ids: list[int] = []
+    while alert is not None:
+        ids += list(alert.cap_messages.values_list("pk", flat=True))
+        alert = alert.replaces
+    return ids
+
+
+def _withdraw_pending(alert: Alert | None, *, now: datetime, why: str) -> None:
+    """Texts of earlier messages still waiting for the carrier's rate are dropped: an
+    update or a cancel replaces them, for those who have not had them yet."""
+    messages_withdraw(key_prefixes=[f"alert:{pk}:" for pk in chain_message_ids(alert)],
+                      why=why, now=now)
+
+
 def alert_publish(*, alert_id: int, user_id: int, now: datetime) -> Alert:
     """Publish a draft: CAP Alert (or Update), then the worker's fan-out."""
     now = now.replace(microsecond=0)
@@ -242,6 +263,7 @@ def alert_publish(*, alert_id: int, user_id: int, now: datetime) -> Alert:
             raise Conflict("This draft has expired; set a new expiry first.")
         old = alert.replaces
         if old is not None:
+            _withdraw_pending(old, now=now, why="alert updated")
             Alert.objects.filter(pk=old.pk).update(status=AlertStatus.SUPERSEDED)
             event(old, "superseded", now=now, user_id=user_id, by=alert.pk)
         alert.status, alert.published_by_id, alert.published_at = (
@@ -270,6 +292,7 @@ def alert_cancel(*, alert_id: int, user_id: int, now: datetime) -> Alert:
         alert.status, alert.cancelled_at, alert.updated_at = AlertStatus.CANCELLED, now, now
         alert.save()
         if was_published:
+            _withdraw_pending(alert, now=now, why="alert cancelled")
             message = _message(alert, MsgType.CANCEL, now, _history(alert))
             event(alert, "cancelled", now=now, user_id=user_id, cap=message.identifier)
             alert_changed(alert.pk)

@@ -24,8 +24,9 @@ from spotline.alerts.cap import schema
 from spotline.alerts.models import Alert, AlertStatus, Area, CapMessage, Fanout
 from spotline.conftest import CENTRE, T0
 from spotline.errors import Conflict, Invalid
+from spotline.notify.actions import message_queue
 from spotline.notify.models import Message
-from spotline.notify.sender import send_due
+from spotline.notify.sender import due_message_ids, send_due
 from spotline.privacy.crypto import unseal
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +179,52 @@ def test_push_subscriber_message_goes_to_its_subscription(centre_area: Area,
     assert unseal(row.to_sealed, context="message.to").startswith(
         'subscription:{"endpoint": "https://fcm.googleapis.com/fcm/send/abc"')
     assert xmlschema  # the schema library is what validates CAP above
+
+
+def test_an_offer_queued_during_a_fan_out_is_sent_before_the_alert(
+        centre_area: Area, coordinators: tuple[Any, Any]) -> None:
+    """With no spacing (SPOTLINE_SMS_PER_SECOND=0) thousands of alert texts are due at
+    once; a message about someone in need, queued later, still goes first."""
+    author, second = coordinators
+    for i in range(60):
+        subscribe_sms(phone=f"+3584022{i:05d}", area_ids=[centre_area.pk], all_areas=False,
+                      language="en", now=T0)
+    alert = alert_draft(fields=fields(centre_area), user_id=author.pk, now=T0)
+    with override_settings(SPOTLINE_SMS_PER_SECOND=0):
+        alert_publish(alert_id=alert.pk, user_id=second.pk, now=T0)
+        drain(T0)
+    urgent = message_queue(key="offer:test", purpose="offer", body="Overdose nearby",
+                           channels=["sms"], to="+358401119999",
+                           now=T0 + timedelta(seconds=1))
+    due = due_message_ids(now=T0 + timedelta(seconds=2), limit=50)
+    assert due[0] == urgent.pk
+    assert Message.objects.filter(key__startswith="alert:", priority=1).count() == 60
+
+
+def test_a_cancel_reaches_who_got_the_alert_and_drops_texts_still_waiting(
+        centre_area: Area, coordinators: tuple[Any, Any]) -> None:
+    author, second = coordinators
+    for i in range(3):
+        subscribe_sms(phone=f"+3584033{i:05d}", area_ids=[centre_area.pk], all_areas=False,
+                      language="en", now=T0)
+    alert = alert_draft(fields=fields(centre_area), user_id=author.pk, now=T0)
+    with override_settings(SPOTLINE_SMS_PER_SECOND=1.0):  # one text a second
+        alert_publish(alert_id=alert.pk, user_id=second.pk, now=T0)
+        drain(T0)
+        with override_settings(SPOTLINE_PROVIDERS=["console"]):
+            send_due(now=T0, limit=100)  # only the first is due yet
+        first = CapMessage.objects.get(alert=alert)
+        assert sorted(m.sent_at is not None for m in alert_messages(first)) == [
+            False, False, True]
+        # Someone subscribes after the alert went out: the cancel is not for them.
+        subscribe_sms(phone="+358403399999", area_ids=[centre_area.pk], all_areas=False,
+                      language="en", now=T0)
+        alert_cancel(alert_id=alert.pk, user_id=author.pk, now=T0 + timedelta(seconds=1))
+        drain(T0 + timedelta(seconds=1))
+    waiting = [m for m in alert_messages(first) if m.sent_at is None]
+    assert len(waiting) == 2 and all(m.cancelled_at is not None for m in waiting)
+    assert all(m.to_sealed == "" and m.body_sealed == "" for m in waiting)
+    cancel = CapMessage.objects.get(alert=alert, msg_type="Cancel")
+    (told,) = alert_messages(cancel)
+    assert unseal(told.to_sealed, context="message.to") == "+358403300000"
+    assert "withdrawn" in unseal(told.body_sealed, context="message.body")
