@@ -16,6 +16,8 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from spotline.accounts.models import ApiToken, Profile, Role
+from spotline.alerts.actions.areas import areas_named
+from spotline.alerts.models import Area
 from spotline.conftest import CENTRE, totp_code
 from spotline.core.triage import Answer, Kind
 from spotline.dispatch.actions.opening import IncidentRequest, incident_open
@@ -189,14 +191,20 @@ def test_it_seeds_a_demo_organization_and_prints_logins() -> None:
     r = client.post("/accounts/login/", {"username": "dispatcher",
                                          "password": password.group(1)})
     assert r.status_code == 302
+    # Drug-alert areas to subscribe to, named as people text them.
+    assert "/alerts/" in out
+    assert [a.name for a in areas_named("00530")] == ["Kallio"]
+    assert Client().get("/alerts/").content.decode().count('name="areas"') == 3
 
 
 def test_it_adds_nothing_when_demo_runs_again() -> None:
     run("demo")
-    before = (users(), Responder.objects.count(), Profile.objects.count())
+    before = (users(), Responder.objects.count(), Profile.objects.count(),
+              Area.objects.count())
     out = run("demo")
     assert "Demo logins" in out
-    assert (users(), Responder.objects.count(), Profile.objects.count()) == before
+    assert (users(), Responder.objects.count(), Profile.objects.count(),
+            Area.objects.count()) == before
 
 
 def test_it_leaves_a_real_organization_alone() -> None:

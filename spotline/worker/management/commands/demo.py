@@ -14,6 +14,8 @@ from django_otp.oath import TOTP
 from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.accounts.twofactor import authenticator_set, has_authenticator
+from spotline.alerts.actions.areas import area_create
+from spotline.alerts.models import Area
 from spotline.core.geo import Mode, Point
 from spotline.dispatch.actions.shifts import shift_set
 from spotline.places.actions import places_import
@@ -49,6 +51,15 @@ LANDMARKS: list[tuple[str, float, float]] = [
     ("Kaisaniemi Park", 60.1747, 24.9466),
     ("Esplanadi Park", 60.1676, 24.9482),
     ("Hakaniemi Market Square", 60.1789, 24.9510),
+]
+
+
+# Drug-alert areas (docs/alerts.md): rough outlines of three neighbourhoods, with the
+# postcodes people text. (west, south, east, north)
+AREAS: list[tuple[str, list[str], tuple[float, float, float, float]]] = [
+    ("Keskusta", ["00100", "centre", "center", "Kluuvi"], (24.925, 60.160, 24.960, 60.175)),
+    ("Kallio", ["00530", "00500", "Sörnäinen"], (24.940, 60.178, 24.965, 60.192)),
+    ("Töölö", ["00250", "00260", "Toolo"], (24.905, 60.172, 24.930, 60.192)),
 ]
 
 
@@ -97,11 +108,20 @@ class Command(BaseCommand):
             counts = places_import(path=DEMO_EXTRACT)
             self.stdout.write(f"Imported the {CITY} map extract: {counts.addresses} "
                               f"addresses, {counts.places} places, {counts.streets} streets.")
+        if not Area.objects.exists():
+            for name, aliases, (west, south, east, north) in AREAS:
+                ring = [[west, south], [east, south], [east, north], [west, north],
+                        [west, south]]
+                area_create(name=name, aliases=aliases, now=timezone.now(),
+                            geometry={"type": "Polygon", "coordinates": [ring]})
+            self.stdout.write(f"Added {len(AREAS)} drug-alert areas: "
+                              + ", ".join(a[0] for a in AREAS) + ".")
         self.stdout.write(
             "Demo logins (password for all: {pw}):\n"
             "  dispatcher   -> /console/\n"
             "  coordinator  -> /console/\n"
             "  {names} -> /responder/  (lee is off shift)\n"
+            "Drug alerts: /alerts/ (public), /console/alerts/ (coordinator)\n"
             "Dispatcher and coordinator also enter a code (two-factor sign-in). Add this\n"
             "demo key to an authenticator app (\"enter a setup key\", time-based):\n"
             "  {secret}\n"
