@@ -163,7 +163,7 @@ RULES: tuple[Rule, ...] = (
     # address never use up its help requests.
     _rule("POST", r"^/alerts/(report|push|push/delete|email|unsubscribe/)$", "alert_forms",
           "page"),
-    _rule("POST", rf"^/alerts/confirm/{SEGMENT}/$", "alert_forms", "page"),
+    _rule("POST", rf"^/alerts/(confirm|unsubscribe)/{SEGMENT}/$", "alert_forms", "page"),
     # The help page's place suggestions, asked as the person types.
     _rule(READ, r"^/places/suggest$", "suggest", "api"),
     # Inbound texts, per sending number.

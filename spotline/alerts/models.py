@@ -268,3 +268,14 @@ class Fanout(DurableTimer):
 
     def __str__(self) -> str:
         return f"fan-out {self.pk} of {self.cap_message_id}"
+
+
+class SmsPace(models.Model):
+    """The next free moment to hand a text to the carrier, shared by every fan-out (one
+    row, locked while a batch takes its slots): two alerts at once, or a worker that was
+    down a while, never send faster than ``SPOTLINE_SMS_PER_SECOND``."""
+
+    next_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sms pace {self.next_at}"

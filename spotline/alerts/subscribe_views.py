@@ -7,8 +7,12 @@
 - ``POST /alerts/email``: an unconfirmed subscriber and, in the same transaction, a
   confirmation email in the outbox with a signed link. ``/alerts/confirm/<token>/``
   asks for one press (a mail scanner opening the link confirms nothing) and confirms.
-- ``/alerts/unsubscribe/``: an email address, and it is deleted. The answers are the
-  same whether or not the address was subscribed: they tell nobody who is.
+  For an address already confirmed, the link carries the new areas: nothing changes
+  until its owner presses.
+- ``/alerts/unsubscribe/``: an email address, and a link to stop its alerts is emailed
+  to it; ``/alerts/unsubscribe/<token>/`` (that link, and the one in every alert email)
+  deletes it at one press. Only the address's owner can stop or change its alerts, and
+  the answers are the same whether or not it was subscribed: they tell nobody who is.
 - ``/alerts/sw.js``: the service worker, scoped to ``/alerts/``.
 """
 
@@ -27,10 +31,15 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from spotline.alerts.actions.subscribers import (
+    address_digest,
     subscribe_email,
     subscribe_push,
+    subscriber_change,
     subscriber_confirm,
+    subscriber_of_token,
     unsubscribe,
+    unsubscribe_by_id,
+    unsubscribe_token,
 )
 from spotline.alerts.forms import AreasForm, EmailForm, UnsubscribeForm
 from spotline.alerts.models import Subscriber, SubscriberChannel
@@ -124,22 +133,29 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 # -- email -----------------------------------------------------------------------------------
 
 
-def confirm_token(subscriber: Subscriber) -> str:
+def confirm_token(subscriber: Subscriber, change: dict[str, Any] | None = None) -> str:
     """A signed link's token: the subscriber and its address's digest (a token for a
-    deleted subscriber confirms nobody, even if its id came back)."""
-    return signing.dumps({"s": subscriber.pk, "d": subscriber.digest[:16]}, salt=CONFIRM_SALT)
+    deleted subscriber confirms nobody, even if its id came back), and for a confirmed
+    address the change its owner is asked to confirm."""
+    value: dict[str, Any] = {"s": subscriber.pk, "d": subscriber.digest[:16]}
+    if change is not None:
+        value["c"] = change
+    return signing.dumps(value, salt=CONFIRM_SALT)
 
 
-def _subscriber_of(token: str) -> Subscriber:
+def _subscriber_of(token: str) -> tuple[Subscriber, dict[str, Any] | None]:
     try:
         value = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_DAYS * 86400)
         subscriber = Subscriber.objects.filter(
             pk=int(value["s"]), channel=SubscriberChannel.EMAIL).first()
         if subscriber is None or subscriber.digest[:16] != str(value["d"]):
             raise Http404("no such subscription")
+        change = value.get("c")
+        if change is not None and not isinstance(change, dict):
+            raise Http404("bad token")
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         raise Http404("bad token") from None
-    return subscriber
+    return subscriber, change
 
 
 def _confirm_body(token: str, language: str) -> str:
@@ -166,17 +182,18 @@ def email(request: HttpRequest) -> HttpResponse:
     address = form.cleaned_data["email"]
     try:
         with atomic():
-            subscriber = subscribe_email(
+            asked = subscribe_email(
                 email=address, area_ids=form.area_ids(),
                 all_areas=bool(form.cleaned_data.get("all")),
                 language=_language(request), now=now)
-            if subscriber.confirmed_at is None:
-                # One email an hour at most per address, however often the form is sent.
-                message_queue(key=f"alert_confirm:{subscriber.pk}:{now:%Y%m%d%H}",
-                              purpose="alert_confirm",
-                              body=_confirm_body(confirm_token(subscriber),
-                                                 subscriber.language),
-                              channels=["email"], to=address.strip().lower(), now=now)
+            subscriber = asked.subscriber
+            # One email an hour at most per address, however often the form is sent: a
+            # new address confirms itself; a confirmed one confirms the change.
+            message_queue(key=f"alert_confirm:{subscriber.pk}:{now:%Y%m%d%H}",
+                          purpose="alert_confirm",
+                          body=_confirm_body(confirm_token(subscriber, asked.change),
+                                             _language(request)),
+                          channels=["email"], to=address.strip().lower(), now=now)
     except Invalid as exc:
         form.add_error(None, exc.message)
         return index_page(request, email_form=form, status=400)
@@ -191,28 +208,67 @@ def email(request: HttpRequest) -> HttpResponse:
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a button (link checkers open links; only a person presses). POST: done."""
     try:
-        subscriber = _subscriber_of(token)
+        subscriber, change = _subscriber_of(token)
     except Http404:
         return render(request, "alerts/confirm_bad.html", {"days": CONFIRM_DAYS}, status=404)
     done = request.method == "POST"
     if done:
+        if change is not None:
+            try:
+                subscriber_change(subscriber_id=subscriber.pk, change=change,
+                                  now=timezone.now())
+            except Invalid:  # an area deleted since: ask again from the alerts page
+                return render(request, "alerts/confirm_bad.html", {"days": CONFIRM_DAYS},
+                              status=404)
         subscriber_confirm(subscriber_id=subscriber.pk, now=timezone.now())
     return render(request, "alerts/confirm.html", {
-        "token": token, "done": done or subscriber.confirmed_at is not None,
+        "token": token, "done": done or (change is None and subscriber.confirmed_at is not None),
         "org": settings.SPOTLINE_ORG_NAME})
+
+
+def _unsubscribe_body(subscriber: Subscriber) -> str:
+    link = f"{settings.SPOTLINE_SITE_URL}/alerts/unsubscribe/{unsubscribe_token(subscriber)}/"
+    with override(subscriber.language):
+        return gettext("To stop %(org)s drug alerts at this address, open this link and "
+                       "press the button:\n\n%(link)s\n\nIf you did not ask, ignore this "
+                       "email: nothing changes.") % {"org": settings.SPOTLINE_ORG_NAME,
+                                                      "link": link}
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe_email(request: HttpRequest) -> HttpResponse:
+    """An address typed in gets a link by email: only its owner can stop its alerts
+    (every alert email carries that link too). The answer is the same whether or not
+    the address was subscribed."""
     form = UnsubscribeForm(request.POST if request.method == "POST" else None)
     done = False
     if request.method == "POST" and form.is_valid():
-        unsubscribe(channel=SubscriberChannel.EMAIL, address=form.cleaned_data["email"],
-                    now=timezone.now())
+        now = timezone.now()
+        address = form.cleaned_data["email"].strip().lower()
+        subscriber = Subscriber.objects.filter(
+            channel=SubscriberChannel.EMAIL,
+            digest=address_digest(SubscriberChannel.EMAIL, address)).first()
+        if subscriber is not None:
+            with atomic():
+                message_queue(key=f"alert_unsubscribe:{subscriber.pk}:{now:%Y%m%d%H}",
+                              purpose="alert_unsubscribe", body=_unsubscribe_body(subscriber),
+                              channels=["email"], to=address, now=now)
         done = True
     return render(request, "alerts/unsubscribe.html", {
         "form": form, "done": done, "org": settings.SPOTLINE_ORG_NAME,
         "sms_number": settings.TWILIO_FROM_NUMBER,
     }, status=400 if request.method == "POST" and not done else 200)
 
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe_link(request: HttpRequest, token: str) -> HttpResponse:
+    """An email's own link. GET: a button (link checkers open links); POST: deleted."""
+    subscriber = subscriber_of_token(token)
+    done = request.method == "POST"
+    if done and subscriber is not None:
+        unsubscribe_by_id(subscriber_id=subscriber.pk, now=timezone.now())
+    return render(request, "alerts/unsubscribe_link.html", {
+        "token": token, "done": done or subscriber is None,
+        "org": settings.SPOTLINE_ORG_NAME})

@@ -22,5 +22,6 @@ urlpatterns: list[URLPattern] = [
     path("email", subscribe_views.email, name="email"),
     path("confirm/<str:token>/", subscribe_views.confirm, name="confirm"),
     path("unsubscribe/", subscribe_views.unsubscribe_email, name="unsubscribe"),
+    path("unsubscribe/<str:token>/", subscribe_views.unsubscribe_link, name="unsubscribe_link"),
     path("sw.js", subscribe_views.service_worker, name="sw"),
 ]

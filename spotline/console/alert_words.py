@@ -93,10 +93,11 @@ SAID: dict[str, Promise] = {
 PATTERNS: list[tuple[re.Pattern[str], Promise]] = [
     (re.compile(r"There is already an area called (?P<name>.+)\."),
      gettext_lazy("There is already an area called %(name)s.")),
-    (re.compile(r"The area is too small \((?P<km2>[\d.,]+) km²\): an area must be at least "
-                r"(?P<least>[\d.,]+) km² so that an alert never points at one place\."),
-     gettext_lazy("The area is too small (%(km2)s km²): an area must be at least "
-                  "%(least)s km² so that an alert never points at one place.")),
+    (re.compile(r"The area \(or a part or hole of it\) is too small \((?P<km2>[\d.,]+) "
+                r"km²\): each must be at least (?P<least>[\d.,]+) km² so that an alert never "
+                r"points at one place\."),
+     gettext_lazy("The area (or a part or hole of it) is too small (%(km2)s km²): each must "
+                  "be at least %(least)s km² so that an alert never points at one place.")),
     (re.compile(r"The area is too large \((?P<km2>[\d.,]+) km²; at most (?P<most>[\d.,]+) "
                 r"km²\)\."),
      gettext_lazy("The area is too large (%(km2)s km²; at most %(most)s km²).")),

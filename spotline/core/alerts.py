@@ -126,6 +126,16 @@ def disclosures(text: str) -> list[str]:
     return [name for name, pattern in _CHECKS if pattern.search(normal)]
 
 
+# What XML 1.0 (CAP, Atom) cannot carry, and what nobody types: C0 controls other than
+# tab and newlines, DEL and C1 controls, lone surrogates, U+FFFE/U+FFFF.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (a stray one would make the CAP invalid)."""
+    return _UNPRINTABLE.sub("", text)
+
+
 def meaningful(text: str) -> bool:
     """Has at least one letter or digit (a report of emoji only says nothing)."""
     return any(ch.isalnum() for ch in unicodedata.normalize("NFKC", text))

@@ -79,9 +79,15 @@ def area_check(geometry: Any, *, max_km2: float) -> AreaShape:
         raise AreaError(f"The area's outline is not valid ({explain_validity(geom)}): a "
                         "ring must not cross itself.")
     km2 = _km2(geom)
-    if km2 < MIN_KM2:
-        raise AreaError(f"The area is too small ({km2:.3f} km²): an area must be at least "
-                        f"{MIN_KM2} km² so that an alert never points at one place.")
+    # Each part and each hole too: a city plus one building-sized square, or a city with
+    # a hole around one house, would point at a door as surely as a tiny area.
+    parts = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
+    pieces = [*parts, *(Polygon(ring) for part in parts for ring in part.interiors)]
+    smallest = min(_km2(piece) for piece in pieces)
+    if smallest < MIN_KM2:
+        raise AreaError(f"The area (or a part or hole of it) is too small ({smallest:.3f} "
+                        f"km²): each must be at least {MIN_KM2} km² so that an alert never "
+                        "points at one place.")
     if km2 > max_km2:
         raise AreaError(f"The area is too large ({km2:,.0f} km²; at most {max_km2:,.0f} km²).")
     cells = area_cells(geom)
@@ -111,20 +117,24 @@ def area_cells(geom: Polygon | MultiPolygon) -> tuple[str, ...]:
     return tuple(sorted(cells))
 
 
-def cell_area(cell: str) -> AreaShape:
+def cell_area(cell: str, *, max_km2: float) -> AreaShape:
     """An H3 cell as an area (resolution 7 or coarser: a cell finer than the kept
-    area cell would be more precise than what the purge keeps)."""
+    area cell would be more precise than what the purge keeps), no larger than
+    ``max_km2``."""
     if not h3.is_valid_cell(cell):
         raise AreaError("That is not an H3 cell index.")
     resolution = h3.get_resolution(cell)
     if resolution > AREA_RESOLUTION:
         raise AreaError(f"An H3 area must be resolution {AREA_RESOLUTION} or coarser.")
+    km2 = float(h3.cell_area(cell, unit="km^2"))
+    if km2 > max_km2:  # before listing its cells: resolution 0 has 823,543 of them
+        raise AreaError(f"The area is too large ({km2:,.0f} km²; at most {max_km2:,.0f} km²).")
     ring = [[round(lon, 6), round(lat, 6)] for lat, lon in h3.cell_to_boundary(cell)]
     ring.append(ring[0])
     cells = tuple(sorted(h3.cell_to_children(cell, AREA_RESOLUTION)))
     lat, lon = h3.cell_to_latlng(cell)
     return AreaShape(geometry={"type": "Polygon", "coordinates": [ring]}, cells=cells,
-                     km2=float(h3.cell_area(cell, unit="km^2")), centre=(lat, lon))
+                     km2=km2, centre=(lat, lon))
 
 
 def outer_rings(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:

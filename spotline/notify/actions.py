@@ -75,6 +75,16 @@ def messages_withdraw(*, key_prefixes: Sequence[str], why: str, now: datetime) -
         cancelled_at=now, to_sealed="", body_sealed="", last_error=why[:120])
 
 
+def messages_withdraw_to(*, key_suffix: str, purpose_prefix: str, why: str,
+                         now: datetime) -> int:
+    """Drop the unsent messages whose key ends with ``key_suffix`` and whose purpose
+    starts with ``purpose_prefix`` (an alert subscriber who unsubscribed)."""
+    return Message.objects.filter(
+        key__endswith=key_suffix, purpose__startswith=purpose_prefix, sent_at__isnull=True,
+        failed_at__isnull=True, cancelled_at__isnull=True).update(
+        cancelled_at=now, to_sealed="", body_sealed="", last_error=why[:120])
+
+
 def sent_keys(*, key_prefixes: Sequence[str]) -> list[str]:
     """The keys, among those starting with ``key_prefixes``, of messages that went out
     (or are going out now): who got something, so that a follow-up reaches them."""

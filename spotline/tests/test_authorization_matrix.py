@@ -54,7 +54,7 @@ from spotline.accounts.models import Profile, Role
 from spotline.alerts.actions.areas import area_create
 from spotline.alerts.actions.reports import report_receive
 from spotline.alerts.actions.review import AlertFields, alert_cancel, alert_draft, alert_publish
-from spotline.alerts.actions.subscribers import subscribe_email
+from spotline.alerts.actions.subscribers import subscribe_email, unsubscribe_token
 from spotline.alerts.models import Signal
 from spotline.alerts.subscribe_views import confirm_token
 from spotline.api.api import api
@@ -163,6 +163,8 @@ POST      /alerts/confirm/{public:confirm}/         ok     ok     ok     ok     
 GET       /alerts/confirm/{nope}/                   404    404    404    404    404    404    404
 GET       /alerts/unsubscribe/                      ok     ok     ok     ok     ok     ok     ok
 POST      /alerts/unsubscribe/                      ok     ok     ok     ok     ok     ok     ok
+GET       /alerts/unsubscribe/{public:unsubscribe}/ ok     ok     ok     ok     ok     ok     ok
+POST      /alerts/unsubscribe/{public:unsubscribe}/ ok     ok     ok     ok     ok     ok     ok
 GET       /alerts/sw.js                             ok     ok     ok     ok     ok     ok     ok
 
 # -- signing in ------------------------------------------------------------------------------
@@ -538,9 +540,9 @@ def _public_alerts(area_id: int, user_id: int) -> dict[str, str]:
         alert_publish(alert_id=ids[-1], user_id=user_id, now=T0)
     alert_cancel(alert_id=ids[1], user_id=user_id, now=T0)
     subscriber = subscribe_email(email="waiting@example.org", area_ids=[], all_areas=True,
-                                 language="en", now=T0)
+                                 language="en", now=T0).subscriber
     return {"published": str(ids[0]), "cancelled": str(ids[1]),
-            "confirm": confirm_token(subscriber)}
+            "confirm": confirm_token(subscriber), "unsubscribe": unsubscribe_token(subscriber)}
 
 
 def _offer(incident: Incident, responder: Responder) -> Offer:

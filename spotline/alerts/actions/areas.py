@@ -14,6 +14,7 @@ from rapidfuzz import fuzz, process
 
 from spotline.alerts.models import Alert, AlertStatus, Area
 from spotline.audit.actions import atomic, record
+from spotline.core.alerts import printable
 from spotline.core.areas import AreaError, AreaShape, area_check, cell_area
 from spotline.errors import Conflict, Invalid, NotFound
 
@@ -21,7 +22,7 @@ MAX_ALIASES = 20
 
 
 def _name(name: str) -> str:
-    name = " ".join(unicodedata.normalize("NFKC", name).split())
+    name = " ".join(printable(unicodedata.normalize("NFKC", name)).split())
     if not name or not any(ch.isalnum() for ch in name):
         raise Invalid("An area needs a name.")
     if len(name) > 80:
@@ -32,7 +33,7 @@ def _name(name: str) -> str:
 def _aliases(aliases: Iterable[str]) -> list[str]:
     out: list[str] = []
     for alias in aliases:
-        alias = " ".join(unicodedata.normalize("NFKC", str(alias)).split())
+        alias = " ".join(printable(unicodedata.normalize("NFKC", str(alias))).split())
         if alias and alias.casefold() not in (a.casefold() for a in out):
             out.append(alias[:40])
     if len(out) > MAX_ALIASES:
@@ -43,7 +44,8 @@ def _aliases(aliases: Iterable[str]) -> list[str]:
 def _shape(geometry: Any = None, h3_cell: str = "") -> AreaShape:
     try:
         if h3_cell:
-            return cell_area(h3_cell.strip().lower())
+            return cell_area(h3_cell.strip().lower(),
+                             max_km2=settings.SPOTLINE_AREA_MAX_KM2)
         return area_check(geometry, max_km2=settings.SPOTLINE_AREA_MAX_KM2)
     except AreaError as exc:
         raise Invalid(str(exc)) from None

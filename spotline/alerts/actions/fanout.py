@@ -6,9 +6,11 @@ their language, moves its cursor and re-arms itself, all in one transaction; the
 on-shift responders in those areas. The outbox key is
 ``alert:<cap message>:<s|r><recipient>``: a batch that fires again after a crash queues
 nothing twice, and the outbox sends each key once. Texts are spaced at
-``SPOTLINE_SMS_PER_SECOND`` (their first attempt is scheduled ahead), so an alert to
-ten thousand numbers never outruns the carrier; and every alert message is bulk
-(``Message.priority``), so the sender takes offers and replies queued meanwhile first.
+``SPOTLINE_SMS_PER_SECOND`` from one pace all fan-outs share (``SmsPace``: their first
+attempt is scheduled ahead), so two alerts at once, or a worker back from a stop, never
+outrun the carrier; and every alert message is bulk (``Message.priority``), so the
+sender takes offers and replies queued meanwhile first. An update or a cancel stops the
+earlier message's fan-out (``review``), and a Cancel goes only to those who got it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from spotline.alerts.actions.review import chain_message_ids, event
+from spotline.alerts.actions.subscribers import unsubscribe_token
 from spotline.alerts.cap import alert_url
-from spotline.alerts.models import Alert, CapMessage, Fanout, MsgType, Subscriber
+from spotline.alerts.models import (
+    Alert,
+    AlertStatus,
+    CapMessage,
+    Fanout,
+    MsgType,
+    SmsPace,
+    Subscriber,
+)
 from spotline.alerts.words import ADVICE, SUBSTANCES
 from spotline.core.alerts import sms_body
 from spotline.core.geo import Point, area_cell
@@ -63,11 +74,17 @@ def _bodies(alert: Alert, msg_type: str) -> dict[tuple[str, str], str]:
         text = lead(alert, msg_type, language)
         out[("sms", language)] = sms_body(lead=text, link=link)
         out[("push", language)] = f"{text} {link}"
-        with override(language):
-            stop = _("To stop these emails: %(link)s") % {
-                "link": f"{settings.SPOTLINE_SITE_URL}/alerts/unsubscribe/"}
-        out[("email", language)] = f"{text}\n\n{link}\n\n{stop}"
+        out[("email", language)] = f"{text}\n\n{link}"
     return out
+
+
+def unsubscribe_line(subscriber: Subscriber) -> str:
+    """An email's own unsubscribe link: signed for this subscriber, so nobody else can
+    stop someone's alerts by typing their address."""
+    with override(subscriber.language):
+        return "\n\n" + _("To stop these emails: %(link)s") % {
+            "link": f"{settings.SPOTLINE_SITE_URL}/alerts/unsubscribe/"
+                    f"{unsubscribe_token(subscriber)}/"}
 
 
 def received(message: CapMessage, kind: str) -> set[int]:
@@ -82,16 +99,22 @@ def received(message: CapMessage, kind: str) -> set[int]:
     return ids
 
 
-def _subscribers(message: CapMessage, after_id: int) -> list[Subscriber]:
-    rows = Subscriber.objects.filter(confirmed_at__isnull=False, pk__gt=after_id)
+def _next_batch(message: CapMessage, after_id: int) -> tuple[list[Subscriber], int | None]:
+    """The next batch of recipients after ``after_id``, and where the cursor moves to
+    (None: nobody is left)."""
+    rows = Subscriber.objects.filter(confirmed_at__isnull=False)
     if message.msg_type == MsgType.CANCEL:
-        # The next batch of those who got it, as ids: a short IN list, whatever the total.
-        rows = rows.filter(pk__in=sorted(i for i in received(message, "s") if i > after_id)
-                           [:BATCH])
-    else:
-        area_ids = list(message.alert.areas.values_list("pk", flat=True))
-        rows = rows.filter(Q(all_areas=True) | Q(areas__in=area_ids)).distinct()
-    return list(rows.order_by("pk")[:BATCH])
+        # Those who got it, as ids: a short IN list whatever the total; the cursor moves
+        # over the ids, so someone who unsubscribed since does not end the fan-out.
+        ids = sorted(i for i in received(message, "s") if i > after_id)[:BATCH]
+        if not ids:
+            return [], None
+        return list(rows.filter(pk__in=ids).order_by("pk")), (
+            ids[-1] if len(ids) == BATCH else None)
+    area_ids = list(message.alert.areas.values_list("pk", flat=True))
+    batch = list(rows.filter(pk__gt=after_id).filter(Q(all_areas=True) | Q(areas__in=area_ids))
+                 .distinct().order_by("pk")[:BATCH])
+    return batch, (batch[-1].pk if len(batch) == BATCH else None)
 
 
 def _address(subscriber: Subscriber) -> str:
@@ -99,30 +122,42 @@ def _address(subscriber: Subscriber) -> str:
     return f"subscription:{address}" if subscriber.channel == "push" else address
 
 
+def _sms_slots(count: int, now: datetime) -> list[datetime | None]:
+    """``count`` moments to hand texts to the carrier, from the one pace every fan-out
+    shares (locked until this transaction ends)."""
+    rate = settings.SPOTLINE_SMS_PER_SECOND
+    if rate <= 0 or count == 0:
+        return [None] * count
+    pace, _ = SmsPace.objects.select_for_update().get_or_create(pk=1, defaults={"next_at": now})
+    start = max(pace.next_at, now)
+    slots: list[datetime | None] = [start + timedelta(seconds=i / rate) for i in range(count)]
+    pace.next_at = start + timedelta(seconds=count / rate)
+    pace.save(update_fields=["next_at"])
+    return slots
+
+
 def _queue_subscribers(row: Fanout, now: datetime) -> bool:
     """One batch; True when there may be more."""
     message = row.cap_message
-    batch = _subscribers(message, row.after_id)
+    batch, cursor = _next_batch(message, row.after_id)
     bodies = _bodies(message.alert, message.msg_type)
-    rate = settings.SPOTLINE_SMS_PER_SECOND
+    slots = iter(_sms_slots(sum(s.channel == "sms" for s in batch), now))
     items = []
     for subscriber in batch:
-        not_before = None
-        if subscriber.channel == "sms":
-            if rate > 0:
-                not_before = row.started_at + timedelta(seconds=row.sms_queued / rate)
-            row.sms_queued += 1
+        body = bodies[(subscriber.channel, subscriber.language)]
+        if subscriber.channel == "email":
+            body += unsubscribe_line(subscriber)
         items.append({
             "key": f"alert:{message.pk}:s{subscriber.pk}", "purpose": f"alert_{subscriber.channel}",
-            "body": bodies[(subscriber.channel, subscriber.language)],
-            "channels": [subscriber.channel], "to": _address(subscriber),
-            "not_before": max(not_before, now) if not_before else None, "bulk": True,
+            "body": body, "channels": [subscriber.channel], "to": _address(subscriber),
+            "not_before": next(slots) if subscriber.channel == "sms" else None, "bulk": True,
         })
     messages_queue(items, now=now)
     row.queued += len(batch)
-    if batch:
-        row.after_id = batch[-1].pk
-    return len(batch) == BATCH
+    row.sms_queued += sum(s.channel == "sms" for s in batch)
+    if cursor is not None:
+        row.after_id = cursor
+    return cursor is not None
 
 
 def _responders_in(alert: Alert) -> list[Responder]:
@@ -148,13 +183,27 @@ def _queue_responders(row: Fanout, now: datetime) -> list[int]:
     return [r.pk for r in responders]
 
 
+def _still_current(message: CapMessage) -> bool:
+    """An Alert or Update goes out only while its alert stands (a cancel or an update
+    also stops the fan-out row; this is the second lock on the door)."""
+    return (message.msg_type == MsgType.CANCEL
+            or message.alert.status == AlertStatus.PUBLISHED)
+
+
 def fanout_fire(row: Fanout, now: datetime) -> None:
     """One firing (in the engine's transaction): a batch, then re-arm or finish."""
+    if row.done_at is not None:
+        return
+    if not _still_current(row.cap_message):
+        row.done_at = now
+        row.save()
+        return
     if row.phase == "subscribers":
         if _queue_subscribers(row, now):
             row.fired_at = None  # more to come: due again at once
         else:
             row.phase, row.fired_at = "responders", None
+        row.attempts, row.last_error = 0, ""  # a batch went through: not failing now
         row.save()
         return
     responder_ids = _queue_responders(row, now)

@@ -75,7 +75,9 @@ def report_receive(
                         found=found, method=method, looked_like=looked_like,
                         what_happened=what_happened, area=area, cell=cell[:16],
                         received_hour=hour,
-                        purge_at=now + timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))
+                        # From the hour too: a purge time to the second would say
+                        # when it came in (a responder's report: which outcome).
+                        purge_at=hour + timedelta(hours=settings.SPOTLINE_RETENTION_HOURS + 1))
         report.save()
         record("alerts.report_received", object_type="report", object_id=report.pk, now=now,
                actor="public" if source in (ReportSource.SMS, ReportSource.WEB) else "user")

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from spotline.alerts import cap
 from spotline.alerts.models import (
@@ -50,10 +52,13 @@ from spotline.core.alerts import (
     codes,
     disclosures,
     meaningful,
+    printable,
 )
 from spotline.errors import Conflict, Invalid, NotFound
 from spotline.live.publish import alert_changed
 from spotline.notify.actions import messages_withdraw
+
+log = logging.getLogger(__name__)
 
 MAX_DAYS = 30  # an alert that must last longer is published again, with fresh facts
 
@@ -78,7 +83,7 @@ class AlertFields:
 
 
 def _said(text: str, what: str, limit: int) -> str:
-    text = " ".join(unicodedata.normalize("NFKC", text or "").split())
+    text = " ".join(printable(unicodedata.normalize("NFKC", text or "")).split())
     if len(text) > limit:
         raise Invalid(f"{what} is at most {limit} characters.")
     if text and not meaningful(text):
@@ -122,8 +127,15 @@ def checked(fields: AlertFields, *, now: datetime) -> dict[str, Any]:
         raise Invalid("Say what the alert is about: a substance, a sign, or a few words.")
     return {"substance": fields.substance, "severity": fields.severity, "signs": signs,
             "advice": list(dict.fromkeys(advice)), "advice_text": advice_text, "text": text,
-            # The hour is the finest time an alert says.
-            "expires": expires.replace(second=0, microsecond=0), "area_ids": area_ids}
+            "expires": hour_up(expires), "area_ids": area_ids}
+
+
+def hour_up(moment: datetime) -> datetime:
+    """The hour is the finest time an alert says: an expiry is rounded up to the next
+    whole hour of the organization's clock."""
+    local = timezone.localtime(moment)
+    whole = local.replace(minute=0, second=0, microsecond=0)
+    return whole if whole == local else whole + timedelta(hours=1)
 
 
 def event(alert: Alert, kind: str, *, now: datetime, user_id: int | None, **data: Any) -> None:
@@ -220,7 +232,12 @@ def _message(alert: Alert, msg_type: str, now: datetime, references: Sequence[ca
     xml = cap.build(alert, msg_type=msg_type, identifier=identifier, sent=now,
                     references=references, areas=list(alert.areas.order_by("name")),
                     certainty=_certainty(alert))
-    cap.validate(xml)  # an invalid message is a bug: fail the publish, send nothing
+    try:
+        cap.validate(xml)
+    except Exception as exc:  # a bug: refuse clearly, send nothing, keep the draft
+        log.error("CAP message for alert=%s is invalid (%s)", alert.pk, type(exc).__name__)
+        raise Conflict("This alert could not be made into a valid CAP message, so nothing "
+                       "was published. Please report this to whoever runs Spotline.") from None
     message = CapMessage.objects.create(alert=alert, identifier=identifier, msg_type=msg_type,
                                         sent=now, xml=xml)
     Fanout.objects.create(cap_message=message, due_at=now, started_at=now)
@@ -247,10 +264,13 @@ def chain_message_ids(alert: Alert | None) -> list[int]:
 
 
 def _withdraw_pending(alert: Alert | None, *, now: datetime, why: str) -> None:
-    """Texts of earlier messages still waiting for the carrier's rate are dropped: an
-    update or a cancel replaces them, for those who have not had them yet."""
-    messages_withdraw(key_prefixes=[f"alert:{pk}:" for pk in chain_message_ids(alert)],
-                      why=why, now=now)
+    """An update or a cancel replaces what was not sent yet: the earlier messages'
+    fan-outs stop where they are, and their texts still waiting for the carrier's rate
+    are dropped. Who had them gets the follow-up (``fanout.received``)."""
+    ids = chain_message_ids(alert)
+    Fanout.objects.filter(cap_message_id__in=ids, done_at__isnull=True).update(
+        fired_at=now, done_at=now)
+    messages_withdraw(key_prefixes=[f"alert:{pk}:" for pk in ids], why=why, now=now)
 
 
 def alert_publish(*, alert_id: int, user_id: int, now: datetime) -> Alert:

@@ -4,7 +4,8 @@ Counts come from the coarse incident record that survives the purge (kind, area 
 opened hour), so the baseline is there long after every place and word is destroyed.
 A spike opens a ``Signal`` and proposes a draft alert (author: nobody; a person must
 read and save it, and publish it). While a signal is open, a bigger count updates its
-numbers rather than opening another.
+numbers rather than opening another; after a person dismissed one, only a count larger
+than the one they dismissed opens a new signal.
 """
 
 from __future__ import annotations
@@ -64,10 +65,21 @@ def spikes_check(*, now: datetime) -> int:
         if not result.is_spike:
             continue
         with atomic():
-            recent = (Signal.objects.select_for_update()
+            # The area's row is the lock: two workers cannot both find no signal and
+            # each propose a draft.
+            Area.objects.select_for_update().filter(pk=area.pk).first()
+            recent = (Signal.objects
                       .filter(area=area, updated_at__gte=now - timedelta(
                           hours=spike_rule.window_hours))
                       .order_by("-pk").first())
+            if recent is not None and recent.status == SignalStatus.DISMISSED:
+                # A person said no to these numbers; more overdoses than they saw is
+                # news, and opens a new signal. The same or fewer is not.
+                if result.observed > recent.observed:
+                    recent = None
+                else:
+                    Signal.objects.filter(pk=recent.pk).update(updated_at=now)
+                    continue
             if recent is not None:
                 if result.observed > recent.observed:
                     Signal.objects.filter(pk=recent.pk).update(

@@ -337,20 +337,61 @@ def test_email_form_errors_come_back_on_the_page(centre_area: Area) -> None:
     assert not Subscriber.objects.exists() and not Message.objects.exists()
 
 
-def test_unsubscribing_an_email_forgets_it_and_tells_nobody_who_was_there(
+def confirmed_reader(area: Area) -> Subscriber:
+    Client().post("/alerts/email", {"email": "reader@example.org", "areas": [area.pk]})
+    Client().post(confirm_link("reader@example.org"))
+    Message.objects.all().delete()
+    return Subscriber.objects.get(confirmed_at__isnull=False)
+
+
+def emailed_link(purpose: str, pattern: str) -> str:
+    (message,) = Message.objects.filter(purpose=purpose)
+    match = re.search(pattern, unseal(message.body_sealed, context="message.body"))
+    assert match
+    return match.group(0)
+
+
+def test_unsubscribing_an_email_takes_its_owner_and_tells_nobody_who_was_there(
         centre_area: Area) -> None:
-    Client().post("/alerts/email", {"email": "reader@example.org", "all": "on"})
-    assert Subscriber.objects.count() == 1
+    confirmed_reader(centre_area)
+    # Typing someone's address stops nothing: a link goes to that address.
     gone = Client().post("/alerts/unsubscribe/", {"email": " READER@example.org "})
     never = Client().post("/alerts/unsubscribe/", {"email": "someone@example.org"})
     assert gone.status_code == never.status_code == 200
-    assert 'id="unsubscribed"' in gone.content.decode()
+    assert 'id="unsubscribe-sent"' in gone.content.decode()
+
     def page(response: Any) -> str:  # without the form's one-time CSRF token
         return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "",
                       response.content.decode())
 
     assert page(gone) == page(never)
+    assert Subscriber.objects.count() == 1
+    link = emailed_link("alert_unsubscribe", r"/alerts/unsubscribe/[^/\s]+/")
+    # Opening it (a mail scanner) stops nothing; pressing does, at once.
+    assert 'id="unsubscribe-link-form"' in Client().get(link).content.decode()
+    assert Subscriber.objects.count() == 1
+    assert 'id="unsubscribed"' in Client().post(link).content.decode()
     assert not Subscriber.objects.exists()
+    # A forged or altered link stops nobody and says the same.
+    confirmed_reader(centre_area)
+    forged = Client().post(link[:-3] + "xx/")
+    assert forged.status_code == 200 and Subscriber.objects.count() == 1
+
+
+def test_a_confirmed_address_changes_only_when_its_owner_presses(
+        centre_area: Area, vuosaari_area: Area) -> None:
+    reader = confirmed_reader(centre_area)
+    # Someone who knows the address asks for Vuosaari only: nothing changes yet.
+    sent = Client().post("/alerts/email", {"email": "reader@example.org",
+                                           "areas": [vuosaari_area.pk]})
+    assert 'id="email-sent"' in sent.content.decode()
+    assert list(Subscriber.objects.get().areas.all()) == [centre_area]
+    link = confirm_link("reader@example.org")
+    assert list(Subscriber.objects.get().areas.all()) == [centre_area]
+    Client().post(link)
+    changed = Subscriber.objects.get()
+    assert changed.pk == reader.pk and list(changed.areas.all()) == [vuosaari_area]
+    assert changed.confirmed_at is not None
 
 
 def test_no_page_shows_a_subscriber_or_a_point(centre_area: Area,
