@@ -193,6 +193,9 @@ def test_it_passes_axe_on_all_three_interfaces(server: Server,
     person = new_context().new_page()
     person.goto(server.url("/"))
     found["/"] = axe_violations(person)
+    for path in ("/alerts/", "/alerts/report"):
+        person.goto(server.url(path))
+        found[path] = axe_violations(person)
     person.goto(opened["status_url"])
     wait_live(person)
     found["status page"] = axe_violations(person)
@@ -214,6 +217,13 @@ def test_it_passes_axe_on_all_three_interfaces(server: Server,
     login(responder, server, "sam", "/responder/")
     wait_live(responder)
     found["/responder/"] = axe_violations(responder)
+
+    coordinator = new_context(viewport=DESK).new_page()
+    login(coordinator, server, "coordinator", "/console/alerts/")
+    found["/console/alerts/"] = axe_violations(coordinator)
+    for path in ("/console/alerts/new/", "/console/areas/"):
+        coordinator.goto(server.url(path))
+        found[path] = axe_violations(coordinator)
 
     report = []
     for where, violations in found.items():
@@ -282,7 +292,8 @@ def test_it_runs_every_main_page_under_a_strict_csp_without_violations(
         policies[path] = response.headers.get("content-security-policy", "")
 
     person = new_context().new_page()
-    for path in ("/", "/checkin/", "/transparency/", "/accounts/login/", "/api/docs"):
+    for path in ("/alerts/", "/alerts/report", "/alerts/unsubscribe/", "/", "/checkin/",
+                 "/transparency/", "/accounts/login/", "/api/docs"):
         visit(person, path)
     person.wait_for_selector("#swagger-ui .info")  # the API docs render from our files
     visit(person, urlsplit(opened["status_url"]).path)
@@ -298,6 +309,10 @@ def test_it_runs_every_main_page_under_a_strict_csp_without_violations(
     console.wait_for_selector("#console-map .leaflet-marker-icon")
     coordinator = new_context(viewport=DESK).new_page()
     login(coordinator, server, "coordinator", "/console/setup/")
+    for path in ("/console/alerts/", "/console/alerts/new/", "/console/alerts/drug-check/",
+                 "/console/areas/"):
+        visit(coordinator, path)
+    coordinator.wait_for_selector(".leaflet-container")  # the area map draws
     responder = new_context().new_page()
     login(responder, server, "sam", "/responder/")
     wait_live(responder)
