@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 from spotline.core.alerts import Method, Severity, Substance
 from spotline.privacy.fields import SealedField, SealedModel
@@ -171,10 +172,10 @@ class Signal(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    SUPERSEDED = "superseded"  # an update replaced it
-    CANCELLED = "cancelled"
+    DRAFT = "draft", pgettext_lazy("alert status", "draft")
+    PUBLISHED = "published", pgettext_lazy("alert status", "published")
+    SUPERSEDED = "superseded", pgettext_lazy("alert status", "replaced by an update")
+    CANCELLED = "cancelled", pgettext_lazy("alert status", "withdrawn")
 
 
 class Alert(models.Model):

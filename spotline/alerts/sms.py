@@ -144,14 +144,15 @@ def _carry_out(turn: Turn, *, phone: str, sid: str, now: datetime) -> tuple[str,
 def _file(talk: Talk, area: AreaChoice | None, *, sid: str, now: datetime) -> str | None:
     """File the report; None when it went in, else the reply saying it did not."""
     try:
-        report = report_receive(source=ReportSource.SMS, looked_like=talk.looked_like,
-                                what_happened=talk.what_happened,
-                                area_id=area.id if area is not None else None, now=now)
+        report_receive(source=ReportSource.SMS, looked_like=talk.looked_like,
+                       what_happened=talk.what_happened,
+                       area_id=area.id if area is not None else None, now=now)
     except Invalid:
         log.info("sms alerts report refused sid=%s", sid)
         return alert_say("report_failed", talk.language)
-    log.info("sms alerts report=%s sid=%s area=%s", report.pk, sid,
-             area.id if area is not None else None)
+    # No report id: the same request logs its message id, which the provider's log maps
+    # to the number that sent it, and a report must not be traced to a number.
+    log.info("sms alerts report filed area=%s", area.id if area is not None else None)
     return None
 
 

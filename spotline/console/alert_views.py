@@ -62,7 +62,10 @@ def _next_hour(now: datetime, hours: int) -> datetime:
 
 def _prefill(request: HttpRequest, now: datetime) -> dict[str, Any]:
     """A new alert's form from the reports (and the signal) it starts from."""
-    ids = [int(v) for v in request.GET.getlist("report") if v.isdigit()][:50]
+    # ASCII digits of a size an id can have: "²" is a digit to isdigit(), and an id
+    # past 2**63 is an overflow to the database, not a report that is not there.
+    ids = [int(v) for v in request.GET.getlist("report")
+           if v.isascii() and v.isdigit() and len(v) <= 18][:50]
     reports = list(Report.objects.filter(pk__in=ids).select_related("area"))
     initial: dict[str, Any] = {"expires": _next_hour(now, DEFAULT_HOURS),
                                "reports": [r.pk for r in reports],

@@ -8,6 +8,7 @@ overwrite an outcome saved since.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,7 +72,8 @@ def _unusual(post: QueryDict) -> tuple[list[str], str] | str:
     if any(s not in UNUSUAL for s in signs):
         return _("Choose what was unusual from the list.")
     words = post.get("unusual_words", "").strip()
-    if "\x00" in words or len(words) > MAX_REPORT_TEXT:
+    # Counted as the report counts it (NFKC can make one character many).
+    if "\x00" in words or len(unicodedata.normalize("NFKC", words)) > MAX_REPORT_TEXT:
         return _("What was unusual is up to %(n)s characters of text.") % {"n": MAX_REPORT_TEXT}
     if words and not meaningful(words):
         return _("Say what was unusual in words (letters or numbers).")

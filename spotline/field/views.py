@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from spotline.accounts.twofactor import verified_required
+from spotline.audit.actions import atomic as audit_atomic
 from spotline.core.geo import Point
 from spotline.core.lifecycle import HELD
 from spotline.core.policy import OfferStatus
@@ -207,21 +208,22 @@ def outcome(request: HttpRequest, incident_id: int) -> HttpResponse:
             "form": outcomes.form_values(incident, None, posted=request.POST),
             "edit": bool(request.POST.get("replaces")), "error": parsed}, status=400)
     now = timezone.now()
+    report = parsed.has_unusual and not parsed.replaces and incident.kind == Kind.OVERDOSE.value
     try:
-        incident_outcome(
-            incident_id=incident_id, responder=responder, user_id=request.user.pk,
-            now=now, naloxone_doses=parsed.naloxone_doses,
-            responsive_after=parsed.responsive_after, ems=parsed.ems,
-            referrals=parsed.referrals, notes=parsed.notes, replaces=parsed.replaces,
-        )
+        # One transaction: the outcome and its "something unusual" report are both
+        # recorded or neither is, so the responder can simply send the form again.
+        with audit_atomic():
+            incident_outcome(
+                incident_id=incident_id, responder=responder, user_id=request.user.pk,
+                now=now, naloxone_doses=parsed.naloxone_doses,
+                responsive_after=parsed.responsive_after, ems=parsed.ems,
+                referrals=parsed.referrals, notes=parsed.notes, replaces=parsed.replaces,
+            )
+            if report:
+                unusual_report(incident, parsed, now=now)
     except ActionError as exc:
         return _done(request, error=reply(exc), status=exc.status)
-    if parsed.has_unusual and not parsed.replaces and incident.kind == Kind.OVERDOSE.value:
-        try:
-            unusual_report(incident, parsed, now=now)
-        except ActionError as exc:
-            return _done(request, ok=_("Outcome recorded, but not the report of something "
-                                       "unusual: %(why)s") % {"why": reply(exc)})
+    if report:
         return _done(request, ok=_("Outcome recorded, and the unusual signs reported for "
                                    "drug alerts. Thank you."))
     return _done(request, ok=_("Outcome updated.") if parsed.replaces

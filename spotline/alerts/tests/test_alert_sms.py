@@ -114,6 +114,46 @@ def test_a_call_for_help_during_the_area_question_opens_a_request(centre_area: A
     assert not AlertConversation.objects.exists()
 
 
+@pytest.mark.parametrize(("before", "urgent"), [
+    ([], "my friend isn't breathing behind the 7-11 on 5th"),
+    ([], "please hurry he is turning blue"),
+    (["pink powder"], "he won't wake up, help"),
+    (["pink powder", "two doses"], "12 Main Street now!! he is not breathing"),
+    (["pink powder", "two doses"], "overdose at 12 Main Street"),
+])
+def test_a_call_for_help_during_a_report_leaves_the_report(centre_area: Area,
+                                                          before: list[str],
+                                                          urgent: str) -> None:
+    """A report is read hours later: someone in danger must reach the help conversation
+    at whichever question they are asked, and never be told not to send an address."""
+    text("REPORT")
+    for answer in before:
+        text(answer)
+    reply = text(urgent)
+    assert not Report.objects.exists()
+    assert not AlertConversation.objects.exists()
+    assert "send an address" not in reply and "What happened" not in reply
+    assert "Roughly" not in reply
+    assert Incident.objects.exists() or SmsConversation.objects.exists()
+
+
+def test_a_call_for_help_in_spanish_during_a_reporte(centre_area: Area) -> None:
+    text("REPORTE")
+    text("mi amigo no respira, ayuda")
+    assert not Report.objects.exists() and not AlertConversation.objects.exists()
+    assert Incident.objects.exists() or SmsConversation.objects.exists()
+
+
+def test_a_calm_report_of_an_overdose_is_still_a_report(centre_area: Area) -> None:
+    text("REPORT")
+    text("blue tablets stamped M30")
+    text("two of us overdosed last night and needed three doses of naloxone")
+    text("Keskusta")
+    report = Report.objects.get()
+    assert report.area == centre_area and "three doses" in report.what_happened
+    assert not Incident.objects.exists()
+
+
 # -- unsubscribing -------------------------------------------------------------------------
 
 

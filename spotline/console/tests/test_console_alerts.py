@@ -240,6 +240,11 @@ def test_it_drafts_an_alert_from_reports(coordinator: Client, area: Area) -> Non
     assert alert.advice == ["carry_naloxone", "recovery_position"]
 
 
+def test_odd_report_ids_in_the_address_are_ignored(coordinator: Client, area: Area) -> None:
+    for odd in ("99999999999999999999", "\u00b2", "-1", "x"):
+        assert coordinator.get(f"/console/alerts/new/?report={odd}").status_code == 200
+
+
 def test_it_refuses_an_expiry_in_the_past_and_writes_nothing(coordinator: Client,
                                                              area: Area) -> None:
     r = coordinator.post("/console/alerts/new/", compose(area, expires=expires_in(-2)))
@@ -322,3 +327,12 @@ def test_it_speaks_spanish_on_the_review_page(coordinator: Client, area: Area) -
                            ).content.decode()
     assert "5 sobredosis en la zona Kallio en 6 h; lo habitual: 0.8 (p = 0.0014)" in html
     assert "Reportes nuevos" in html and "New reports" not in html
+    # An alert's status is said in Spanish too.
+    alert = alert_draft(fields=AlertFields(substance="fentanyl", severity="severe",
+                                           expires=now + timedelta(hours=3),
+                                           area_ids=[area.pk]), user_id=None, now=now)
+    alert_publish(alert_id=alert.pk, user_id=User.objects.get(username="cory").pk, now=now)
+    html = coordinator.get("/console/alerts/", headers={"Accept-Language": "es"}
+                           ).content.decode()
+    assert f"Alerta n.º {alert.pk}" in html
+    assert "(publicada)" in html and "(Published)" not in html

@@ -26,6 +26,7 @@ The shell (``alerts.sms``) reads the conversation, looks areas up (``find``,
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from spotline.core.alerts import MAX_REPORT_TEXT, disclosures, meaningful
 from spotline.core.sms.keywords import keyword_word
 from spotline.core.sms.text import MAX_REPLY, clean, fold
 from spotline.core.sms.understand import ADDRESS, understand
+from spotline.core.triage import Answer
 
 CONVERSATION_KEEP = timedelta(minutes=30)
 MAX_TRIES = 2  # answers naming no area before giving up
@@ -245,9 +247,31 @@ def read_command(text: str) -> Command | None:
     return Command(Topic.SUBSCRIBE, language, area_text=area_text)
 
 
+# Words of someone asking for help now, not describing what happened: a report is read
+# hours later, so a text with any of these leaves the report for the help conversation.
+# Erring this way costs a reporter one question ("Is someone in danger?"); the other way
+# could cost a life.
+_NOW = re.compile(
+    r"\b(?:help|hurry|asap|911|112|emergency|now|quick|quickly|please come|send someone"
+    r"|come (?:quick|fast|now)|isn'?t breathing|is not breathing|not breathing|can'?t breathe"
+    r"|turning blue|is blue|won'?t wake|can'?t wake|cant wake|is unconscious|dying"
+    r"|ayuda|ayudenme|auxilio|socorro|urgente|rapido|ya mismo|ahora|ven|vengan|manden"
+    r"|no respira|no puede respirar|no despierta|se esta muriendo|se muere|emergencia)\b")
+
+
+def happening_now(text: str) -> bool:
+    """Someone asking for help now: urgent words, "not breathing", or what is happening
+    together with an exact place."""
+    folded = fold(text)
+    reading = understand(text)
+    return (_NOW.search(folded) is not None or reading.breathing is Answer.NO
+            or (reading.kind is not None and _exact_place(text)))
+
+
 def _about_something_else(text: str) -> bool:
     """Too long to be an area's name, or telling us something is happening."""
-    return len(text) > MAX_AREA_TEXT or understand(text).kind is not None
+    return (len(text) > MAX_AREA_TEXT or understand(text).kind is not None
+            or happening_now(text))
 
 
 def _exact_place(text: str) -> bool:
@@ -306,6 +330,8 @@ def _area_answer(talk: Talk, text: str, *, find: Find, examples: Examples) -> Tu
 
 
 def _report_answer(talk: Talk, text: str, *, examples: Examples) -> Turn:
+    if happening_now(text):
+        return Turn(Do.NOT_ALERTS)  # a call for help, not a report: the help conversation
     lang = talk.language
     skip = keyword_word(text) in SKIP_WORDS
     if not skip:
@@ -325,6 +351,8 @@ def _report_answer(talk: Talk, text: str, *, examples: Examples) -> Turn:
 
 
 def _where_answer(talk: Talk, text: str, *, find: Find, examples: Examples) -> Turn:
+    if happening_now(text):
+        return Turn(Do.NOT_ALERTS)  # never "don't send an address" to someone in danger
     lang = talk.language
     filed = Turn(Do.REPORT, alert_say("reported", lang), talk)
     if keyword_word(text) in SKIP_WORDS | ALL_WORDS:

@@ -96,6 +96,16 @@ def test_it_refuses_words_that_say_nothing_and_saves_neither(make_responder) -> 
     assert r.status_code == 400 and not Report.objects.exists()
 
 
+def test_words_that_grow_when_normalized_save_neither(make_responder) -> None:
+    """One character NFKC makes eighteen: counted as the report counts it, refused with
+    the form, and the outcome is not saved without its report (one transaction)."""
+    _sam, client, incident = resolved(make_responder)
+    r = client.post(f"/responder/incidents/{incident.pk}/outcome/",
+                    outcome(unusual=["several_doses"], unusual_words="\ufdfa" * 60))
+    assert r.status_code == 400
+    assert not Outcome.objects.exists() and not Report.objects.exists()
+
+
 def test_an_edit_does_not_ask_again_nor_report_twice(make_responder) -> None:
     _sam, client, incident = resolved(make_responder)
     client.post(f"/responder/incidents/{incident.pk}/outcome/",

@@ -17,7 +17,8 @@ LOCALE = Path(spotline.__file__).parent / "locale"
 
 
 def _po_entries() -> dict[str, str]:
-    """msgid -> msgstr from the .po file (enough of a parser for our catalogue)."""
+    """msgid -> msgstr from the .po file (enough of a parser for our catalogue); a
+    message with a context is keyed as gettext keys it."""
     text = (LOCALE / "es/LC_MESSAGES/django.po").read_text()
     entries = {}
     for block in text.split("\n\n"):
@@ -29,6 +30,9 @@ def _po_entries() -> dict[str, str]:
             continue
         join = lambda s: "".join(re.findall(r'"(.*)"', s)).encode().decode("unicode_escape")  # noqa: E731
         msgid = join(ids.group(1)).encode("latin-1").decode("utf-8")
+        context = re.search(r'^msgctxt ((?:".*"\n?)+)', block, re.M)
+        if msgid and context:  # as gettext keys it: "context\x04msgid"
+            msgid = join(context.group(1)).encode("latin-1").decode("utf-8") + "\x04" + msgid
         if msgid:
             entries[msgid] = join(strs.group(1)).encode("latin-1").decode("utf-8")
     return entries
