@@ -115,9 +115,6 @@ def _fold(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", text).split())
 
 
-ALL_WORDS = frozenset({"all", "everywhere", "todo", "todas", "todos", "todo el mapa"})
-
-
 def areas_named(text: str, *, limit: int = 3) -> list[Area]:
     """The areas a text names: exact names, aliases and postcodes first, then a close
     spelling (rapidfuzz, 85 or better). Best first; at most ``limit``."""

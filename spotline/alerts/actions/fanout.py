@@ -16,6 +16,7 @@ earlier message's fan-out (``review``), and a Cancel goes only to those who got 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -87,16 +88,22 @@ def unsubscribe_line(subscriber: Subscriber) -> str:
                     f"{unsubscribe_token(subscriber)}/"}
 
 
+def recipients(keys: Iterable[str], kind: str) -> set[int]:
+    """The recipient ids in outbox keys ``alert:<cap message>:<kind><id>`` (``kind`` "s":
+    subscribers, "r": responders); other keys are skipped."""
+    ids = set()
+    for key in keys:
+        tail = key.rsplit(":", 1)[-1]
+        if tail[:1] == kind and tail[1:].isdigit():
+            ids.add(int(tail[1:]))
+    return ids
+
+
 def received(message: CapMessage, kind: str) -> set[int]:
     """Who (``kind`` "s": subscribers, "r": responders) got an earlier message about
     this alert: a Cancel goes to them, not to people who never heard of it."""
     earlier = [pk for pk in chain_message_ids(message.alert) if pk != message.pk]
-    ids = set()
-    for key in sent_keys(key_prefixes=[f"alert:{pk}:{kind}" for pk in earlier]):
-        tail = key.rsplit(":", 1)[1][1:]
-        if tail.isdigit():
-            ids.add(int(tail))
-    return ids
+    return recipients(sent_keys(key_prefixes=[f"alert:{pk}:{kind}" for pk in earlier]), kind)
 
 
 def _next_batch(message: CapMessage, after_id: int) -> tuple[list[Subscriber], int | None]:
@@ -228,8 +235,7 @@ def forgotten_push_delete(*, now: datetime) -> int:
     keys = Message.objects.filter(purpose="alert_push", failed_at__gte=now - timedelta(days=1),
                                   last_error__in=["push 404", "push 410", "push gone"]
                                   ).values_list("key", flat=True)
-    ids = {int(k.rsplit(":s", 1)[1]) for k in keys if ":s" in k and k.rsplit(":s", 1)[1].isdigit()}
-    deleted, _ = Subscriber.objects.filter(pk__in=ids, channel="push").delete()
+    deleted, _ = Subscriber.objects.filter(pk__in=recipients(keys, "s"), channel="push").delete()
     return deleted
 
 
