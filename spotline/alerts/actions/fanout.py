@@ -235,8 +235,8 @@ def forgotten_push_delete(*, now: datetime) -> int:
     keys = Message.objects.filter(purpose="alert_push", failed_at__gte=now - timedelta(days=1),
                                   last_error__in=["push 404", "push 410", "push gone"]
                                   ).values_list("key", flat=True)
-    deleted, _ = Subscriber.objects.filter(pk__in=recipients(keys, "s"), channel="push").delete()
-    return deleted
+    _, by_table = Subscriber.objects.filter(pk__in=recipients(keys, "s"), channel="push").delete()
+    return by_table.get("alerts.Subscriber", 0)  # not their area rows, deleted with them
 
 
 def progress(message: CapMessage) -> dict[str, object]:

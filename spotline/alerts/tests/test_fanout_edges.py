@@ -14,9 +14,9 @@ from spotline.alerts.actions import fanout
 from spotline.alerts.actions.areas import area_create
 from spotline.alerts.actions.review import AlertFields, alert_cancel, alert_draft, alert_publish
 from spotline.alerts.actions.spikes import signal_dismiss, spikes_check
-from spotline.alerts.actions.subscribers import subscribe_sms
+from spotline.alerts.actions.subscribers import subscribe_push, subscribe_sms
 from spotline.alerts.cap import schema
-from spotline.alerts.models import Area, CapMessage, Signal
+from spotline.alerts.models import Area, CapMessage, Signal, Subscriber
 from spotline.alerts.sms import alerts_by_text
 from spotline.alerts.tests.conftest import CENTRE_BOX, box
 from spotline.alerts.tests.test_spikes import overdoses_now
@@ -192,3 +192,20 @@ def test_a_dismissed_spike_that_grows_opens_a_new_signal(centre_area: Area,
     fresh = Signal.objects.get(status="open")
     assert fresh.observed == 4
     assert Signal.objects.get(status="dismissed").observed == 3
+
+
+def test_a_browser_its_push_service_forgot_is_deleted(centre_area: Area,
+                                                       coordinators: tuple[Any, Any]) -> None:
+    kept, gone = (subscribe_push(endpoint=f"https://fcm.googleapis.com/fcm/send/{name}",
+                                 p256dh="k" * 20, auth="a" * 10, area_ids=[centre_area.pk],
+                                 all_areas=False, language="en", now=T0)
+                  for name in ("kept", "gone"))
+    publish(centre_area, coordinators)
+    drain(T0)
+    Message.objects.filter(key__endswith=f":s{gone.pk}").update(failed_at=T0,
+                                                                last_error="push 410")
+    Message.objects.filter(key__endswith=f":s{kept.pk}").update(failed_at=T0,
+                                                                last_error="push 500")
+    assert fanout.forgotten_push_delete(now=T0) == 1
+    assert list(Subscriber.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert fanout.recipients(["alert:3:s12", "alert:3:r7", "alert:3:sx", "other"], "s") == {12}
