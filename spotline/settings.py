@@ -107,9 +107,11 @@ INSTALLED_APPS = [
     "spotline.notify",
     "spotline.checkins",
     "spotline.alerts",
+    "spotline.tally",
     "spotline.privacy",
     "spotline.audit",
     "spotline.transparency",
+    "spotline.figures",
     "spotline.ops",
     "spotline.worker",
 ]
@@ -402,7 +404,7 @@ SPOTLINE_METRICS_TOKEN = env_secret("SPOTLINE_METRICS_TOKEN")
 _RATE_DEFAULTS = {"help": (10, 600), "checkin": (10, 600), "answer": (60, 3000),
                   "track": (120, 6000), "sms": (30, 600), "login": (20, 600),
                   "suggest": (120, 6000), "search": (240, 6000),
-                  "alerts": (60, 600), "alert_forms": (10, 600)}
+                  "alerts": (60, 600), "alert_forms": (10, 600), "reports": (30, 300)}
 SPOTLINE_RATE_LIMITS = {
     group: (env_int(f"SPOTLINE_RATE_{group.upper()}", per_client, minimum=0),
             env_int(f"SPOTLINE_RATE_{group.upper()}_GLOBAL", everyone, minimum=0))
@@ -497,6 +499,16 @@ SPOTLINE_ALERTS_TWO_PERSON = env_bool("SPOTLINE_ALERTS_TWO_PERSON", False)
 SPOTLINE_SMS_PER_SECOND = env_float("SPOTLINE_SMS_PER_SECOND", 1.0, minimum=0.0)
 # The largest area an organization can define (km²): a city, not a country.
 SPOTLINE_AREA_MAX_KM2 = env_float("SPOTLINE_AREA_MAX_KM2", 2500.0, minimum=1.0)
+# Program reports and the public dashboard (issue 17; docs/reports.md). A count below
+# MIN_CELL is shown as "<MIN_CELL" and hidden again in its complement; durations need
+# that many incidents behind them. 11 is the threshold many public-health agencies use.
+SPOTLINE_REPORT_MIN_CELL = env_int("SPOTLINE_REPORT_MIN_CELL", 11, minimum=1, maximum=1000)
+# The public dashboard's differential-privacy budget per month (pure epsilon, one
+# incident added or removed), spent across its figures; smaller is noisier and safer.
+SPOTLINE_DASHBOARD_EPSILON = env_float("SPOTLINE_DASHBOARD_EPSILON", 1.0, minimum=0.01,
+                                       maximum=10.0)
+# How many released months the dashboard shows (a month is released once, after it ends).
+SPOTLINE_DASHBOARD_MONTHS = env_int("SPOTLINE_DASHBOARD_MONTHS", 12, minimum=1, maximum=120)
 # Spikes (core.spikes): overdoses in the last WINDOW hours against the area's own
 # BASELINE days before, a Poisson upper tail at ALPHA, at least MIN_COUNT overdoses.
 SPOTLINE_SPIKE_WINDOW_HOURS = env_int("SPOTLINE_SPIKE_WINDOW_HOURS", 6, minimum=1, maximum=168)

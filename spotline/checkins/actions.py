@@ -36,6 +36,7 @@ from spotline.errors import Conflict, Invalid, NotFound
 from spotline.places.finding import place_find
 from spotline.privacy.crypto import normalize_phone, phone_digest, token_digest
 from spotline.privacy.keys import key_destroy
+from spotline.tally.actions import checkin_fact_new, checkin_fact_update
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ def checkin_move(checkin: CheckIn, event: CheckEvent, *, now: datetime) -> Check
         raise Conflict(str(exc)) from None
     checkin.state = new.value
     checkin.generation += 1
+    if checkin.fact_id is not None:
+        checkin_fact_update(checkin.fact_id, asked=new in (CheckState.ASKED, CheckState.WARNED),
+                            escalated=new is CheckState.ESCALATED,
+                            ended=new is CheckState.ENDED)
     checkin.updated_at = now
     _arm(checkin, now=now)
     actor = ("person" if event in (CheckEvent.OK, CheckEvent.DONE, CheckEvent.CALL_OFF)
@@ -140,6 +145,7 @@ def checkin_start(*, location: Point | None, description: str, minutes: int,
                 "from_name": trusted.from_name.strip()})
             if trusted and Send.TRUSTED in sends else "",
             language=language, created_at=now, updated_at=now,
+            fact=checkin_fact_new(started_at=now, minutes=minutes),
         )
         checkin.save()
         _arm(checkin, now=now)

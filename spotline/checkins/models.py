@@ -40,6 +40,9 @@ class CheckIn(SealedModel):
     next_at = models.DateTimeField(null=True, blank=True)  # the pending deadline
     incident = models.ForeignKey("dispatch.Incident", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
+    # Its row in the reporting store, which points at nothing (``spotline.tally``).
+    fact = models.OneToOneField("tally.CheckinFact", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     escalated_at = models.DateTimeField(null=True, blank=True)

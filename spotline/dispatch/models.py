@@ -80,6 +80,10 @@ class Incident(SealedModel):
         Responder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     current_round = models.PositiveIntegerField(default=0)
+    # Its row in the reporting store (``spotline.tally``), which points at nothing:
+    # the figures outlive the incident's details without a way back to them.
+    fact = models.OneToOneField("tally.IncidentFact", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
 
     opened_at = models.DateTimeField()
     updated_at = models.DateTimeField()

@@ -19,7 +19,7 @@ from spotline.core.lifecycle import HELD, Effect, Event, IllegalTransition, Stat
 from spotline.core.policy import Actor, OfferStatus, Shortfall
 from spotline.core.unserved import unserved_reason
 from spotline.dispatch.actions.person import text_the_person
-from spotline.dispatch.actions.records import arm, event, flag
+from spotline.dispatch.actions.records import arm, counted, event, flag
 from spotline.dispatch.actions.rounds import round_start
 from spotline.dispatch.actions.safety_timers import safety_end, safety_start
 from spotline.dispatch.actions.search import policy_for
@@ -127,5 +127,8 @@ def close(incident: Incident, *, now: datetime, actor: Actor, held: bool) -> Non
     )
     if reason:
         event(incident, "unserved", actor=Actor.SYSTEM, now=now, reason=reason.value)
+    else:
+        # The move's own event came before the close: the store learns of it here.
+        counted(incident, type="closed", now=now)
     arm(incident, TimerKind.PURGE, round=0,
         due_at=now + timedelta(hours=settings.SPOTLINE_RETENTION_HOURS))

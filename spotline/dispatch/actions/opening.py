@@ -31,7 +31,7 @@ from spotline.core.triage import Answer, Kind, Priority, triage
 from spotline.dispatch.actions.ambulance import ems_request
 from spotline.dispatch.actions.person import tell_the_person
 from spotline.dispatch.actions.records import Event as NewEvent
-from spotline.dispatch.actions.records import event, events, flag
+from spotline.dispatch.actions.records import event, events, fact_open, flag
 from spotline.dispatch.actions.rounds import (
     ems_decision,
     find,
@@ -134,6 +134,7 @@ def incident_open(request: IncidentRequest, *, now: datetime) -> Opened:
         if request.send_responders:
             _open_dispatching(incident, opened, now=now)
         else:
+            fact_open(incident, offered=False)
             incident.save()
             events(incident, [opened], now=now, responders=())
             flag(incident, "no_responders_wanted", now=now)
@@ -170,6 +171,7 @@ def _open_dispatching(incident: Incident, opened: NewEvent, *, now: datetime) ->
         incident.ems_proposed_at = now
     # One statement per kind of row, none through the ORM's query compiler (spotline.sql).
     incident.key_if_needed()
+    fact_open(incident, offered=bool(plan.offers))
     sql.insert([incident], ids=True)
     offers = offer_rows(incident, plan, now=now)
     sql.insert(offers, ids=True)

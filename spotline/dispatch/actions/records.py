@@ -14,9 +14,13 @@ from typing import Any
 
 from spotline import sql
 from spotline.audit.actions import record
+from spotline.core.lifecycle import Event as Move
 from spotline.core.policy import Actor
-from spotline.dispatch.models import Incident, IncidentEvent, Offer, Timer, TimerKind
+from spotline.core.tally import seconds_since, served_kind
+from spotline.dispatch.models import Incident, IncidentEvent, Offer, Outcome, Timer, TimerKind
 from spotline.live.publish import incident_changed
+from spotline.responders.models import Responder
+from spotline.tally.actions import durations, incident_fact_new, incident_fact_update
 
 
 def audience(incident_id: int) -> Iterable[int]:
@@ -37,6 +41,7 @@ def event(incident: Incident, type: str, *, actor: Actor, now: datetime,
     IncidentEvent.objects.create(
         incident=incident, at=now, type=type, actor=actor.value, actor_user_id=user_id, data=data
     )
+    counted(incident, type=type, now=now)
     record(f"incident.{type}", object_type="incident", object_id=incident.pk, now=now,
            actor=actor.value, actor_user_id=user_id)
     incident_changed(incident.pk, responders=lambda: audience(incident.pk))
@@ -79,3 +84,52 @@ def arm(incident: Incident, kind: TimerKind, *, round: int, due_at: datetime) ->
     Timer.objects.get_or_create(
         incident=incident, kind=kind.value, round=round, safety=None,
         defaults={"due_at": due_at})
+
+
+def _coarse(incident: Incident) -> dict[str, Any]:
+    """What the reporting store keeps of the incident as it stands now."""
+    return {
+        "kind": incident.kind, "priority": incident.priority, "area": incident.area,
+        "state": incident.state, "closed": incident.closed_at is not None,
+        "ambulance_requested": incident.ems_requested_at is not None,
+        "unserved_reason": incident.unserved_reason,
+        **durations(opened_at=incident.opened_at, assigned_at=incident.assigned_at,
+                    on_scene_at=incident.on_scene_at, closed_at=incident.closed_at),
+    }
+
+
+def fact_open(incident: Incident, *, offered: bool) -> None:
+    """The new incident's row in the reporting store, inserted before the incident
+    that points at it (``opening``)."""
+    fact = incident_fact_new(opened_at=incident.opened_at, fields={
+        **_coarse(incident), "source": incident.source,
+        "to_first_offer": 0 if offered else None})
+    sql.insert([fact], ids=True)
+    incident.fact = fact
+
+
+def counted(incident: Incident, *, type: str, now: datetime) -> None:
+    """The incident's row in the reporting store follows the change, in the same
+    transaction: reports are written by the actions, not rebuilt from logs."""
+    if incident.fact_id is None:
+        if incident.purged_at is not None:
+            return  # let go of at the purge (``timed.incident_purge``)
+        # Opened by a version before the store (a rolling upgrade): its row now.
+        fact_open(incident, offered=False)
+        Incident.objects.filter(pk=incident.pk).update(fact=incident.fact)
+    fields = _coarse(incident)
+    if type in ("offers_made", Move.ASSIGN.value):
+        # A dispatcher's direct assignment is the incident's first offer, if it is one.
+        fields["to_first_offer"] = seconds_since(incident.opened_at, now)
+    elif type == Move.ON_SCENE.value and incident.assigned_responder_id is not None:
+        skills = (Responder.objects.filter(pk=incident.assigned_responder_id)
+                  .values_list("skills", flat=True).first())
+        fields["served_by"] = served_kind(list(skills or []))
+    elif type == "outcome":
+        outcome = Outcome.objects.filter(incident=incident).first()
+        if outcome is not None:
+            fields.update(outcome=True, naloxone_doses=outcome.naloxone_doses,
+                          responsive_after=outcome.responsive_after, ems=outcome.ems,
+                          referrals=sorted(outcome.referrals or []))
+    if incident.fact_id is not None:
+        incident_fact_update(incident.fact_id, fields=fields)

@@ -91,3 +91,6 @@ def incident_purge(*, timer: Timer, now: datetime) -> None:
     # Apps above dispatch delete what they hold about it (SMS conversations).
     incident_purged.send(sender=Incident, incident_id=incident.pk, now=now)
     event(incident, "purged", actor=Actor.SYSTEM, now=now)
+    # The last change the reporting store hears of; then the incident lets go of its
+    # row there, so the figures stay and nothing in the incident leads to them.
+    Incident.objects.filter(pk=incident.pk).update(fact=None)

@@ -23,7 +23,9 @@ from spotline.notify.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BUDGET = 12  # statements per request (issue 12's goal)
+# Statements per request: issue 12's goal was 12; issue 17 added one, the row in the
+# reporting store (``spotline.tally``) that the same transaction must write.
+BUDGET = 13
 
 HELP = {"kind": "overdose", "breathing": "no",
         "location": {"lat": CENTRE.lat, "lon": CENTRE.lon, "accuracy_m": 10,
