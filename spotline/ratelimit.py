@@ -175,6 +175,9 @@ RULES: tuple[Rule, ...] = (
     # publish alert after alert to every subscriber, nor fill the map with areas).
     _rule("GET HEAD POST", r"^/api/v1/(areas|alerts)/?$", "alerts", "api"),
     _rule("POST", rf"^/api/v1/alerts/{SEGMENT}/(publish|cancel)$", "alerts", "api"),
+    # Coordinators' program reports: each one reads a whole period of the reporting
+    # store (up to a second for a busy year), so a runaway script must not queue them.
+    _rule(READ, r"^/reports/(export\.csv|print/)?$", "reports", "page"),
     # Staff sign-in and its second step (django-axes also locks out repeated failures
     # per account, django-otp slows down wrong codes per device).
     _rule("POST", r"^/accounts/(login|two-factor)/$", "login", "page"),

@@ -20,6 +20,7 @@ urlpatterns = [
     path("responder/", include("spotline.field.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("transparency/", include("spotline.transparency.urls")),
+    path("", include("spotline.figures.urls")),
     path("alerts/", include("spotline.alerts.urls")),
     path("", include("spotline.ops.urls")),
     path("", include("spotline.intake.checkin_urls")),

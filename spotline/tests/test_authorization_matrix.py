@@ -93,6 +93,9 @@ method    path                                      anon   r1     r2     r3     
 GET       /                                         ok     ok     ok     ok     ok     ok     ok
 GET       /transparency/                            ok     ok     ok     ok     ok     ok     ok
 GET       /transparency/data.json                   ok     ok     ok     ok     ok     ok     ok
+GET       /dashboard/                               ok     ok     ok     ok     ok     ok     ok
+GET       /dashboard/data.json                      ok     ok     ok     ok     ok     ok     ok
+GET       /dashboard/data.csv                       ok     ok     ok     ok     ok     ok     ok
 POST      /i18n/setlang/                            ok     ok     ok     ok     ok     ok     ok
 
 # -- operations: liveness and readiness for probes (counts and class names only); metrics
@@ -236,6 +239,11 @@ POST      /console/areas/                           login  404    404    404    
 GET       /console/areas/{area}/                    login  404    404    404    404    ok     ok
 POST      /console/areas/{area}/                    login  404    404    404    404    ok     ok
 POST      /console/areas/{area}/delete/             login  404    404    404    404    ok     ok
+
+# -- program reports: coordinators and admins (counts only, small cells hidden)
+GET       /reports/                                 login  404    404    404    404    ok     ok
+GET       /reports/export.csv                       login  404    404    404    404    ok     ok
+GET       /reports/print/                           login  404    404    404    404    ok     ok
 GET       /console/alerts/                          login  404    404    404    404    ok     ok
 GET       /console/alerts/new/                      login  404    404    404    404    ok     ok
 POST      /console/alerts/new/                      login  404    404    404    404    ok     ok

@@ -17,6 +17,8 @@ from spotline.api.housekeeping import idempotency_expire
 from spotline.checkins import deadlines
 from spotline.checkins.plans import plans_expire
 from spotline.dispatch import timers
+from spotline.dispatch.actions.coverage import coverage_count
+from spotline.figures.releases import release_due
 from spotline.intake.sms import inbound_expire
 from spotline.intake.submissions import submissions_expire
 from spotline.notify.sender import send_due
@@ -52,5 +54,9 @@ def default_steps() -> list[Step]:
         Step("saved plan retention", plans_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("idempotency retention", idempotency_expire, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("residue", ResidueCleaner(), every=HOUSEKEEPING_EVERY_SECONDS),
+        # A month's public figures, once it has ended (at most once an hour: it is a
+        # read of a month of the reporting store, and nothing is late by an hour).
+        Step("dashboard release", release_due, every=3600.0),
+        Step("responder coverage", coverage_count, every=60.0),
     ]
 

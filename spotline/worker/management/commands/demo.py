@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import math
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -18,10 +19,13 @@ from spotline.alerts.actions.areas import area_create
 from spotline.alerts.models import Area
 from spotline.core.geo import Mode, Point
 from spotline.dispatch.actions.shifts import shift_set
+from spotline.figures.releases import release_due
 from spotline.places.actions import places_import
 from spotline.places.models import Landmark, Place
 from spotline.places.osmread import DEMO_EXTRACT
 from spotline.responders.models import Responder
+from spotline.tally import synthetic
+from spotline.tally.models import CheckinFact, Coverage, IncidentFact
 
 DEMO_PASSWORD = "spotline-demo"  # noqa: S105 - printed on purpose: demo data only
 # The demo dispatcher's and coordinator's authenticator key (base32), published on
@@ -116,12 +120,15 @@ class Command(BaseCommand):
                             geometry={"type": "Polygon", "coordinates": [ring]})
             self.stdout.write(f"Added {len(AREAS)} drug-alert areas: "
                               + ", ".join(a[0] for a in AREAS) + ".")
+        if not IncidentFact.objects.exists():
+            self.stdout.write(history())
         self.stdout.write(
             "Demo logins (password for all: {pw}):\n"
             "  dispatcher   -> /console/\n"
             "  coordinator  -> /console/\n"
             "  {names} -> /responder/  (lee is off shift)\n"
             "Drug alerts: /alerts/ (public), /console/alerts/ (coordinator)\n"
+            "Program reports: /reports/ (coordinator); public dashboard: /dashboard/\n"
             "Dispatcher and coordinator also enter a code (two-factor sign-in). Add this\n"
             "demo key to an authenticator app (\"enter a setup key\", time-based):\n"
             "  {secret}\n"
@@ -131,6 +138,27 @@ class Command(BaseCommand):
                 pw=DEMO_PASSWORD, names=", ".join(r[0] for r in RESPONDERS),
                 secret=DEMO_TOTP_SECRET, code=demo_code())
         )
+
+
+def history() -> str:
+    """A made-up year of figures, so the reports and the dashboard have something to
+    show (``tally.synthetic``); the ended months are released to the dashboard."""
+    now = timezone.now()
+    hours = 24 * 395
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    cells = sorted({c for a in Area.objects.all() for c in a.cells})
+    with transaction.atomic():
+        IncidentFact.objects.bulk_create(
+            synthetic.incident_facts(start=start, hours=hours, count=4500, areas=cells),
+            batch_size=1000)
+        CheckinFact.objects.bulk_create(
+            synthetic.checkin_facts(start=start, hours=hours, count=900), batch_size=1000)
+        Coverage.objects.bulk_create(
+            synthetic.coverage(start=start, hours=hours, areas=cells[:6], responders=6),
+            batch_size=1000)
+    released = release_due(now=now)
+    return (f"Added a made-up year of program figures (4,500 incidents) for the reports; "
+            f"{released} months released to the public dashboard.")
 
 
 def demo_code(at: float | None = None) -> str:
