@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 which="${1:-all}"; shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(nearest request_to_offers timer_lateness checkin_lateness geocode alerts_fanout)
+[ ${#names[@]} -gt 0 ] || names=(nearest request_to_offers timer_lateness checkin_lateness geocode alerts_fanout reports_page)
 export SPOTLINE_LOG_LEVEL=WARNING
 unset DATABASE_URL REDIS_URL
 status=0
