@@ -5,17 +5,23 @@ tools, all pure:
 
 * ``suppress_table`` / ``suppress_counts``: a cell of 1 to ``min_cell - 1`` is hidden
   (primary suppression), and more cells or totals are hidden until no hidden number
-  can be had back by subtracting shown numbers within one row or column
-  (complementary suppression). A true 0 stays shown: nobody is in it.
+  can be had back by subtracting shown numbers within one row or column, no hidden
+  cells of a line add up to a small number, and no hidden number is fixed exactly by
+  all the table's rows and columns solved together (complementary suppression). A true
+  0 stays shown: nobody is in it.
 * ``summarize``: a median and 90th percentile only when enough values stand behind
   them.
 * ``week_grid``: incidents by hour of the week, merged into 3-hour, 6-hour or whole-day
   blocks when hourly cells would be mostly small, then suppressed like a table.
 
-The protection is against one-line arithmetic (total minus the shown cells), the
-attack a reader can do with a pencil. It does not solve the linear system of all lines
-at once, so a determined reader may still narrow a hidden cell to a range; that is the
-usual trade-off of hypercube-style rules and why ``min_cell`` defaults to 11.
+What is guaranteed, for one table on its own: no hidden number is determined exactly by
+the table's rows and columns (with their totals and the grand total), whether a reader
+subtracts within one line or solves the linear system of all lines at once. Ranges can
+still be narrowed: counts are whole and not negative, so a reader may bound a hidden
+cell (e.g. between 0 and a shown total) and sometimes to a few values; that is the usual
+trade-off of cell suppression and why ``min_cell`` defaults to 11. Nor does it know
+about other tables: a figure shown in another table (or report) that equals a sum
+hidden here is the caller's to prevent.
 """
 
 from __future__ import annotations
@@ -210,17 +216,27 @@ def _suppress(values: list[list[int]], min_cell: int) -> set[_Pos]:
         (tuple((n_rows, j) for j in range(n_cols)), (n_rows, n_cols)),
     ]
 
-    # 3. Complementary: repair lines until a whole pass changes nothing. Every repair
-    #    hides one more position and none is ever shown again, so this ends.
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            pos = _repair(values, hidden, line, min_cell)
-            if pos is not None:
-                hidden.add(pos)
-                changed = True
-    return hidden
+    # 3. Complementary: repair lines until a whole pass changes nothing, then (4.) audit
+    #    all lines together; while a hidden figure can be solved exactly, hide one more
+    #    beside it and start again. Every step hides one more position and none is ever
+    #    shown again, so this ends (at worst with every nonzero figure hidden, which the
+    #    audit always passes, see ``_exposed``).
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for line in lines:
+                pos = _repair(values, hidden, line, min_cell)
+                if pos is not None:
+                    hidden.add(pos)
+                    changed = True
+        exposed = _exposed(hidden, n_rows, n_cols)
+        if exposed is None:
+            return hidden
+        more = _complement(values, hidden, exposed)
+        if more is None:  # unreachable (see ``_exposed``); never loop forever on it
+            return hidden
+        hidden.add(more)
 
 
 def _repair(values: list[list[int]], hidden: set[_Pos], line: _Line,
@@ -257,3 +273,82 @@ def _repair(values: list[list[int]], hidden: set[_Pos], line: _Line,
 
 def _at(values: list[list[int]], pos: _Pos) -> int:
     return values[pos[0]][pos[1]]
+
+
+def _exposed(hidden: set[_Pos], n_rows: int, n_cols: int) -> _Pos | None:
+    """The first hidden position (row by row) that the equations of all lines together
+    fix to one value, or None if none is.
+
+    The unknowns are the hidden positions; every line (``_Line``) is one equation,
+    cells - total = known numbers. Negate the unknowns of the last row and of the last
+    column (the margins; the grand total twice, so not at all) and multiply the margin
+    lines' equations by -1: every equation becomes "the unknowns at one node sum to a
+    known number" in the bipartite graph whose nodes are the grid's rows and columns
+    and whose edges are the hidden positions. Sign changes do not change which unit
+    vectors lie in the row space, and the row space of a graph's incidence matrix is
+    everything orthogonal to its cycles (a bipartite graph's cycles are even, so
+    alternating signs close them). So a hidden figure is solved exactly iff its edge
+    lies on no cycle: iff it is a bridge. Exact, and linear in the table's size.
+
+    With every nonzero figure hidden there is no bridge: the true (sign-changed) values
+    sum to 0 at every node, and a bridge would carry the whole imbalance of its side,
+    0, but a hidden figure is never 0. So hiding more always ends.
+    """
+    edges = sorted(hidden)
+    n_nodes = n_rows + n_cols + 2  # rows 0..n_rows, then columns 0..n_cols
+    links: list[list[tuple[int, int]]] = [[] for _ in range(n_nodes)]
+    for k, (i, j) in enumerate(edges):
+        links[i].append((n_rows + 1 + j, k))
+        links[n_rows + 1 + j].append((i, k))
+    # Tarjan's bridges, without recursion: an edge to a child is a bridge when nothing
+    # below the child reaches back above it.
+    seen = [-1] * n_nodes
+    low = [0] * n_nodes
+    bridges: set[int] = set()
+    step = 0
+    for root in range(n_nodes):
+        if seen[root] != -1:
+            continue
+        seen[root] = low[root] = step
+        step += 1
+        stack = [(root, -1, iter(links[root]))]
+        while stack:
+            node, via, rest = stack[-1]
+            for other, k in rest:
+                if k == via:
+                    continue
+                if seen[other] == -1:
+                    seen[other] = low[other] = step
+                    step += 1
+                    stack.append((other, k, iter(links[other])))
+                    break
+                low[node] = min(low[node], seen[other])
+            else:
+                stack.pop()
+                if stack:
+                    parent = stack[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                    if low[node] > seen[parent]:
+                        bridges.add(via)
+    return edges[min(bridges)] if bridges else None
+
+
+def _complement(values: list[list[int]], hidden: set[_Pos], pos: _Pos) -> _Pos | None:
+    """The figure to hide beside ``pos``, which the whole table gives away: the smallest
+    shown nonzero cell of its row or column (for a total, the smallest shown nonzero
+    total of its margin line), first in row-by-row order among equals. Failing that,
+    any figure of its two lines, and failing that, any figure of the table."""
+    n_rows, n_cols = len(values) - 1, len(values[0]) - 1
+    i, j = pos
+    if i < n_rows and j < n_cols:
+        near = [(i, k) for k in range(n_cols)] + [(k, j) for k in range(n_rows)]
+    else:  # a total: the other totals of its margin line (both, for the grand total)
+        near = [(k, n_cols) for k in range(n_rows) if j == n_cols] + \
+               [(n_rows, k) for k in range(n_cols) if i == n_rows]
+    lines = [(i, k) for k in range(n_cols + 1)] + [(k, j) for k in range(n_rows + 1)]
+    everywhere = [(a, b) for a in range(n_rows + 1) for b in range(n_cols + 1)]
+    for group in (near, lines, everywhere):
+        shown = sorted(p for p in set(group) if p not in hidden and _at(values, p) > 0)
+        if shown:
+            return min(shown, key=lambda p: _at(values, p))
+    return None

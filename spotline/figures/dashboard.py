@@ -18,13 +18,22 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from spotline.dispatch.words import WORDS
-from spotline.figures.releases import Published, budget, parameters, releases_shown
+from spotline.figures.releases import (
+    FIGURES,
+    Published,
+    budget,
+    ordered,
+    parameters,
+    releases_shown,
+)
 
 # Words for the codes in a release, in the reader's language. The kinds and the reasons
 # use the same words as the staff screens (and so their translations).
@@ -48,6 +57,8 @@ MECHANISM_WORDS: dict[str, Promise] = {
 LICENSE = "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)"
 CSV_COLUMNS = ("month", "figure", "value", "shown", "definition")
 CACHE_CONTROL = "public, max-age=3600"  # a month changes once; an hour is plenty fresh
+SHARES = ("community_share", "unserved_share")
+MEDIAN = "on_scene_median_minutes"
 
 
 @dataclass(frozen=True)
@@ -96,23 +107,40 @@ def _words(words: Mapping[str, Promise], code: str) -> str:
 
 
 def _number(x: float, places: int) -> str:
-    """0.16666… -> "0.167"; 6.000000000000001 -> "6" (calibration nudges by an ulp)."""
+    """0.16666… -> "0.167" ("0,167" in Spanish); 6.000000000000001 -> "6" (calibration
+    nudges by an ulp)."""
     text = f"{x:.{places}f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    return number_format(text.rstrip("0").rstrip(".") if "." in text else text)
 
 
-def _group(figures: Mapping[str, Any], prefix: str,
-           words: Mapping[str, Promise]) -> list[Row]:
-    return [Row(_words(words, key.removeprefix(prefix)), f["shown"], f["value"])
+def _shown(key: str, figure: Mapping[str, Any] | None, min_cell: int) -> str:
+    """A figure as the page prints it, from its value, in the reader's language: "1 040"
+    and "7,0 min" in Spanish. The stored ``shown`` ("1,040", "7.0 min") is the open
+    data's language-neutral text, never printed here."""
+    if figure is None:  # a figure this month's release does not have
+        return "—"
+    value = figure.get("value")
+    if key == MEDIAN:  # None: too few incidents behind it
+        return "—" if value is None else gettext("%(n)s min") % {"n": number_format(value, 1)}
+    if key in SHARES:
+        return "—" if value is None else gettext("%(n)s%%") % {"n": number_format(value)}
+    return f"<{min_cell}" if value is None else number_format(value, force_grouping=True)
+
+
+def _group(figures: Mapping[str, Any], prefix: str, words: Mapping[str, Promise],
+           min_cell: int) -> list[Row]:
+    return [Row(_words(words, key.removeprefix(prefix)), _shown(key, f, min_cell),
+                f["value"])
             for key, f in figures.items() if key.startswith(prefix)]
 
 
 def month_view(published: Published) -> MonthView:
     data = published.data
-    figures: dict[str, Any] = data["figures"]
+    figures: dict[str, Any] = ordered(data["figures"], FIGURES)
+    min_cell = int(data["min_cell"])
 
     def shown(key: str) -> str:
-        return str(figures[key]["shown"]) if key in figures else "—"
+        return _shown(key, figures.get(key), min_cell)
 
     def share(key: str, label: Promise) -> Row:
         return Row(label, shown(key), figures.get(key, {}).get("value"))
@@ -125,12 +153,12 @@ def month_view(published: Published) -> MonthView:
             "Share where a community responder or the crisis team reached the scene")),
         unserved_share=share("unserved_share", _(
             "Share where nobody from the program reached the scene")),
-        median=shown("on_scene_median_minutes"),
+        median=shown(MEDIAN),
         reversed_overdoses=shown("reversed_overdoses"),
         ems_requested=shown("ems_requested"),
-        kinds=_group(figures, "by_kind.", KIND_WORDS),
-        served=_group(figures, "served.", SERVED_WORDS),
-        reasons=_group(figures, "unserved_by_reason.", REASON_WORDS),
+        kinds=_group(figures, "by_kind.", KIND_WORDS, min_cell),
+        served=_group(figures, "served.", SERVED_WORDS, min_cell),
+        reasons=_group(figures, "unserved_by_reason.", REASON_WORDS, min_cell),
     )
 
 
@@ -193,7 +221,7 @@ def about(request: HttpRequest, months: list[Published]) -> dict[str, Any]:
         "parameters_per_month": (
             "The budget, split and scales above are the current settings; each month "
             "carries the ones it was released with."),
-        "definitions": definitions,
+        "definitions": ordered(definitions, FIGURES),
     }
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, DateField, F, Func, Model, Q, QuerySet, Sum
+from django.db.models import Case, Count, DateField, F, Func, Model, Q, QuerySet, Sum, When
 
 from spotline.alerts.models import Area
 from spotline.core.figures import HOURS_IN_WEEK, Table, WeekGrid, summarize, week_grid
@@ -37,6 +37,7 @@ from spotline.core.outcome import Referral
 from spotline.core.policy import Shortfall
 from spotline.core.triage import Kind, Priority
 from spotline.dispatch.models import EmsOutcome, Source
+from spotline.figures.releases import NOT_RECORDED
 from spotline.figures.report_suppress import (
     MERGED_KINDS,
     NOBODY,
@@ -45,6 +46,8 @@ from spotline.figures.report_suppress import (
     kind_tables,
     order,
     part,
+    unserved,
+    withheld,
 )
 from spotline.figures.report_suppress import served_by as suppressed_served_by
 from spotline.tally.models import CheckinFact, Coverage, IncidentFact
@@ -55,13 +58,18 @@ KINDS = tuple(k.value for k in Kind)
 SOURCES = tuple(s.value for s in Source)
 PRIORITIES = tuple(p.value for p in Priority)
 SERVED = ("community", "crisis_team", NOBODY)  # NOBODY: served_by == ""
-EMS = (*(e.value for e in EmsOutcome), "not_recorded")  # "not_recorded": ems == ""
-REASONS = tuple(r.value for r in Shortfall)
+EMS = (*(e.value for e in EmsOutcome), NOT_RECORDED)  # NOT_RECORDED: ems == ""
+# NOT_RECORDED: nobody reached the scene and no reason was given (as on the dashboard),
+# so that the reasons add up to "served by: nobody".
+REASONS = (*(r.value for r in Shortfall), NOT_RECORDED)
 REFERRALS = tuple(r.value for r in Referral)
 OUTCOMES = ("overdoses_reversed", "naloxone_given", "ambulance_requested")
 CHECKINS = ("started", "asked", "escalated", "ended")
 
 Value = int | float | None
+# Nobody reached the scene: no "served by", or an unserved reason (which wins: served
+# and unserved are one partition, whatever an older row holds).
+UNREACHED = Q(served_by="") | ~Q(unserved_reason="")
 # Read the table through (SQLite) when the period holds more than 1/SCAN_SHARE of it.
 SCAN_SHARE = 8
 
@@ -169,7 +177,13 @@ def report(*, start: date, end: date, areas: Sequence[Area] = (),
     incidents = _scoped(IncidentFact, start, end, cells, scan=scan)
 
     groups = _by_kind_and_hour(incidents)
-    by_kind_source, by_kind_priority = _kind_tables(groups, k)
+    checkins = _checkins(_scoped(CheckinFact, start, end, None, scan=scan), k)
+    # Escalated check-ins are the "checkin" source: hidden together (report_suppress, 4).
+    by_kind_source, by_kind_priority = _kind_tables(
+        groups, k, hidden_sources=(Source.CHECKIN.value,) if checkins["escalated"] is None
+        else ())
+    if by_kind_source.col_totals.get(Source.CHECKIN.value) is None:
+        checkins["escalated"] = None
     demand: Counter[int] = Counter()
     unserved_hours: Counter[int] = Counter()
     for g in groups:
@@ -178,19 +192,22 @@ def report(*, start: date, end: date, areas: Sequence[Area] = (),
     served, ems, reasons, ambulances = _status(incidents)
     served_by, reached_shown = suppressed_served_by(served, SERVED, k)
     reached = sum(n for code, n in served.items() if code != NOBODY)
+    # "Nobody" is the reasons' total and the grid's: hidden together (report_suppress, 3).
+    nobody = served_by.cells[NOBODY]
+    by_hour = week_grid({("unserved", h): n for h, n in unserved_hours.items()},
+                        series=("unserved",), min_cell=k)
     return Report(
         start=start, end=end, area_names=tuple(a.name for a in areas), min_cell=k,
         by_kind_source=by_kind_source, by_kind_priority=by_kind_priority,
         durations=_durations(incidents, k, reached=(reached, reached_shown)),
         outcomes=_outcomes(groups, ambulances, k), ems=counts(ems, EMS, k),
         referrals=_referrals(incidents, k), served_by=served_by,
-        unserved=counts(reasons, REASONS, k),
-        unserved_by_hour=week_grid({("unserved", h): n for h, n in unserved_hours.items()},
-                                   series=("unserved",), min_cell=k),
+        unserved=unserved(reasons, REASONS, k, nobody=nobody),
+        unserved_by_hour=by_hour if nobody is not None else withheld(by_hour),
         coverage=_coverage(_scoped(Coverage, start, end, cells, scan=scan),
                            week_grid({("incidents", h): n for h, n in demand.items()},
                                      series=("incidents",), min_cell=k)),
-        checkins=_checkins(_scoped(CheckinFact, start, end, None, scan=scan), k),
+        checkins=checkins,
     )
 
 
@@ -232,7 +249,7 @@ class Group(NamedTuple):
     source: str
     priority: str
     n: int
-    unserved: int  # nobody reached the scene
+    unserved: int  # nobody reached the scene (UNREACHED)
     naloxone: int  # naloxone given
     reversed: int  # overdoses reversed: naloxone given, responsive after
 
@@ -242,7 +259,7 @@ def _by_kind_and_hour(incidents: QuerySet[IncidentFact]) -> list[Group]:
     outcomes that depend on the kind."""
     naloxone = Q(naloxone_doses__gt=0)
     grouped = (incidents.values_list("week_hour", "kind", "source", "priority")
-               .annotate(n=Count("pk"), unserved=Count("pk", filter=~Q(unserved_reason="")),
+               .annotate(n=Count("pk"), unserved=Count("pk", filter=UNREACHED),
                          naloxone=Count("pk", filter=naloxone),
                          reversed=Count("pk", filter=naloxone & Q(
                              kind=Kind.OVERDOSE.value, responsive_after="yes")))
@@ -250,7 +267,8 @@ def _by_kind_and_hour(incidents: QuerySet[IncidentFact]) -> list[Group]:
     return [Group(*row) for row in grouped if 0 <= row[0] < HOURS_IN_WEEK]
 
 
-def _kind_tables(groups: list[Group], k: int) -> tuple[Table, Table]:
+def _kind_tables(groups: list[Group], k: int, *,
+                 hidden_sources: Sequence[str]) -> tuple[Table, Table]:
     by_source: Counter[tuple[str, str]] = Counter()
     by_priority: Counter[tuple[str, str]] = Counter()
     for g in groups:
@@ -259,7 +277,8 @@ def _kind_tables(groups: list[Group], k: int) -> tuple[Table, Table]:
     return kind_tables(by_source, by_priority,
                        kinds=order(KINDS, (kind for kind, _ in by_source)),
                        sources=order(SOURCES, (source for _, source in by_source)),
-                       priorities=order(PRIORITIES, (p for _, p in by_priority)), k=k)
+                       priorities=order(PRIORITIES, (p for _, p in by_priority)), k=k,
+                       hidden_sources=hidden_sources)
 
 
 def _status(incidents: QuerySet[IncidentFact]
@@ -274,10 +293,11 @@ def _status(incidents: QuerySet[IncidentFact]
             incidents.values_list("served_by", "ems", "unserved_reason")
             .annotate(n=Count("pk"), ambulance=Count("pk", filter=Q(ambulance_requested=True)))
             .order_by()):
-        served[served_by_code or NOBODY] += n
-        ems[ems_code or "not_recorded"] += n
-        if reason:
-            reasons[reason] += n
+        reached = bool(served_by_code) and not reason  # UNREACHED, in Python
+        served[served_by_code if reached else NOBODY] += n
+        ems[ems_code or NOT_RECORDED] += n
+        if not reached:
+            reasons[reason or NOT_RECORDED] += n
         ambulances += ambulance
     return served, ems, reasons, ambulances
 
@@ -297,9 +317,14 @@ def _outcomes(groups: list[Group], ambulances: int, k: int) -> dict[str, int | N
 def _durations(incidents: QuerySet[IncidentFact], k: int, *,
                reached: tuple[int, int | None]) -> tuple[Duration, ...]:
     # A raw cursor on the ORM's own SQL: 200,000 rows of four integers, without a
-    # model or a converter per value.
+    # model or a converter per value. The time to the scene only of the incidents
+    # reached (as "served by" counts them): an incident that ends unserved may keep
+    # one, and its n less "reached" would be a hidden reason.
+    columns = incidents.annotate(reached_scene=Case(When(~UNREACHED, then=F("to_on_scene"))))
     try:
-        sql, params = incidents.values_list(*MEASURES).order_by().query.sql_with_params()
+        sql, params = (columns.values_list("to_first_offer", "to_accepted", "reached_scene",
+                                           "to_closed")
+                       .order_by().query.sql_with_params())
     except EmptyResultSet:  # areas chosen that hold no cell
         rows: list[tuple[Any, ...]] = []
     else:
@@ -312,9 +337,11 @@ def _durations(incidents: QuerySet[IncidentFact], k: int, *,
         column = seconds[:, i]
         s = summarize((column[~np.isnan(column)] / 60.0).tolist(), min_n=k)
         n = s.n if s.n >= k or s.n == 0 else None
-        if measure == "to_on_scene" and s.n == reached[0]:
-            # The incidents "served by" counts as reached: one figure, hidden alike.
-            n = reached[1]
+        if measure == "to_on_scene":
+            # The incidents "served by" counts as reached: one figure, hidden alike;
+            # if some reached have no time, its n is a part of "reached".
+            total, shown = reached
+            n = shown if s.n == total or shown is None else part(s.n, of=total, k=k)
         out.append(Duration(
             measure=measure, n=n,
             median=None if s.median is None else round(s.median, 1),

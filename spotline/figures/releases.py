@@ -5,6 +5,12 @@ A month's figures get their noise once (``core.publicdp``) and are stored as a
 Drawing fresh noise for each visitor would let anyone average it away, and recomputing
 from the reporting store would let a late correction to one incident show through.
 
+Which months are released is decided by the calendar, never by whether a month had
+incidents: a month with none is released like any other (its noise and "<11" see to
+it), since publishing only the months "with facts" would tell, with no noise, that
+nobody called in a missing month. The one exception is the program's first month (see
+``first_month``), read once.
+
 The worker's step is ``release_due``; the page reads ``releases_shown``.
 """
 
@@ -15,14 +21,16 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 
 from spotline.core.policy import Shortfall
 from spotline.core.publicdp import (
+    RELEASES,
+    SERVED,
     Budget,
     MonthTruth,
     Noise,
@@ -42,6 +50,18 @@ KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
 NOT_RECORDED = "not_recorded"
 REASONS: tuple[str, ...] = (*(s.value for s in Shortfall), NOT_RECORDED)
 REACHED = ("community", "crisis_team")
+
+# The order figures are published in (``core.publicdp.release`` makes them in it). On
+# PostgreSQL a release is jsonb, which keeps no key order, so what is read back is put
+# in this order rather than shown in the stored dict's.
+FIGURES: tuple[str, ...] = (
+    "total", *(f"by_kind.{k}" for k in KINDS), *(f"served.{s}" for s in SERVED),
+    "community_share", "unserved_share", *(f"unserved_by_reason.{r}" for r in REASONS),
+    "on_scene_median_minutes", "reversed_overdoses", "ems_requested",
+)
+MONTH_KEYS = ("month", "epsilon", "budget_split", "unit_of_privacy", "min_cell", "rounding",
+              "about", "figures", "noise_scales")
+FIGURE_KEYS = ("value", "shown", "definition", "noise")
 
 # A month is released a day after it ends, not at midnight: the last night's incidents
 # get the time to close, so they count as what happened rather than as "still open".
@@ -105,9 +125,24 @@ def month_truth(month: date) -> MonthTruth:
                       on_scene_seconds=on_scene)
 
 
+def first_month() -> date | None:
+    """The first month the dashboard releases: the program's first month.
+
+    Once a month is released it is the earliest release, stored for good. Before any,
+    it is the month of the earliest incident in the reporting store: when the program
+    began, a public fact. This is the only choice of months that depends on the data,
+    and only once; every ended month after it is released whatever its count. None
+    while the store is empty (there is no program to report on yet)."""
+    first: date | None = Release.objects.aggregate(m=Min("month"))["m"]
+    if first is None:
+        first = IncidentFact.objects.aggregate(d=Min("day"))["d"]
+    return None if first is None else first.replace(day=1)
+
+
 def months_due(*, now: datetime) -> list[date]:
-    """Ended months (past their grace day), at most SPOTLINE_DASHBOARD_MONTHS back, that
-    have facts and no release yet; oldest first."""
+    """Every ended month (past its grace day) from the program's first month, at most
+    SPOTLINE_DASHBOARD_MONTHS back, with no release yet; oldest first. From the
+    calendar: a month with no incident is due like any other."""
     tz = local_tz()
     current = now.astimezone(tz).date().replace(day=1)
     oldest = current
@@ -119,11 +154,17 @@ def months_due(*, now: datetime) -> list[date]:
     previous = (current - timedelta(days=1)).replace(day=1)
     if datetime.combine(current, time(), tzinfo=tz) + GRACE > now:
         upto = previous
-    with_facts = {d.replace(day=1) for d in IncidentFact.objects.filter(
-        day__gte=oldest, day__lt=upto).dates("day", "month")}
+    start = first_month()
+    if start is None:
+        return []
     released = set(Release.objects.filter(month__gte=oldest, month__lt=upto)
                    .values_list("month", flat=True))
-    return sorted(with_facts - released)
+    due, month = [], max(start, oldest)
+    while month < upto:
+        if month not in released:
+            due.append(month)
+        month = next_month(month)
+    return due
 
 
 def release_due(*, now: datetime, noise: Noise | None = None) -> int:
@@ -169,9 +210,31 @@ class Published:
 
 
 def releases_shown(*, limit: int | None = None) -> list[Published]:
-    """The stored releases, newest first, at most SPOTLINE_DASHBOARD_MONTHS of them."""
+    """The stored releases, newest first, at most SPOTLINE_DASHBOARD_MONTHS of them,
+    each in the published order (``in_order``)."""
     limit = settings.SPOTLINE_DASHBOARD_MONTHS if limit is None else limit
     tz = local_tz()
     rows = Release.objects.order_by("-month").values_list("month", "released_at", "figures")
-    return [Published(month=m, released_on=at.astimezone(tz).date(), data=figures)
+    return [Published(month=m, released_on=at.astimezone(tz).date(), data=in_order(figures))
             for m, at, figures in rows[:limit]]
+
+
+V = TypeVar("V")
+
+
+def ordered(items: dict[str, V], order: tuple[str, ...]) -> dict[str, V]:
+    """``items`` with the keys of ``order`` first, in it, then any others by name (a
+    figure from an older version, say): never the order a database kept."""
+    rank = {k: i for i, k in enumerate(order)}
+    return dict(sorted(items.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
+
+
+def in_order(data: dict[str, Any]) -> dict[str, Any]:
+    """A stored release with its keys, figures, split and scales in the published order."""
+    out = dict(data)
+    out["figures"] = ordered({k: ordered(f, FIGURE_KEYS) if isinstance(f, dict) else f
+                              for k, f in data.get("figures", {}).items()}, FIGURES)
+    for key in ("budget_split", "noise_scales"):
+        if isinstance(data.get(key), dict):
+            out[key] = ordered(data[key], RELEASES)
+    return ordered(out, MONTH_KEYS)

@@ -22,6 +22,7 @@ from django.utils.translation import pgettext
 from spotline.core.figures import Table, WeekGrid
 from spotline.dispatch.words import word
 from spotline.figures.queries import Report, block_key
+from spotline.figures.releases import NOT_RECORDED
 from spotline.figures.report_suppress import MERGED_KINDS, NOBODY, Counts
 
 
@@ -79,8 +80,10 @@ def _code_words(group: str, code: str) -> str:
                 NOBODY: _("nobody reached the scene")}.get(code, code)
     if group == "kind" and code == MERGED_KINDS:
         return _("other kinds together (too few to show apart)")
-    if group == "ems" and code == "not_recorded":
+    if group == "ems" and code == NOT_RECORDED:
         return _("no outcome recorded")
+    if group == "reason" and code == NOT_RECORDED:
+        return _("no reason recorded")
     if group == "priority":
         return f"{code} · {word('priority', code)}"
     return word(group, code)

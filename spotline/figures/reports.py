@@ -29,6 +29,11 @@ from spotline.figures.report_layout import charts, grids
 
 DEFAULT_DAYS = 30
 MAX_YEARS = 3
+# Three years with a leap day, both ends included: 2023-05-01 to 2026-04-30 is one.
+MAX_DAYS = 3 * 365 + 1
+# The dates a report can ask for: the store began well after FIRST_DAY, and a day more
+# than a year ahead is a typo. Checked before any arithmetic, so no date overflows.
+FIRST_DAY = date(2000, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -58,20 +63,21 @@ def today() -> date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
 
 
-def _years_later(day: date, years: int) -> date:
+def _date(raw: str, name: str, errors: list[str], *, on: date) -> date | None:
     try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return date(day.year + years, 3, 1)
-
-
-def _date(raw: str, name: str, errors: list[str]) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         errors.append(_("“%(value)s” is not a date for “%(field)s”: write it as YYYY-MM-DD.")
                       % {"value": raw[:20], "field": name})
         return None
+    last = on + timedelta(days=365)
+    if not FIRST_DAY <= day <= last:
+        errors.append(_("“%(value)s” is outside the dates a report can cover for "
+                        "“%(field)s”: choose a day from %(first)s to %(last)s.")
+                      % {"value": raw[:20], "field": name, "first": FIRST_DAY.isoformat(),
+                         "last": last.isoformat()})
+        return None
+    return day
 
 
 def choose(query: QueryDict, *, on: date) -> Choice:
@@ -79,19 +85,20 @@ def choose(query: QueryDict, *, on: date) -> Choice:
     full days (ending yesterday); ``to`` alone: the 30 days ending then."""
     errors: list[str] = []
     raw_from, raw_to = query.get("from", "").strip(), query.get("to", "").strip()
-    end = _date(raw_to, _("To"), errors) if raw_to else on - timedelta(days=1)
-    start = (_date(raw_from, _("From"), errors) if raw_from
+    end = _date(raw_to, _("To"), errors, on=on) if raw_to else on - timedelta(days=1)
+    start = (_date(raw_from, _("From"), errors, on=on) if raw_from
              else (end - timedelta(days=DEFAULT_DAYS - 1) if end else None))
     if start and end:
         if start > end:
             errors.append(_("The period starts after it ends: “from” must be on or before "
                             "“to”."))
-        elif end >= _years_later(start, MAX_YEARS):
+        elif (end - start).days >= MAX_DAYS:
             errors.append(_("A report covers at most %(n)s years: choose a shorter period.")
                           % {"n": MAX_YEARS})
 
     raw_areas = [a.strip() for a in query.getlist("area") if a.strip()]
-    ids = {int(a) for a in raw_areas if a.isdigit() and len(a) < 10}
+    # "²" and "①" are digits to isdigit but not to int: ids are ASCII decimals.
+    ids = {int(a) for a in raw_areas if a.isascii() and a.isdecimal() and len(a) < 10}
     found = tuple(Area.objects.filter(pk__in=ids).order_by("name")) if ids else ()
     if len(ids) != len(set(raw_areas)) or len(found) != len(ids):
         errors.append(_("An area chosen does not exist (any more): choose again from the "

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils.text import capfirst
 
 from spotline.conftest import CENTRE
 from spotline.core.publicdp import Budget, MonthTruth, release
 from spotline.figures import releases
+from spotline.figures.dashboard import KIND_WORDS
 from spotline.figures.releases import (
     KINDS,
     REASONS,
@@ -130,7 +132,7 @@ def test_it_counts_an_unserved_incident_with_no_reason_as_not_recorded() -> None
 
 def test_it_releases_only_ended_months_and_each_once() -> None:
     seed_november()
-    IncidentFact.objects.bulk_create([fact(DEC), fact(date(2025, 9, 10))])  # too old
+    IncidentFact.objects.bulk_create([fact(DEC)])
     # 23:00 on 30 November in Chicago (05:00 UTC on 1 December): not over yet.
     assert release_due(now=datetime(2026, 12, 1, 5, tzinfo=UTC)) == 0
     # Over, but within its grace day: the last night's incidents may still be open.
@@ -150,6 +152,33 @@ def test_it_never_redraws_a_released_month() -> None:
     IncidentFact.objects.bulk_create([fact(NOV + timedelta(days=3)) for _ in range(30)])
     assert release_due(now=MID_DEC + timedelta(days=1)) == 0
     assert [text for _, text in texts()] == first
+
+
+def test_it_publishes_a_month_whether_or_not_anyone_called() -> None:
+    """Whether a month is published must not depend on its true count: October, with
+    no incident, is released like September and November (noise and "<11" cover it).
+    Only the program's first month comes from the data, once: a fact added later in an
+    earlier month does not move it."""
+    sep, oct_ = date(2026, 9, 1), date(2026, 10, 1)
+    IncidentFact.objects.bulk_create([fact(sep + timedelta(days=3)) for _ in range(30)]
+                                     + [fact(NOV + timedelta(days=3)) for _ in range(30)])
+    release_due(now=MID_DEC, noise=identity)
+    assert sorted(Release.objects.values_list("month", flat=True)) == [sep, oct_, NOV]
+    assert Release.objects.get(month=oct_).figures["figures"]["total"]["shown"] == "<11"
+
+    IncidentFact.objects.bulk_create([fact(date(2026, 8, 5))])
+    assert release_due(now=MID_DEC + timedelta(days=1), noise=identity) == 0
+
+
+def test_it_releases_every_month_since_the_program_began_within_the_window() -> None:
+    IncidentFact.objects.bulk_create([fact(date(2025, 9, 10)), fact(NOV)])  # began 2025-09
+    assert release_due(now=MID_DEC, noise=identity) == 12  # not more: the window is 12
+    months = sorted(Release.objects.values_list("month", flat=True))
+    assert (months[0], months[-1]) == (date(2025, 12, 1), NOV)
+    assert release_due(now=MID_DEC, noise=identity) == 0
+    IncidentFact.objects.all().delete()  # an empty store: the program has not begun
+    Release.objects.all().delete()
+    assert release_due(now=MID_DEC, noise=identity) == 0
 
 
 def test_it_keeps_another_workers_release(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,6 +233,48 @@ def test_it_shows_the_stored_figures_on_the_page_and_in_the_open_data() -> None:
     assert "<td>12,345" in Client().get("/dashboard/").content.decode()
     assert Client().get("/dashboard/data.json").json()["months"][0]["figures"]["total"][
         "value"] == 12345
+
+
+def test_it_writes_the_spanish_dashboards_numbers_the_spanish_way() -> None:
+    """The stored ``shown`` is English ("1,040", "7.0 min"), which reads as 1.04 and
+    seven thousand in Spanish: the page writes each value in the reader's language,
+    and the open data keeps ``shown`` as it is."""
+    IncidentFact.objects.bulk_create([fact(NOV + timedelta(days=3), **reached("community"))
+                                      for _ in range(1040)])
+    release_due(now=MID_DEC, noise=identity)
+    page = Client().get("/dashboard/", headers=ES).content.decode()
+    assert 'lang="es"' in page
+
+    assert "<td>1,040" not in page, "a thousands comma on the Spanish page"
+    assert "<td>7.0 min" not in page, "a decimal point on the Spanish page"
+    assert "<td>1\xa0040<" in page and "<td>7,0 min<" in page
+    english = Client().get("/dashboard/").content.decode()
+    assert "<td>1,040<" in english and "<td>7.0 min<" in english and "<td>100%" in english
+    figures = Client().get("/dashboard/data.json", headers=ES).json()["months"][0]["figures"]
+    assert (figures["total"]["shown"], figures["on_scene_median_minutes"]["shown"]) == (
+        "1,040", "7.0 min")
+    assert "1,040" in Client().get("/dashboard/data.csv", headers=ES).content.decode()
+
+
+def test_it_shows_the_figures_in_the_published_order_whatever_the_store_kept() -> None:
+    """PostgreSQL's jsonb keeps no key order: the page, JSON and CSV put it back."""
+    seed_november()
+    release_due(now=MID_DEC, noise=identity)
+    stored = Release.objects.get()
+    published = list(stored.figures["figures"])
+    assert published == list(releases.FIGURES)
+    stored.figures = {k: stored.figures[k] for k in sorted(stored.figures, reverse=True)}
+    stored.figures["figures"] = {k: stored.figures["figures"][k] for k in reversed(published)}
+    stored.save()
+
+    month = Client().get("/dashboard/data.json").json()["months"][0]
+    assert list(month["figures"]) == published and next(iter(month)) == "month"
+    assert next(iter(month["budget_split"])) == "by_kind"
+    rows = list(csv.DictReader(io.StringIO(Client().get("/dashboard/data.csv").content.decode())))
+    assert [r["figure"] for r in rows] == published
+    page = Client().get("/dashboard/").content.decode()
+    kinds = [page.index(f">{capfirst(str(KIND_WORDS[k]))}</th>") for k in KINDS]
+    assert kinds == sorted(kinds)
 
 
 def test_it_publishes_the_budget_and_says_why_figures_are_noisy() -> None:

@@ -55,7 +55,8 @@ def month_facts() -> list[IncidentFact]:
     - referrals: housing and treatment (i 0-11), detox (i 12-14);
     - nobody reached: everyone busy (i 58-87, Friday 20-24 h, 8, 8, 7, 7 an hour),
       nobody on shift (i 88-99) and cancelled by the person (i 100-103), both Tuesday
-      03 h; the other 58 opened Wednesday 12 h.
+      03 h; the other 58 opened Wednesday 12 h, and of them the 48 nobody reached
+      have no reason ("not recorded").
     """
     layout = ([("overdose", "web", "P1")] * 40 + [("overdose", "sms", "P1")] * 3
               + [("overdose", "operator", "P1")] * 20
@@ -195,10 +196,13 @@ def test_it_counts_outcomes_referrals_who_served_and_why_not() -> None:
     assert figures.served_by.cells == {"community": None, "crisis_team": 0, "nobody": None}
     assert figures.served_by.total == 104
     # Cancelled by the person 4: hidden, with the smallest other (nobody on shift, 12).
+    # The 48 nobody reached without a reason are "not recorded", so the reasons add up
+    # to the 94 "nobody": hidden there, so hidden here too.
     assert figures.unserved.cells["all_busy"] == 30
     assert figures.unserved.cells["nobody_on_shift"] is None
     assert figures.unserved.cells["cancelled_by_person"] is None
-    assert figures.unserved.total == 46
+    assert figures.unserved.cells["not_recorded"] == 48
+    assert figures.unserved.total is None
     # Check-ins (everywhere): 3 escalated is hidden; 15 ended is hidden too, since the
     # 10 that did not end is small and 25 started is shown.
     assert figures.checkins == {"started": 25, "asked": 12, "escalated": None, "ended": None}
@@ -208,14 +212,13 @@ def test_it_merges_a_sparse_week_upward() -> None:
     harbour, _ = seed_month()
     figures = report(start=MAY_1, end=MAY_31, areas=[harbour])
 
-    # Unserved by hour: 16 on Tuesday 03 h, 8, 8, 7, 7 on Friday 20-23 h. Hourly 4 of
-    # 5 cells are small, in 3 hours 1 of 3 (Friday 18-21 h, 8): more than a quarter
-    # both times. In 6 hours: Tuesday 00-06 h 16, Friday 18-24 h 30, none small.
+    # Nobody reached by hour: 16 on Tuesday 03 h, 48 on Wednesday 12 h, 8, 8, 7, 7 on
+    # Friday 20-23 h. Hourly 4 of 6 cells are small, in 3 hours 1 of 4 (Friday 18-21
+    # h, 8). But the grid adds up to the 94 "nobody" that "served by" hides: every
+    # block is hidden, zeros too.
     grid = figures.unserved_by_hour
-    assert grid.hours_per_block == 6
-    assert grid.cells[("unserved", 24)] == 16
-    assert grid.cells[("unserved", 4 * 24 + 18)] == 30
-    assert sum(v or 0 for v in grid.cells.values()) == 46
+    assert grid.hours_per_block == 3
+    assert set(grid.cells.values()) == {None}
 
     # All incidents by hour add Wednesday 12 h (58): 3-hour blocks have 1 small of 4.
     # Friday 18-21 h (8) is hidden, and then the smallest other, Tuesday 03-06 h (16).

@@ -7,8 +7,9 @@ from __future__ import annotations
 import csv
 import html
 import io
+import itertools
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from spotline.accounts.actions import user_create
 from spotline.accounts.models import Role
 from spotline.conftest import login_staff
 from spotline.figures.tests.test_report_queries import FIRST_ID, seed_month
-from spotline.tally.models import IncidentFact
+from spotline.tally.models import CheckinFact, IncidentFact
 
 pytestmark = pytest.mark.django_db
 
@@ -98,10 +99,12 @@ def test_it_merges_the_sparse_week_into_blocks_on_the_page(
     page = coordinator.get(f"/reports/?{MAY}&area={areas['harbour']}").content.decode()
     shown = cells(page)
 
-    assert shown["unserved_by_hour/tue/00-06"] == "16"
-    assert shown["unserved_by_hour/fri/18-24"] == "30"
+    # The incidents nobody reached are hidden in "served by", so their grid is too.
+    assert shown["unserved_by_hour/tue/03-06"] == "<11"
+    assert shown["unserved_by_hour/wed/12-15"] == "<11"
     assert "unserved_by_hour/tue/03-04" not in shown
-    assert "In blocks of 6 hours" in page
+    assert 'id="unserved-withheld"' in page
+    assert "In blocks of 3 hours, summed" in page
     assert shown["demand_by_hour/fri/18-21"] == "<11"
     assert shown["demand_by_hour/wed/12-15"] == "58"
 
@@ -217,6 +220,25 @@ def test_it_says_what_is_wrong_with_the_form(coordinator: Client, query: str,
     assert "data-cell" not in page
 
 
+@pytest.mark.parametrize("query, says", [
+    # Near year 9999 "3 years later" is past the last date; near year 1, so is "30 days
+    # before". Dates are checked against 2000 .. today + 1 year first.
+    ("from=9999-01-01&to=9999-12-31", "outside the dates a report can cover"),
+    ("from=9998-06-01&to=9998-12-31", "outside the dates a report can cover"),
+    ("to=0001-01-05", "outside the dates a report can cover"),
+    ("from=1999-12-31&to=2000-01-31", "choose a day from 2000-01-01 to 2027-06-10"),
+    # Digits to str.isdigit, not to int.
+    (f"{MAY}&area=%C2%B2", "does not exist"),  # "²"
+    (f"{MAY}&area=%E2%91%A0", "does not exist"),  # "①"
+])
+def test_it_says_a_date_or_area_it_cannot_take_is_wrong_rather_than_fail(
+        coordinator: Client, query: str, says: str) -> None:
+    for path in PATHS:
+        response = coordinator.get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert says in response.content.decode(), path
+
+
 def test_it_takes_a_period_of_exactly_3_years(coordinator: Client) -> None:
     assert coordinator.get("/reports/?from=2023-05-01&to=2026-04-30").status_code == 200
 
@@ -258,3 +280,117 @@ def test_it_shows_nothing_that_points_at_a_person(coordinator: Client,
             assert "Rosalind" not in text and "rosalind" not in text
             assert "358401234567" not in text
             assert not set(re.findall(r"\d+", text)) & {str(i) for i in ids}, path
+
+
+# -- figures that two sections share, seeded straight into the store ------------------
+
+_ids = itertools.count(700_001)
+
+
+def fact(*, day: date = date(2026, 5, 1), kind: str = "overdose", source: str = "web",
+         **fields: Any) -> IncidentFact:
+    return IncidentFact(id=next(_ids), opened_hour=datetime(day.year, day.month, day.day,
+                                                            12, tzinfo=UTC),
+                        day=day, week_hour=60, kind=kind, source=source, priority="P1",
+                        area="871f1d489ffffff", state="resolved", closed=True,
+                        to_first_offer=0, **fields)
+
+
+def many(n: int, **fields: Any) -> list[IncidentFact]:
+    return [fact(**fields) for _ in range(n)]
+
+
+def csv_of(client: Client, query: str = MAY) -> dict[str, str]:
+    response = client.get(f"/reports/export.csv?{query}")
+    assert response.status_code == 200
+    return csv_cells(response.content.decode())
+
+
+def hidden(value: str) -> bool:
+    return value.startswith("<")
+
+
+def test_it_counts_the_time_to_the_scene_only_over_the_incidents_reached(
+        coordinator: Client) -> None:
+    # 3 "could not find them" keep a time on scene but were not served: counted in the
+    # time, 63 on scene less 60 reached would give the hidden 3 back.
+    IncidentFact.objects.bulk_create([
+        *many(60, served_by="community", to_on_scene=600),
+        *many(3, unserved_reason="unable_to_locate", to_on_scene=900),
+        *many(37, unserved_reason="all_busy")])
+    figures = csv_of(coordinator)
+    assert hidden(figures["unserved_by_reason/unable_to_locate/count"])
+    assert hidden(figures["unserved_by_reason/all_busy/count"])
+
+    assert figures["response_minutes/to_on_scene/incidents"] == "60"
+    assert figures["served_by/community/count"] == "60"
+    assert figures["response_minutes/to_on_scene/median"] == "10.0"
+
+
+def test_it_hides_the_unserved_total_and_grid_when_served_by_hides_nobody(
+        coordinator: Client) -> None:
+    # 5 reached, 100 nobody reached: "served by" hides both. Shown, the reasons' total
+    # (or the grid's) would be 100, and 105 incidents less 100 the hidden 5.
+    IncidentFact.objects.bulk_create([*many(5, served_by="community", to_on_scene=600),
+                                      *many(100, unserved_reason="all_busy")])
+    figures = csv_of(coordinator)
+    assert hidden(figures["served_by/community/count"])
+    assert hidden(figures["served_by/nobody/count"])
+    assert figures["kind_by_source/total/total"] == "105"
+
+    assert hidden(figures["unserved_by_reason/total/count"])
+    assert hidden(figures["unserved_by_reason/all_busy/count"])
+    grid = {key: v for key, v in figures.items() if key.startswith("unserved_by_hour/")}
+    assert grid and all(hidden(v) for v in grid.values())
+
+
+def test_it_counts_the_unreached_without_a_reason_as_not_recorded(
+        coordinator: Client) -> None:
+    # Nobody reached 20 of them, and no reason was given: "served by: nobody" and the
+    # reasons' total are one number.
+    IncidentFact.objects.bulk_create([*many(30, served_by="community", to_on_scene=600),
+                                      *many(20), *many(15, unserved_reason="all_busy")])
+    figures = csv_of(coordinator)
+    assert figures["served_by/nobody/count"] == "35"
+    assert figures["unserved_by_reason/not_recorded/count"] == "20"
+    assert figures["unserved_by_reason/total/count"] == "35"
+    page = coordinator.get(f"/reports/?{MAY}").content.decode()
+    assert "no reason recorded" in page
+
+
+def test_it_hides_the_check_in_source_total_when_escalated_check_ins_are_hidden(
+        coordinator: Client) -> None:
+    # 20 of 25 check-ins escalated: hidden, since the 5 that did not are small. Each
+    # opened an incident from the source "checkin": shown, that column's total would
+    # be the 20, and 25 - 20 the 5.
+    IncidentFact.objects.bulk_create([*many(20, source="checkin"), *many(40, source="web")])
+    CheckinFact.objects.bulk_create(
+        [CheckinFact(started_hour=datetime(2026, 5, 3, 12, tzinfo=UTC), day=date(2026, 5, 3),
+                     week_hour=156, minutes=10, asked=True, escalated=i < 20, ended=i >= 20)
+         for i in range(25)])
+    figures = csv_of(coordinator)
+    assert figures["checkins/started/count"] == "25"
+    assert hidden(figures["checkins/escalated/count"])
+
+    assert hidden(figures["kind_by_source/total/checkin"])
+    # And the table still holds along its lines: the web total goes with it (the only
+    # other nonzero source), and so the overdose cells behind them.
+    assert hidden(figures["kind_by_source/total/web"])
+    assert figures["kind_by_source/total/total"] == "60"
+
+
+def test_it_hides_escalated_check_ins_when_the_table_hides_the_check_in_source(
+        coordinator: Client) -> None:
+    # Overdoses: 40 by the web, 3 by text (hidden), 20 from check-ins: hidden beside the
+    # 3 in its row, and then the check-in total, alone in its column. "Help was sent"
+    # (20 of 40 check-ins) would give it back.
+    IncidentFact.objects.bulk_create([*many(40), *many(3, source="sms"),
+                                      *many(20, source="checkin")])
+    CheckinFact.objects.bulk_create(
+        [CheckinFact(started_hour=datetime(2026, 5, 3, 12, tzinfo=UTC), day=date(2026, 5, 3),
+                     week_hour=156, minutes=10, escalated=i < 20) for i in range(40)])
+    figures = csv_of(coordinator)
+    assert hidden(figures["kind_by_source/total/checkin"])
+
+    assert hidden(figures["checkins/escalated/count"])
+    assert figures["checkins/started/count"] == "40"
