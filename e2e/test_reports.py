@@ -65,3 +65,19 @@ def test_the_public_dashboard_passes_axe_with_and_without_javascript(
     plain.goto(server.url("/dashboard/"))
     assert plain.locator("table").count() >= 1
     assert "<11" in plain.inner_text("main") or plain.locator("td").count() > 0
+
+
+def test_the_printable_report_prints_to_a_pdf_without_the_console(
+        server: Server, new_context: NewContext) -> None:
+    page = new_context(viewport=DESK).new_page()
+    login(page, server, "coordinator", "/reports/")
+    with page.expect_navigation():
+        page.click("#report-print")
+    page.wait_for_selector("canvas")
+    page.emulate_media(media="print")
+    # What goes on paper: every table, no console menu.
+    assert not page.locator("nav.top").is_visible()
+    assert page.locator("table").count() >= 4
+    pdf = page.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF")
+    assert pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 2
