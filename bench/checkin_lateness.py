@@ -38,6 +38,7 @@ def main() -> None:
     from spotline.checkins.models import CheckIn, CheckInDeadline
     from spotline.core.checkin import OnMiss
     from spotline.core.geo import Point
+    from spotline.tally.models import CheckinFact
 
     made: list[int] = []
 
@@ -61,10 +62,15 @@ def main() -> None:
     start = timezone.now() + timedelta(seconds=5)
     # Bulk rows share the template's data key (one key each would only slow the setup;
     # firing a "due" deadline never destroys a key).
+    # And a row each in the reporting store, which every move of theirs updates.
+    facts = CheckinFact.objects.bulk_create(
+        [CheckinFact(started_hour=start.replace(minute=0, second=0, microsecond=0),
+                     day=start.date(), week_hour=0, minutes=5) for _ in range(N)],
+        batch_size=2000)
     rows = [CheckIn(token_digest=f"bench-{i:06d}", minutes=5, on_miss="responders",
                     place_sealed=template.place_sealed, data_key_id=template.data_key_id,
-                    language="en",
-                    created_at=start, updated_at=start) for i in range(N)]
+                    language="en", created_at=start, updated_at=start, fact=fact)
+            for i, fact in enumerate(facts)]
     CheckIn.objects.bulk_create(rows, batch_size=2000)
     ids = list(CheckIn.objects.filter(token_digest__startswith="bench-")
                .order_by("id").values_list("id", flat=True))

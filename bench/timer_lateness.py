@@ -81,6 +81,7 @@ def main() -> None:
     from spotline.core.triage import Kind
     from spotline.dispatch.actions.opening import IncidentRequest, incident_open
     from spotline.dispatch.models import Incident, Timer, TimerKind
+    from spotline.tally.models import CheckinFact, IncidentFact
 
     # Nothing else may be due: on PostgreSQL the benchmarks share one database, and
     # another's leftovers (timers, an outbox sealed under its own data directory's key)
@@ -94,8 +95,12 @@ def main() -> None:
                                              description="bench"), now=now).incident
     Timer.objects.filter(incident=template, fired_at__isnull=True).update(fired_at=now)
     fields = model_to_dict(template, exclude=["id", "tracking_digest", "assigned_responder",
-                                              "backup_for"])
+                                              "backup_for", "fact"])
     fields["data_key_id"] = template.data_key_id
+    # Each copy has a row of its own in the reporting store, as a real incident has.
+    if template.fact is None:
+        raise SystemExit("the template incident has no row in the reporting store")
+    fact_fields = model_to_dict(template.fact, exclude=["id"])
     checkin = checkin_start(location=Point(43.04, -87.91), description="", minutes=5,
                             on_miss=OnMiss.RESPONDERS, phone="", language="en",
                             now=now).checkin
@@ -103,8 +108,10 @@ def main() -> None:
     made_checkins = [checkin.pk]
 
     def incidents(count: int, tag: str) -> list[int]:
-        rows = [Incident(**{**fields, "tracking_digest": f"bench-{tag}-{i:06d}"})
-                for i in range(count)]
+        facts = IncidentFact.objects.bulk_create(
+            [IncidentFact(**fact_fields) for _ in range(count)], batch_size=2000)
+        rows = [Incident(**{**fields, "fact": fact, "tracking_digest": f"bench-{tag}-{i:06d}"})
+                for i, fact in enumerate(facts)]
         Incident.objects.bulk_create(rows, batch_size=2000)
         ids = list(Incident.objects.filter(tracking_digest__startswith=f"bench-{tag}-")
                    .values_list("id", flat=True))
@@ -114,10 +121,15 @@ def main() -> None:
     def checkins(count: int, tag: str) -> list[int]:
         # Bulk rows share the template's data key (firing a "due" deadline never
         # destroys a key).
+        # And a row each in the reporting store, which every move of theirs updates.
+        facts = CheckinFact.objects.bulk_create(
+            [CheckinFact(started_hour=now.replace(minute=0, second=0, microsecond=0),
+                         day=now.date(), week_hour=0, minutes=5) for _ in range(count)],
+            batch_size=2000)
         rows = [CheckIn(token_digest=f"bench-{tag}-{i:06d}", minutes=5, on_miss="responders",
                         place_sealed=checkin.place_sealed, data_key_id=checkin.data_key_id,
-                        language="en", created_at=now, updated_at=now)
-                for i in range(count)]
+                        language="en", created_at=now, updated_at=now, fact=fact)
+                for i, fact in enumerate(facts)]
         CheckIn.objects.bulk_create(rows, batch_size=2000)
         ids = list(CheckIn.objects.filter(token_digest__startswith=f"bench-{tag}-")
                    .values_list("id", flat=True))
