@@ -27,7 +27,7 @@ hidden here is the caller's to prevent.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,10 +77,13 @@ _Line = tuple[tuple[_Pos, ...], _Pos]  # (cells, total)
 
 
 def suppress_table(counts: Mapping[tuple[str, str], int], *, rows: Sequence[str],
-                   cols: Sequence[str], min_cell: int) -> Table:
+                   cols: Sequence[str], min_cell: int,
+                   hide_col_totals: Collection[str] = ()) -> Table:
     """Suppress a two-way table. ``counts`` may leave out zeros; a key whose row or
     column is not in ``rows``/``cols`` is a ValueError (a caller's typo must not make
-    incidents vanish from a report)."""
+    incidents vanish from a report). ``hide_col_totals``: columns whose (nonzero) total
+    must be hidden whatever its size, because the same number is shown hidden elsewhere;
+    the repairs and the whole-table check then make sure nothing gives it back."""
     row_at = _index(rows, "row")
     col_at = _index(cols, "column")
     n_rows, n_cols = len(rows), len(cols)
@@ -95,7 +98,9 @@ def suppress_table(counts: Mapping[tuple[str, str], int], *, rows: Sequence[str]
         values[n_rows][j] += count
         values[n_rows][n_cols] += count
 
-    hidden = _suppress(values, min_cell)
+    forced = {(n_rows, col_at[c]) for c in hide_col_totals
+              if c in col_at and values[n_rows][col_at[c]] > 0}
+    hidden = _suppress(values, min_cell, forced=forced)
 
     def shown(i: int, j: int) -> int | None:
         return SUPPRESSED if (i, j) in hidden else values[i][j]
@@ -198,13 +203,15 @@ def _check_count(count: int) -> None:
         raise ValueError(f"a count cannot be negative: {count}")
 
 
-def _suppress(values: list[list[int]], min_cell: int) -> set[_Pos]:
-    """The hidden positions of ``values`` (cells with their margins, see ``_Pos``)."""
+def _suppress(values: list[list[int]], min_cell: int, *,
+              forced: Collection[_Pos] = ()) -> set[_Pos]:
+    """The hidden positions of ``values`` (cells with their margins, see ``_Pos``),
+    with ``forced`` hidden from the start."""
     n_rows, n_cols = len(values) - 1, len(values[0]) - 1
 
     # 1. Primary: every small number, totals included. Zeros are not small.
     hidden = {(i, j) for i in range(n_rows + 1) for j in range(n_cols + 1)
-              if 0 < values[i][j] < min_cell}
+              if 0 < values[i][j] < min_cell} | set(forced)
 
     # 2. The lines in the order they are repaired: rows, columns, then the margins
     #    (row totals against the grand total, column totals against it). The order

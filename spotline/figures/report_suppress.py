@@ -26,8 +26,9 @@ Two numbers are shared on the report page:
    "help was sent" and the kind x source column "checkin" count the same events
    (apart from the edges of the period, and areas, which check-ins do not have). So
    they are hidden together: when "help was sent" is hidden, the column total is
-   hidden too (``hide_col_totals``, with whatever else the lines then need), and when
-   the table hides that total, "help was sent" goes with it. Hiding the column total
+   hidden too (``suppress_table(hide_col_totals=...)``, whose repairs and whole-table
+   check then hide what else that needs), and when the table hides that total, "help
+   was sent" goes with it. Hiding the column total
    rather than "started" keeps the check-ins' own figures as they are.
 
 Pure: counts in, suppressed figures out.
@@ -79,8 +80,8 @@ def kind_tables(by_source: Mapping[tuple[str, str], int],
     """Kind x source (with the totals of ``hidden_sources`` hidden), and kind x
     priority when it hides exactly the kind totals the first hides; otherwise priority
     alone, all kinds in one row (``MERGED_KINDS``)."""
-    first = hide_col_totals(suppress_table(by_source, rows=kinds, cols=sources, min_cell=k),
-                            by_source, hidden_sources, k)
+    first = suppress_table(by_source, rows=kinds, cols=sources, min_cell=k,
+                           hide_col_totals=hidden_sources)
     second = _merged_table(by_priority, kinds, priorities, (), k)
     if any(second.row_totals[kind] != first.row_totals[kind] for kind in kinds):
         second = _merged_table(by_priority, kinds, priorities, kinds, k)
@@ -150,72 +151,3 @@ def withheld(grid: WeekGrid) -> WeekGrid:
     """The grid with every block hidden, zeros too: its total is a hidden number."""
     return WeekGrid(hours_per_block=grid.hours_per_block, blocks=grid.blocks,
                     cells=dict.fromkeys(grid.cells))
-
-
-# A position in a table with its margins: (row, None) is a row total, (None, col) a
-# column total, (None, None) the grand total.
-_Pos = tuple[str | None, str | None]
-
-
-def hide_col_totals(table: Table, values: Mapping[tuple[str, str], int],
-                    cols: Collection[str], k: int) -> Table:
-    """``table`` (suppressed from ``values``) with the totals of ``cols`` hidden too,
-    and then the lines repaired as ``core.figures.suppress_table`` repairs them (the
-    same rule, here because that module cannot be told to hide a number that is not
-    small). Hiding more never gives a hidden number back, so what ``suppress_table``
-    made safe stays safe. A total of 0 stays shown: nobody is in it."""
-    value: dict[_Pos, int] = {}
-    for (r, c), n in values.items():
-        margins: tuple[_Pos, ...] = ((r, c), (r, None), (None, c), (None, None))
-        for pos in margins:
-            value[pos] = value.get(pos, 0) + n
-    rows, columns = table.rows, table.cols
-    shown: dict[_Pos, int | None] = {
-        **{(r, c): table.cells[(r, c)] for r in rows for c in columns},
-        **{(r, None): table.row_totals[r] for r in rows},
-        **{(None, c): table.col_totals[c] for c in columns}, (None, None): table.total}
-    hidden = {pos for pos, n in shown.items() if n is None}
-    more = {(None, c) for c in cols if value.get((None, c), 0) > 0} - hidden
-    if not more:
-        return table
-    hidden |= more
-    lines: list[tuple[list[_Pos], _Pos]] = []
-    for r in rows:
-        lines.append(([(r, c) for c in columns], (r, None)))
-    for c in columns:
-        lines.append(([(r, c) for r in rows], (None, c)))
-    lines.append(([(r, None) for r in rows], (None, None)))
-    lines.append(([(None, c) for c in columns], (None, None)))
-    changed = True
-    while changed:
-        changed = False
-        for cells, total in lines:
-            fix = _repair(value, hidden, cells, total, k)
-            if fix is not None:
-                hidden.add(fix)
-                changed = True
-
-    def at(pos: _Pos) -> int | None:
-        return None if pos in hidden else value.get(pos, 0)
-
-    return Table(rows=rows, cols=columns,
-                 cells={(r, c): at((r, c)) for r in rows for c in columns},
-                 row_totals={r: at((r, None)) for r in rows},
-                 col_totals={c: at((None, c)) for c in columns}, total=at((None, None)))
-
-
-def _repair(value: Mapping[_Pos, int], hidden: set[_Pos], cells: Sequence[_Pos],
-            total: _Pos, k: int) -> _Pos | None:
-    """``core.figures._repair``'s rule: the position to hide so that the line (cells =
-    total) no longer gives a hidden number back, or None if it is safe."""
-    hidden_cells = [pos for pos in cells if pos in hidden]
-    if total in hidden:
-        if hidden_cells:
-            return None
-    elif not hidden_cells or (len(hidden_cells) > 1
-                              and sum(value.get(p, 0) for p in hidden_cells) >= k):
-        return None
-    candidates = [pos for pos in cells if pos not in hidden and value.get(pos, 0) > 0]
-    if candidates:
-        return min(candidates, key=lambda pos: value.get(pos, 0))
-    return None if total in hidden else total

@@ -526,3 +526,20 @@ def test_it_rejects_an_hour_or_series_outside_the_week() -> None:
     with pytest.raises(ValueError, match="negative"):
         week_grid({("overdose", 3): -1, ("overdose", 4): 5}, series=["overdose"],
                   min_cell=MIN)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=9, max_size=9),
+       st.integers(min_value=0, max_value=2))
+def test_a_column_total_hidden_on_request_cannot_be_worked_out(values: list[int],
+                                                               col: int) -> None:
+    """A total shown hidden elsewhere on the page (escalated check-ins are the check-in
+    source's total) is hidden here too, and nothing in the table gives it back."""
+    rows, cols = ("A", "B", "C"), ("x", "y", "z")
+    counts = {(r, c): values[3 * i + j] for i, r in enumerate(rows) for j, c in enumerate(cols)}
+    table = suppress_table(counts, rows=rows, cols=cols, min_cell=11,
+                           hide_col_totals=[cols[col]])
+    column_total = sum(counts[(r, cols[col])] for r in rows)
+    if column_total > 0:
+        assert table.col_totals[cols[col]] is None
+    assert f"total/{cols[col]}" not in solved(counts, rows, cols, table)
+    assert not leaks(counts, rows, cols, 11, table)
