@@ -34,10 +34,9 @@ from django.db.models import Case, Count, DateField, F, Func, Model, Q, QuerySet
 from spotline.alerts.models import Area
 from spotline.core.figures import HOURS_IN_WEEK, Table, WeekGrid, summarize, week_grid
 from spotline.core.outcome import Referral
-from spotline.core.policy import Shortfall
 from spotline.core.triage import Kind, Priority
 from spotline.dispatch.models import EmsOutcome, Source
-from spotline.figures.releases import NOT_RECORDED
+from spotline.figures.releases import NOT_RECORDED, REASONS, UNREACHED
 from spotline.figures.report_suppress import (
     MERGED_KINDS,
     NOBODY,
@@ -59,17 +58,13 @@ SOURCES = tuple(s.value for s in Source)
 PRIORITIES = tuple(p.value for p in Priority)
 SERVED = ("community", "crisis_team", NOBODY)  # NOBODY: served_by == ""
 EMS = (*(e.value for e in EmsOutcome), NOT_RECORDED)  # NOT_RECORDED: ems == ""
-# NOT_RECORDED: nobody reached the scene and no reason was given (as on the dashboard),
-# so that the reasons add up to "served by: nobody".
-REASONS = (*(r.value for r in Shortfall), NOT_RECORDED)
+# REASONS (the dashboard's) ends with NOT_RECORDED: nobody reached the scene and no
+# reason was given, so that the reasons add up to "served by: nobody".
 REFERRALS = tuple(r.value for r in Referral)
 OUTCOMES = ("overdoses_reversed", "naloxone_given", "ambulance_requested")
 CHECKINS = ("started", "asked", "escalated", "ended")
 
 Value = int | float | None
-# Nobody reached the scene: no "served by", or an unserved reason (which wins: served
-# and unserved are one partition, whatever an older row holds).
-UNREACHED = Q(served_by="") | ~Q(unserved_reason="")
 # Read the table through (SQLite) when the period holds more than 1/SCAN_SHARE of it.
 SCAN_SHARE = 8
 

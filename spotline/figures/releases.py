@@ -17,7 +17,6 @@ The worker's step is ``release_due``; the page reads ``releases_shown``.
 from __future__ import annotations
 
 import logging
-import zoneinfo
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
@@ -39,6 +38,7 @@ from spotline.core.publicdp import (
     release,
 )
 from spotline.core.triage import Kind
+from spotline.tally.actions import local_tz
 from spotline.tally.models import IncidentFact, Release
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,9 @@ KINDS: tuple[str, ...] = tuple(k.value for k in Kind)
 NOT_RECORDED = "not_recorded"
 REASONS: tuple[str, ...] = (*(s.value for s in Shortfall), NOT_RECORDED)
 REACHED = ("community", "crisis_team")
+# Nobody reached the scene: no one served, or an unserved reason (which wins: served and
+# unserved are one partition, whatever an older row holds). The reports count by it too.
+UNREACHED = Q(served_by="") | ~Q(unserved_reason="")
 
 # The order figures are published in (``core.publicdp.release`` makes them in it). On
 # PostgreSQL a release is jsonb, which keeps no key order, so what is read back is put
@@ -66,10 +69,6 @@ FIGURE_KEYS = ("value", "shown", "definition", "noise")
 # A month is released a day after it ends, not at midnight: the last night's incidents
 # get the time to close, so they count as what happened rather than as "still open".
 GRACE = timedelta(days=1)
-
-
-def local_tz() -> zoneinfo.ZoneInfo:
-    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def budget() -> Budget:
@@ -108,7 +107,7 @@ def month_truth(month: date) -> MonthTruth:
     for row in facts.values("kind", "served_by", "unserved_reason").annotate(n=Count("id")):
         n = row["n"]
         by_kind[row["kind"] if row["kind"] in by_kind else Kind.OTHER.value] += n
-        if row["served_by"] in REACHED:
+        if row["served_by"] in REACHED and not row["unserved_reason"]:  # not UNREACHED
             served[row["served_by"]] += n
         else:  # "" (nobody reached the scene), or a value this version does not know
             served["none"] += n
@@ -119,7 +118,7 @@ def month_truth(month: date) -> MonthTruth:
                                       responsive_after="yes")),
         ems=Count("id", filter=Q(ambulance_requested=True)))
     on_scene = [s for s in facts.filter(served_by__in=REACHED, to_on_scene__isnull=False)
-                .values_list("to_on_scene", flat=True) if s is not None]
+                .exclude(UNREACHED).values_list("to_on_scene", flat=True) if s is not None]
     return MonthTruth(by_kind=by_kind, served=served, unserved_by_reason=unserved,
                       reversed_overdoses=counts["reversed"], ems_requested=counts["ems"],
                       on_scene_seconds=on_scene)

@@ -9,14 +9,12 @@ is personal: the store holds no person, and no incident id is ever rendered.
 from __future__ import annotations
 
 import csv
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils import timezone
@@ -26,6 +24,7 @@ from spotline.alerts.models import Area
 from spotline.console.access import coordinator_required
 from spotline.figures.queries import Report, report
 from spotline.figures.report_layout import charts, grids
+from spotline.tally.actions import local_tz
 
 DEFAULT_DAYS = 30
 MAX_YEARS = 3
@@ -60,7 +59,7 @@ class BadChoice(ValueError):
 
 def today() -> date:
     """The program's local date (SPOTLINE_TIME_ZONE): its days are the store's days."""
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+    return timezone.now().astimezone(local_tz()).date()
 
 
 def _date(raw: str, name: str, errors: list[str], *, on: date) -> date | None:
