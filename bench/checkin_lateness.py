@@ -23,7 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import setup_django
+from bench.common import checkin_facts, setup_django
 
 N = int(os.environ.get("BENCH_CHECKINS", "10000"))
 SPREAD = float(os.environ.get("BENCH_SPREAD_SECONDS", "60"))
@@ -38,7 +38,6 @@ def main() -> None:
     from spotline.checkins.models import CheckIn, CheckInDeadline
     from spotline.core.checkin import OnMiss
     from spotline.core.geo import Point
-    from spotline.tally.models import CheckinFact
 
     made: list[int] = []
 
@@ -63,10 +62,7 @@ def main() -> None:
     # Bulk rows share the template's data key (one key each would only slow the setup;
     # firing a "due" deadline never destroys a key).
     # And a row each in the reporting store, which every move of theirs updates.
-    facts = CheckinFact.objects.bulk_create(
-        [CheckinFact(started_hour=start.replace(minute=0, second=0, microsecond=0),
-                     day=start.date(), week_hour=0, minutes=5) for _ in range(N)],
-        batch_size=2000)
+    facts = checkin_facts(N, at=start)
     rows = [CheckIn(token_digest=f"bench-{i:06d}", minutes=5, on_miss="responders",
                     place_sealed=template.place_sealed, data_key_id=template.data_key_id,
                     language="en", created_at=start, updated_at=start, fact=fact)

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 CALLS_CSV = Path(os.environ.get(
@@ -146,3 +147,16 @@ def incident_bodies(n: int, points: list[tuple[float, float]], *, seed: int = 11
         }
         bodies.append(json.dumps(body))
     return bodies
+
+
+def checkin_facts(n: int, *, at: datetime, minutes: int = 5) -> list[Any]:
+    """``n`` rows in the reporting store for check-ins made in bulk (a real check-in has
+    one, and each of its moves updates it), started at ``at``."""
+    from spotline.core.tally import hour_of
+    from spotline.tally.actions import local_tz
+    from spotline.tally.models import CheckinFact
+
+    hour = hour_of(at, tz=local_tz())
+    return CheckinFact.objects.bulk_create(
+        [CheckinFact(started_hour=hour.start, day=hour.day, week_hour=hour.week_hour,
+                     minutes=minutes) for _ in range(n)], batch_size=2000)

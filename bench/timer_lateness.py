@@ -30,7 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import setup_django
+from bench.common import checkin_facts, setup_django
 
 N = int(os.environ.get("BENCH_TIMERS", "10000"))
 SPREAD = float(os.environ.get("BENCH_SPREAD_SECONDS", "60"))
@@ -81,7 +81,7 @@ def main() -> None:
     from spotline.core.triage import Kind
     from spotline.dispatch.actions.opening import IncidentRequest, incident_open
     from spotline.dispatch.models import Incident, Timer, TimerKind
-    from spotline.tally.models import CheckinFact, IncidentFact
+    from spotline.tally.models import IncidentFact
 
     # Nothing else may be due: on PostgreSQL the benchmarks share one database, and
     # another's leftovers (timers, an outbox sealed under its own data directory's key)
@@ -122,10 +122,7 @@ def main() -> None:
         # Bulk rows share the template's data key (firing a "due" deadline never
         # destroys a key).
         # And a row each in the reporting store, which every move of theirs updates.
-        facts = CheckinFact.objects.bulk_create(
-            [CheckinFact(started_hour=now.replace(minute=0, second=0, microsecond=0),
-                         day=now.date(), week_hour=0, minutes=5) for _ in range(count)],
-            batch_size=2000)
+        facts = checkin_facts(count, at=now)
         rows = [CheckIn(token_digest=f"bench-{tag}-{i:06d}", minutes=5, on_miss="responders",
                         place_sealed=checkin.place_sealed, data_key_id=checkin.data_key_id,
                         language="en", created_at=now, updated_at=now, fact=fact)
