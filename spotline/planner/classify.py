@@ -146,7 +146,7 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
     undescribed = 0
     for code, n in per_type.iter_rows():
         desc = described.get(code) or listed.get(code) or ""
-        if codes and not desc:
+        if codes and code and not desc:
             undescribed += 1
         verdict = (rules.classify(code=code, description=desc) if code
                    else None)
