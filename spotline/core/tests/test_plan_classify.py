@@ -15,6 +15,7 @@ import pytest
 from spotline.core.plan.classify import (
     CallClass,
     RuleError,
+    RuleTable,
     extend,
     make_table,
     word_regex,
@@ -125,7 +126,7 @@ def code_list(name: str, code: str, desc: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def table():  # type: ignore[no-untyped-def]
+def table() -> RuleTable:
     return load_rules()
 
 
@@ -133,7 +134,7 @@ def test_the_hand_checked_table_has_at_least_forty_types() -> None:
     assert len(MILWAUKEE) + len(FDNY) + len(LVMPD) >= 40
 
 
-def test_it_classifies_milwaukee_natures(table) -> None:  # type: ignore[no-untyped-def]
+def test_it_classifies_milwaukee_natures(table: RuleTable) -> None:
     with (CALLS / "milwaukee_cfs_2018-05.csv").open(newline="", encoding="utf-8") as f:
         seen = {row["nature"] for row in csv.DictReader(f)}
     for nature, expected in MILWAUKEE.items():
@@ -145,15 +146,15 @@ def test_it_classifies_milwaukee_natures(table) -> None:  # type: ignore[no-unty
     ("fdny_ems_call_type_codes.csv", "CALL_TYPE_CODE", "CALL TYPE DESCRIPTION", FDNY),
     ("lvmpd_incident_type_codes.csv", "IncidentTypeCode", "IncidentTypeDescription", LVMPD),
 ])
-def test_it_classifies_code_lists_by_description(  # type: ignore[no-untyped-def]
-        table, name: str, code: str, desc: str, expected: dict[str, CallClass]) -> None:
+def test_it_classifies_code_lists_by_description(
+        table: RuleTable, name: str, code: str, desc: str, expected: dict[str, CallClass]) -> None:
     described = code_list(name, code, desc)
     for key, klass in expected.items():
         verdict = table.classify(code=key, description=described[key])
         assert verdict.klass is klass, (key, described[key], verdict)
 
 
-def test_every_verdict_names_its_rule_and_reason(table) -> None:  # type: ignore[no-untyped-def]
+def test_every_verdict_names_its_rule_and_reason(table: RuleTable) -> None:
     described = code_list("lvmpd_incident_type_codes.csv", "IncidentTypeCode",
                           "IncidentTypeDescription")
     for key, text in described.items():
@@ -162,7 +163,7 @@ def test_every_verdict_names_its_rule_and_reason(table) -> None:  # type: ignore
         assert (verdict.rule == "") == (verdict.klass is CallClass.UNKNOWN)
 
 
-def test_most_of_each_city_is_classified(table) -> None:  # type: ignore[no-untyped-def]
+def test_most_of_each_city_is_classified(table: RuleTable) -> None:
     for name, code, desc in [
             ("fdny_ems_call_type_codes.csv", "CALL_TYPE_CODE", "CALL TYPE DESCRIPTION"),
             ("lvmpd_incident_type_codes.csv", "IncidentTypeCode", "IncidentTypeDescription")]:
@@ -174,7 +175,8 @@ def test_most_of_each_city_is_classified(table) -> None:  # type: ignore[no-unty
 
 # -- how rules match ---------------------------------------------------------------------
 
-def rules(*entries: dict[str, object], pins: tuple[dict[str, object], ...] = ()):  # type: ignore[no-untyped-def]
+def rules(*entries: dict[str, object],
+          pins: tuple[dict[str, object], ...] = ()) -> RuleTable:
     return make_table(entries, pins)
 
 
@@ -215,7 +217,7 @@ def test_a_pinned_code_wins_over_every_rule() -> None:
     assert (verdict.klass, verdict.rule, verdict.reason) == (C, "pin:TRBL W/SUBJ", "ours")
 
 
-def test_a_city_table_replaces_by_name_and_goes_first(table) -> None:  # type: ignore[no-untyped-def]
+def test_a_city_table_replaces_by_name_and_goes_first(table: RuleTable) -> None:
     city = rules({"name": "noise", "class": "not_eligible", "reason": "code enforcement",
                   "words": ["NOISE*"]},
                  {"name": "lockout", "class": "community", "reason": "r",

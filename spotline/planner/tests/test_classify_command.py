@@ -12,6 +12,7 @@ import sys
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -47,7 +48,7 @@ def classify(*args: str) -> str:
     return out.getvalue()
 
 
-def outputs(out: Path) -> tuple[list[dict[str, str]], dict, list[dict[str, str]]]:  # type: ignore[type-arg]
+def outputs(out: Path) -> tuple[list[dict[str, str]], dict[str, Any], list[dict[str, str]]]:
     with (out / "classification.csv").open(newline="", encoding="utf-8") as f:
         types = list(csv.DictReader(f))
     summary = json.loads((out / "summary.json").read_text())
