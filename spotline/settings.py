@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "spotline.audit",
     "spotline.transparency",
     "spotline.figures",
+    "spotline.planner",
     "spotline.ops",
     "spotline.worker",
 ]

@@ -1,0 +1,172 @@
+"""Read a city's calls-for-service export into a polars frame, or say in one line why not.
+
+Exports come from many systems: UTF-8 with or without a byte-order mark, UTF-16 from
+spreadsheets, Windows-1252 or Latin-1 from older ones, separated by commas, semicolons,
+tabs or bars. This module finds which, reads every column as text (the planner parses
+what it needs itself), drops rows that are exact copies of another and counts them. A
+file it cannot use raises ``CallsFileError`` with a message that names the file and
+never quotes a row: calls hold addresses and words about people.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+#: The largest export read: about 8 million calls of a typical width, years of a large
+#: city. polars holds it all in memory, a few times its size on disk.
+MAX_BYTES = 1024**3
+DELIMITERS = (",", ";", "\t", "|")
+_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+
+
+class CallsFileError(Exception):
+    """A file the planner cannot use; the message is one line for the person running it."""
+
+
+@dataclass(frozen=True)
+class Table:
+    frame: pl.DataFrame  # every column as text; exact duplicate rows dropped
+    columns: tuple[str, ...]  # the header, as in the file
+    encoding: str
+    delimiter: str
+    rows_read: int
+    duplicate_rows: int
+
+
+def _size(path: Path) -> str:
+    size = path.stat().st_size
+    return f"{size / 1024**3:.1f} GB" if size >= 1024**3 else f"{size / 1024**2:.0f} MB"
+
+
+def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[bytes, str]:
+    """The file as UTF-8 bytes, and the encoding it was in."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+            return raw.decode(encoding).removeprefix("\ufeff").encode("utf-8"), encoding
+        except LookupError:
+            raise CallsFileError(f"--encoding {encoding}: no such encoding "
+                                 "(try utf-8, cp1252, latin-1, utf-16)") from None
+        except UnicodeDecodeError as exc:
+            raise CallsFileError(f"{name}: is not {encoding} (byte {exc.start})") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+        encoding = "utf-8-sig"
+    elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return raw.decode("utf-16").removeprefix("\ufeff").encode("utf-8"), "utf-16"
+        except UnicodeDecodeError:
+            raise CallsFileError(f"{name}: starts like UTF-16 but is not UTF-16") from None
+    if b"\x00" in raw[:65536]:
+        raise CallsFileError(f"{name}: is not a text file (it holds NUL bytes); "
+                             "export the calls as CSV")
+    try:
+        raw.decode("utf-8")
+        return raw, encoding or "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: Windows-1252 (a superset of Latin-1's printable characters) is what
+    # older dispatch systems and spreadsheets write; Latin-1 decodes any byte at all.
+    for fallback in ("cp1252", "latin-1"):
+        try:
+            return raw.decode(fallback).encode("utf-8"), fallback
+        except UnicodeDecodeError:
+            continue
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+
+
+def _header(data: bytes, delimiter: str) -> list[str]:
+    first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    return [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
+
+
+def _delimiter(data: bytes, name: str, need: tuple[str, ...], given: str | None) -> str:
+    if given:
+        return "\t" if given in ("\\t", "tab") else given
+    wanted = {n.lower() for n in need}
+    headers = {d: _header(data, d) for d in DELIMITERS}
+    for d, header in headers.items():
+        if wanted <= {h.lower() for h in header}:
+            return d
+    # None holds every column named: take the one that splits the header most, and
+    # let the missing column be reported by name.
+    return max(DELIMITERS, key=lambda d: len(headers[d]))
+
+
+def _resolve(header: list[str], need: tuple[str, ...], name: str,
+             delimiter: str, option: dict[str, str]) -> dict[str, str]:
+    """The file's own spelling of each needed column (matched ignoring case)."""
+    exact = {h: h for h in header}
+    folded = {h.lower(): h for h in header}
+    found: dict[str, str] = {}
+    for want in need:
+        have = exact.get(want) or folded.get(want.lower())
+        if have is None:
+            shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
+            hint = ""
+            if len(header) == 1:
+                hint = (" The header is one column: is the file separated by something "
+                        "other than a comma, semicolon, tab or bar? Pass --delimiter.")
+            flag = option.get(want, "")
+            raise CallsFileError(
+                f"{name}: no column {want!r}{f' (named by {flag})' if flag else ''}; "
+                f"its columns are: {shown}.{hint}")
+        found[want] = have
+    return found
+
+
+def read_table(path: Path, *, need: tuple[str, ...], option: dict[str, str] | None = None,
+               encoding: str | None = None, delimiter: str | None = None) -> Table:
+    """Read ``path``; ``need`` are the columns that must be there (``option`` says
+    which command-line option named each, for the error message)."""
+    name = path.name
+    if not path.exists():
+        raise CallsFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise CallsFileError(f"{path}: is not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise CallsFileError(f"{name}: is empty")
+    if size > MAX_BYTES:
+        raise CallsFileError(
+            f"{name}: is {_size(path)}; the planner reads files up to 1 GB (about 8 million "
+            "calls). Split it by month or year, or keep only the columns you name.")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CallsFileError(f"{name}: cannot be read ({exc.strerror})") from None
+    if raw.startswith(b"PK\x03\x04"):
+        raise CallsFileError(f"{name}: is a spreadsheet or zip file, not CSV; "
+                             "save it as CSV (comma-separated values) first")
+    data, used = _decode(raw, name, encoding)
+    del raw
+    if not data.strip():
+        raise CallsFileError(f"{name}: is empty")
+    sep = _delimiter(data, name, need, delimiter)
+    if len(sep) != 1:
+        raise CallsFileError(f"--delimiter takes one character, not {sep!r}")
+    header = _header(data, sep)
+    names = _resolve(header, need, name, sep, option or {})
+    try:
+        frame = pl.read_csv(io.BytesIO(data), separator=sep, infer_schema=False,
+                            truncate_ragged_lines=True, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        # polars' message quotes the row it stopped at: keep it off the terminal.
+        raise CallsFileError(
+            f"{name}: cannot be read as {_NAMES.get(sep, repr(sep))}-separated values "
+            "(a quote left open, or a broken line); check the export") from None
+    frame = frame.rename({c: c.strip() for c in frame.columns
+                          if c != c.strip() and c.strip() not in frame.columns})
+    frame = frame.rename({have: want for want, have in names.items()
+                          if have != want and have in frame.columns})
+    if frame.height == 0:
+        raise CallsFileError(f"{name}: has a header but no rows")
+    unique = frame.unique(maintain_order=True)
+    return Table(frame=unique, columns=tuple(header), encoding=used, delimiter=sep,
+                 rows_read=frame.height, duplicate_rows=frame.height - unique.height)

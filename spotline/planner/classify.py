@@ -1,0 +1,219 @@
+"""``plan classify``: a city's calls, each call type classified, and the diversion estimate.
+
+1. Read the calls (``callsfile``): encoding, delimiter, exact duplicates dropped.
+2. Count calls per call type with polars (never a Python loop over calls), take each
+   type's description from ``--desc`` (its most frequent one) or the ``--types`` list.
+3. Classify each distinct type with the rule table (``core.plan.classify``): a few
+   hundred types, not hundreds of thousands of calls.
+4. Join the classes back, count by class and by hour of the week, and count what could
+   not be read (dates, coordinates, types) without ever stopping on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from spotline.core.plan.classify import CallClass, RuleTable
+from spotline.core.plan.diversion import HourCell, by_class, share, team_calls, week_grid
+from spotline.planner.callsfile import CallsFileError, read_table
+
+#: Date formats tried on the time column, most common in US exports first.
+TIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S",
+)
+SAMPLE = 5000
+
+
+@dataclass(frozen=True)
+class Columns:
+    time: str
+    type: str
+    desc: str | None = None
+    lat: str | None = None
+    lon: str | None = None
+
+
+@dataclass(frozen=True)
+class CodeList:
+    path: Path
+    code: str
+    desc: str
+
+
+@dataclass(frozen=True)
+class TypeRow:
+    type: str
+    description: str
+    calls: int
+    klass: CallClass
+    rule: str
+    reason: str
+
+
+@dataclass
+class Result:
+    types: list[TypeRow]
+    grid: list[HourCell]
+    summary: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_times(raw: pl.Series, given: str | None) -> tuple[pl.Series, str]:
+    """The column as datetimes (null where unreadable), and the format used: the one
+    that reads most of a sample, so one odd row does not decide."""
+    if given:
+        return raw.str.to_datetime(given, strict=False), given
+    sample = raw.drop_nulls().head(SAMPLE)
+    best, best_n = TIME_FORMATS[0], -1
+    for fmt in TIME_FORMATS:
+        n = sample.str.to_datetime(fmt, strict=False).drop_nulls().len()
+        if n > best_n:
+            best, best_n = fmt, n
+        if n == sample.len():
+            break
+    return raw.str.to_datetime(best, strict=False), best
+
+
+def _descriptions(frame: pl.DataFrame, has_desc: bool) -> dict[str, str]:
+    """Each type's most frequent description in the calls themselves."""
+    if not has_desc:
+        return {}
+    counted = (frame.filter(pl.col("desc").is_not_null())
+               .group_by("type", "desc").len()
+               .sort(["type", "len", "desc"], descending=[False, True, False])
+               .unique("type", keep="first"))
+    return dict(zip(counted["type"].to_list(), counted["desc"].to_list(), strict=True))
+
+
+def _code_list(codes: CodeList, encoding: str | None) -> dict[str, str]:
+    table = read_table(codes.path, need=(codes.code, codes.desc), encoding=encoding,
+                       option={codes.code: "--types-code", codes.desc: "--types-desc"})
+    frame = table.frame.select(
+        pl.col(codes.code).str.strip_chars().alias("code"),
+        pl.col(codes.desc).str.strip_chars().alias("desc"),
+    ).drop_nulls("code").unique("code", keep="first", maintain_order=True)
+    return dict(zip(frame["code"].to_list(), frame["desc"].fill_null("").to_list(),
+                    strict=True))
+
+
+def _missing_coordinates(frame: pl.DataFrame) -> int:
+    lat = pl.col("lat").str.strip_chars().cast(pl.Float64, strict=False)
+    lon = pl.col("lon").str.strip_chars().cast(pl.Float64, strict=False)
+    bad = (lat.is_null() | lon.is_null() | (lat.abs() > 90) | (lon.abs() > 180)
+           | ((lat == 0) & (lon == 0)))
+    return int(frame.select(bad.sum()).item())
+
+
+def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
+                   codes: CodeList | None = None, encoding: str | None = None,
+                   delimiter: str | None = None, time_format: str | None = None,
+                   rules_name: str = "default") -> Result:
+    named = {"time": columns.time, "type": columns.type, "desc": columns.desc,
+             "lat": columns.lat, "lon": columns.lon}
+    wanted = {k: v for k, v in named.items() if v}
+    if bool(columns.lat) != bool(columns.lon):
+        raise CallsFileError("--lat and --lon go together")
+    table = read_table(path, need=tuple(dict.fromkeys(wanted.values())), encoding=encoding,
+                       delimiter=delimiter,
+                       option={v: f"--{k}" for k, v in wanted.items()})
+    frame = table.frame.select(
+        *(pl.col(col).alias(key) for key, col in wanted.items())
+    ).with_columns(pl.col("type").str.strip_chars().fill_null(""))
+    if "desc" in frame.columns:
+        frame = frame.with_columns(pl.col("desc").str.strip_chars().replace("", None))
+    calls = frame.height
+
+    when, fmt = parse_times(frame["time"].str.strip_chars(), time_format)
+    bad_dates = when.null_count()
+    if bad_dates == calls:
+        raise CallsFileError(
+            f"{path.name}: no value of column {columns.time!r} (--time) is a date and "
+            "time that can be read; check the column, or pass --time-format "
+            "(as in --time-format '%m/%d/%Y %H:%M')")
+
+    # 2-3. Each distinct type once: its count, its description, its class.
+    per_type = frame.group_by("type").len().sort(["len", "type"], descending=[True, False])
+    described = _descriptions(frame, "desc" in frame.columns)
+    listed = _code_list(codes, encoding) if codes else {}
+    rows: list[TypeRow] = []
+    undescribed = 0
+    for code, n in per_type.iter_rows():
+        desc = described.get(code) or listed.get(code) or ""
+        if codes and code and not desc:
+            undescribed += 1
+        verdict = (rules.classify(code=code, description=desc) if code
+                   else None)
+        if verdict is None:
+            rows.append(TypeRow("", "", n, CallClass.UNKNOWN, "", "the call has no type"))
+        else:
+            rows.append(TypeRow(code, desc, n, verdict.klass, verdict.rule, verdict.reason))
+
+    # 4. Classes back onto the calls; counts by class and by hour of the week.
+    classes = pl.DataFrame({"type": [r.type for r in rows],
+                            "class": [r.klass.value for r in rows]},
+                           schema={"type": pl.String, "class": pl.String})
+    dated = frame.select("type").with_columns(when.alias("when")).join(
+        classes, on="type", how="left")
+    counts = {CallClass(k): n for k, n in dated.group_by("class").len().iter_rows()}
+    hours = (dated.drop_nulls("when")
+             .group_by(pl.col("when").dt.weekday().alias("d"),
+                       pl.col("when").dt.hour().alias("h"), "class").len())
+    grid = week_grid((d - 1, h, CallClass(k), n) for d, h, k, n in hours.iter_rows())
+
+    team = team_calls(counts)
+    span = dated["when"].drop_nulls()
+    summary: dict[str, Any] = {
+        "calls": calls,
+        "by_class": by_class(counts),
+        "community_share": share(team, calls),
+        # Past the fixed contract: what was read, and what could not be.
+        "community_alone_share": share(counts.get(CallClass.COMMUNITY, 0), calls),
+        "rows_read": table.rows_read,
+        "duplicate_rows": table.duplicate_rows,
+        "bad_dates": bad_dates,
+        "missing_coordinates": _missing_coordinates(frame) if columns.lat else None,
+        "missing_type": next((r.calls for r in rows if not r.type), 0),
+        "unused_columns": [c for c in table.columns
+                           if c.lower() not in {v.lower() for v in wanted.values()}],
+        "types": len(rows),
+        "unknown_types": sum(1 for r in rows if r.klass is CallClass.UNKNOWN),
+        "types_without_description": undescribed if codes else None,
+        "first_call": span.min().isoformat() if span.len() else None,  # type: ignore[union-attr]
+        "last_call": span.max().isoformat() if span.len() else None,  # type: ignore[union-attr]
+        "encoding": table.encoding,
+        "delimiter": table.delimiter,
+        "time_format": fmt,
+        "rules": rules_name,
+    }
+    return Result(types=rows, grid=grid, summary=summary, notes=_notes(summary))
+
+
+def _notes(s: dict[str, Any]) -> list[str]:
+    """What was counted but not used, one line each: counts only, never a call."""
+    notes = [f"read {s['rows_read']:,} rows ({s['encoding']}, "
+             f"{'tab' if s['delimiter'] == chr(9) else repr(s['delimiter'])}-separated, "
+             f"times as {s['time_format']})"]
+    if s["duplicate_rows"]:
+        notes.append(f"{s['duplicate_rows']:,} rows were exact copies of another row: "
+                     "counted once")
+    if s["bad_dates"]:
+        notes.append(f"{s['bad_dates']:,} calls have no readable date: classified, but "
+                     "left out of the hours of the week")
+    if s["missing_coordinates"]:
+        notes.append(f"{s['missing_coordinates']:,} calls have no usable coordinates")
+    if s["missing_type"]:
+        notes.append(f"{s['missing_type']:,} calls have no call type: counted as unknown")
+    if s["types_without_description"]:
+        notes.append(f"{s['types_without_description']:,} call types are not in the "
+                     "--types list: classified by the code itself")
+    if s["unused_columns"]:
+        notes.append(f"{len(s['unused_columns'])} columns not used: "
+                     + ", ".join(s["unused_columns"][:20]))
+    return notes
