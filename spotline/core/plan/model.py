@@ -119,6 +119,9 @@ class Assumptions:
         default_factory=lambda: dict(DEFAULT_GIVE_UP_SECONDS))
     policy: DispatchPolicy = DEFAULT_POLICY
     seed: int = 1
+    # Time on scene is the kind's median times a lognormal factor with this sigma
+    # (``core.plan.simbase.scene_seconds``); 0 makes it exactly the median.
+    scene_spread: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("accept_probability", "decline_share"):
@@ -129,6 +132,8 @@ class Assumptions:
             raise ValueError("answer_seconds must be (low, high) with 0 <= low <= high")
         if self.turnout_seconds < 0:
             raise ValueError("turnout_seconds cannot be negative")
+        if self.scene_spread < 0:
+            raise ValueError("scene_spread cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)
