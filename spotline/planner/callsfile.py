@@ -82,7 +82,8 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[bytes, str]:
 
 
 def _header(data: bytes, delimiter: str) -> list[str]:
-    first = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    end = data.find(b"\n")  # not split(): that would copy the whole file
+    first = data[:end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
     return [name.strip() for name in next(csv.reader([first], delimiter=delimiter), [])]
 
 
@@ -146,7 +147,7 @@ def read_table(path: Path, *, need: tuple[str, ...], option: dict[str, str] | No
                              "save it as CSV (comma-separated values) first")
     data, used = _decode(raw, name, encoding)
     del raw
-    if not data.strip():
+    if not data or data.isspace():  # not strip(): that would copy the whole file
         raise CallsFileError(f"{name}: is empty")
     sep = _delimiter(data, name, need, delimiter)
     if len(sep) != 1:

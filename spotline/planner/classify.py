@@ -6,18 +6,21 @@
 3. Classify each distinct type with the rule table (``core.plan.classify``): a few
    hundred types, not hundreds of thousands of calls.
 4. Join the classes back, count by class and by hour of the week, and count what could
-   not be read (dates, coordinates, types) without ever stopping on it.
+   not be read (dates, coordinates, types) without ever stopping on it. Priority and
+   disposition are counted by value; an address is geocoded by ``locate`` (the command
+   passes ``spotline.planner.geocode.points_for``), only to count the calls it places.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from spotline.core.plan.classify import CallClass, RuleTable
+from spotline.core.plan.classify import CallClass, RuleTable, normal_code
 from spotline.core.plan.diversion import HourCell, by_class, share, team_calls, week_grid
 from spotline.planner.callsfile import CallsFileError, read_table
 
@@ -26,9 +29,21 @@ TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M",
     "%Y-%m-%dT%H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p",
     "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S",
+    "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
 )
 SAMPLE = 5000
+#: A UTC offset after a time ("Z", "+00", "-05:00", " UTC"): ArcGIS and Socrata exports
+#: write one. Only after a clock time, so a date's own "-01" is never taken for one.
+OFFSET = r"^(.*\d:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$"
+#: Priority and disposition values named in summary.json, most calls first; the rest
+#: are counted together as "(other)", as are values of fewer than MIN_NAMED calls: a
+#: value that rare may be words someone typed about one call, not a code.
+TOP_VALUES = 20
+MIN_NAMED = 5
+
+#: ``locate(frame, column)``: latitudes and longitudes for the column's addresses (null
+#: where none is sure), and the counts (``spotline.planner.geocode.points_for``).
+Locate = Callable[[pl.DataFrame, str], tuple[pl.Series, pl.Series, Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,9 @@ class Columns:
     desc: str | None = None
     lat: str | None = None
     lon: str | None = None
+    priority: str | None = None
+    disposition: str | None = None
+    address: str | None = None  # an address or beat to geocode, for calls without lat/lon
 
 
 @dataclass(frozen=True)
@@ -65,11 +83,15 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def parse_times(raw: pl.Series, given: str | None) -> tuple[pl.Series, str]:
-    """The column as datetimes (null where unreadable), and the format used: the one
-    that reads most of a sample, so one odd row does not decide."""
+def parse_times(raw: pl.Series, given: str | None) -> tuple[pl.Series, str, int]:
+    """The column as datetimes (null where unreadable), the format used (the one that
+    reads most of a sample, so one odd row does not decide), and how many times carried
+    a UTC offset that was set aside: hours are read as the clock time written."""
     if given:
-        return raw.str.to_datetime(given, strict=False), given
+        return raw.str.to_datetime(given, strict=False), given, 0
+    offsets = int(raw.str.contains(OFFSET).sum())
+    if offsets:
+        raw = raw.str.replace(OFFSET, "${1}")
     sample = raw.drop_nulls().head(SAMPLE)
     best, best_n = TIME_FORMATS[0], -1
     for fmt in TIME_FORMATS:
@@ -78,7 +100,37 @@ def parse_times(raw: pl.Series, given: str | None) -> tuple[pl.Series, str]:
             best, best_n = fmt, n
         if n == sample.len():
             break
-    return raw.str.to_datetime(best, strict=False), best
+    return raw.str.to_datetime(best, strict=False), best, offsets
+
+
+def degrees(column: str) -> pl.Expr:
+    """A coordinate column as a number; a decimal comma ("43,05" in a European export)
+    reads as a point."""
+    return (pl.col(column).str.strip_chars().str.replace(",", ".", literal=True)
+            .cast(pl.Float64, strict=False))
+
+
+def usable(lat: pl.Expr, lon: pl.Expr) -> pl.Expr:
+    """True where (lat, lon) is a place: present, in range, and not 0,0 (no place)."""
+    return (lat.is_not_null() & lon.is_not_null() & (lat.abs() <= 90) & (lon.abs() <= 180)
+            & ~((lat == 0) & (lon == 0)))
+
+
+def top_counts(values: pl.Series) -> dict[str, int]:
+    """Calls per value, most first: the TOP_VALUES most frequent values of at least
+    MIN_NAMED calls, then "(blank)" and "(other)" when there are any."""
+    text = values.str.strip_chars()
+    blank = int((text.is_null() | (text == "")).sum())
+    counted = (text.filter(text.is_not_null() & (text != "")).value_counts(name="n")
+               .sort(["n", values.name], descending=[True, False]))
+    named = counted.filter(pl.col("n") >= MIN_NAMED).head(TOP_VALUES)
+    out = {str(v): int(n) for v, n in named.iter_rows()}
+    other = int(counted["n"].sum()) - sum(out.values())
+    if blank:
+        out["(blank)"] = blank
+    if other:
+        out["(other)"] = other
+    return out
 
 
 def _descriptions(frame: pl.DataFrame, has_desc: bool) -> dict[str, str]:
@@ -93,30 +145,44 @@ def _descriptions(frame: pl.DataFrame, has_desc: bool) -> dict[str, str]:
 
 
 def _code_list(codes: CodeList, encoding: str | None) -> dict[str, str]:
+    """Description by code, the code as ``normal_code`` writes it: "wel " in the calls
+    finds "WEL" in the list, as a pin would."""
     table = read_table(codes.path, need=(codes.code, codes.desc), encoding=encoding,
                        option={codes.code: "--types-code", codes.desc: "--types-desc"})
     frame = table.frame.select(
         pl.col(codes.code).str.strip_chars().alias("code"),
         pl.col(codes.desc).str.strip_chars().alias("desc"),
     ).drop_nulls("code").unique("code", keep="first", maintain_order=True)
-    return dict(zip(frame["code"].to_list(), frame["desc"].fill_null("").to_list(),
-                    strict=True))
+    listed: dict[str, str] = {}
+    for code, desc in frame.iter_rows():
+        listed.setdefault(normal_code(code), desc or "")
+    return listed
 
 
-def _missing_coordinates(frame: pl.DataFrame) -> int:
-    lat = pl.col("lat").str.strip_chars().cast(pl.Float64, strict=False)
-    lon = pl.col("lon").str.strip_chars().cast(pl.Float64, strict=False)
-    bad = (lat.is_null() | lon.is_null() | (lat.abs() > 90) | (lon.abs() > 180)
-           | ((lat == 0) & (lon == 0)))
-    return int(frame.select(bad.sum()).item())
+def _places(frame: pl.DataFrame, columns: Columns, locate: Locate | None
+            ) -> tuple[int | None, dict[str, Any] | None]:
+    """Calls without a usable point, and what geocoding did. Coordinates win: only the
+    calls without them are geocoded."""
+    if not columns.lat and not columns.address:
+        return None, None
+    placed = (frame.select(usable(degrees("lat"), degrees("lon"))).to_series()
+              if columns.lat else pl.Series([False] * frame.height))
+    if not columns.address:
+        return int((~placed).sum()), None
+    if locate is None:
+        raise ValueError("--address needs a locate function (spotline.planner.geocode)")
+    rest = frame.filter(~placed).select("address")
+    lat, _, counts = locate(rest, "address")
+    return rest.height - int(lat.is_not_null().sum()), dict(counts)
 
 
 def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
                    codes: CodeList | None = None, encoding: str | None = None,
                    delimiter: str | None = None, time_format: str | None = None,
-                   rules_name: str = "default") -> Result:
+                   rules_name: str = "default", locate: Locate | None = None) -> Result:
     named = {"time": columns.time, "type": columns.type, "desc": columns.desc,
-             "lat": columns.lat, "lon": columns.lon}
+             "lat": columns.lat, "lon": columns.lon, "priority": columns.priority,
+             "disposition": columns.disposition, "address": columns.address}
     wanted = {k: v for k, v in named.items() if v}
     if bool(columns.lat) != bool(columns.lon):
         raise CallsFileError("--lat and --lon go together")
@@ -130,7 +196,7 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         frame = frame.with_columns(pl.col("desc").str.strip_chars().replace("", None))
     calls = frame.height
 
-    when, fmt = parse_times(frame["time"].str.strip_chars(), time_format)
+    when, fmt, offsets = parse_times(frame["time"].str.strip_chars(), time_format)
     bad_dates = when.null_count()
     if bad_dates == calls:
         raise CallsFileError(
@@ -145,7 +211,7 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
     rows: list[TypeRow] = []
     undescribed = 0
     for code, n in per_type.iter_rows():
-        desc = described.get(code) or listed.get(code) or ""
+        desc = described.get(code) or listed.get(normal_code(code)) or ""
         if codes and code and not desc:
             undescribed += 1
         verdict = (rules.classify(code=code, description=desc) if code
@@ -166,9 +232,11 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
              .group_by(pl.col("when").dt.weekday().alias("d"),
                        pl.col("when").dt.hour().alias("h"), "class").len())
     grid = week_grid((d - 1, h, CallClass(k), n) for d, h, k, n in hours.iter_rows())
+    missing_coordinates, geocoding = _places(frame, columns, locate)
 
     team = team_calls(counts)
     span = dated["when"].drop_nulls()
+    used = {v.lower() for v in wanted.values()}
     summary: dict[str, Any] = {
         "calls": calls,
         "by_class": by_class(counts),
@@ -178,10 +246,13 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         "rows_read": table.rows_read,
         "duplicate_rows": table.duplicate_rows,
         "bad_dates": bad_dates,
-        "missing_coordinates": _missing_coordinates(frame) if columns.lat else None,
+        "time_offsets_ignored": offsets,
+        "missing_coordinates": missing_coordinates,
+        "geocoding": geocoding,
         "missing_type": next((r.calls for r in rows if not r.type), 0),
-        "unused_columns": [c for c in table.columns
-                           if c.lower() not in {v.lower() for v in wanted.values()}],
+        "by_priority": top_counts(frame["priority"]) if columns.priority else None,
+        "by_disposition": top_counts(frame["disposition"]) if columns.disposition else None,
+        "unused_columns": [c for c in table.columns if c.lower() not in used],
         "types": len(rows),
         "unknown_types": sum(1 for r in rows if r.klass is CallClass.UNKNOWN),
         "types_without_description": undescribed if codes else None,
@@ -192,28 +263,40 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         "time_format": fmt,
         "rules": rules_name,
     }
-    return Result(types=rows, grid=grid, summary=summary, notes=_notes(summary))
+    return Result(types=rows, grid=grid, summary=summary, notes=notes(summary))
 
 
-def _notes(s: dict[str, Any]) -> list[str]:
+def notes(s: dict[str, Any]) -> list[str]:
     """What was counted but not used, one line each: counts only, never a call."""
-    notes = [f"read {s['rows_read']:,} rows ({s['encoding']}, "
-             f"{'tab' if s['delimiter'] == chr(9) else repr(s['delimiter'])}-separated, "
-             f"times as {s['time_format']})"]
+    out = [f"read {s['rows_read']:,} rows ({s['encoding']}, "
+           f"{'tab' if s['delimiter'] == chr(9) else repr(s['delimiter'])}-separated, "
+           f"times as {s['time_format']})"]
     if s["duplicate_rows"]:
-        notes.append(f"{s['duplicate_rows']:,} rows were exact copies of another row: "
-                     "counted once")
+        out.append(f"{s['duplicate_rows']:,} rows were exact copies of another row: "
+                   "counted once")
     if s["bad_dates"]:
-        notes.append(f"{s['bad_dates']:,} calls have no readable date: classified, but "
-                     "left out of the hours of the week")
+        out.append(f"{s['bad_dates']:,} calls have no readable date: classified, but "
+                   "left out of the hours of the week")
+    if s["time_offsets_ignored"]:
+        out.append(f"{s['time_offsets_ignored']:,} times carry a UTC offset (Z, +00, "
+                   "-05:00): read as the clock time written; if that is UTC, the hours "
+                   "of the week are UTC hours")
+    g = s["geocoding"]
+    if g is not None and not g["gazetteer"]:
+        out.append("no gazetteer loaded (spotline places import FILE): the addresses "
+                   "were not geocoded")
+    elif g is not None:
+        out.append(f"geocoded {g['geocoded']:,} of {g['addresses']:,} distinct addresses "
+                   f"({g['ambiguous']:,} ambiguous, {g['not_found']:,} not found): "
+                   f"{g['calls_placed']:,} calls placed")
     if s["missing_coordinates"]:
-        notes.append(f"{s['missing_coordinates']:,} calls have no usable coordinates")
+        out.append(f"{s['missing_coordinates']:,} calls have no usable coordinates")
     if s["missing_type"]:
-        notes.append(f"{s['missing_type']:,} calls have no call type: counted as unknown")
+        out.append(f"{s['missing_type']:,} calls have no call type: counted as unknown")
     if s["types_without_description"]:
-        notes.append(f"{s['types_without_description']:,} call types are not in the "
-                     "--types list: classified by the code itself")
+        out.append(f"{s['types_without_description']:,} call types are not in the "
+                   "--types list: classified by the code itself")
     if s["unused_columns"]:
-        notes.append(f"{len(s['unused_columns'])} columns not used: "
-                     + ", ".join(s["unused_columns"][:20]))
-    return notes
+        out.append(f"{len(s['unused_columns'])} columns not used: "
+                   + ", ".join(s["unused_columns"][:20]))
+    return out

@@ -14,6 +14,7 @@ from spotline.planner.classify import Result
 CLASSIFICATION = "classification.csv"
 SUMMARY = "summary.json"
 BY_HOUR = "diversion_by_hour.csv"
+SHOWN = 5  # priority and disposition values printed; summary.json has up to 20
 
 
 def write(result: Result, out: Path) -> list[Path]:
@@ -55,6 +56,13 @@ def table(result: Result) -> str:
         cells = [c for c in result.grid if c.weekday == d]
         lines.append(f"{day:<5}" + "".join(
             f"{round(c.share * 100):>3}" if c.calls else "  ." for c in cells))
+    for key in ("priority", "disposition"):
+        values = s.get(f"by_{key}")
+        if values:
+            lines += ["", f"calls by {key} (the {min(SHOWN, len(values))} largest; all in "
+                          f"{SUMMARY})"]
+            lines += [f"  {v[:30]:<32}{n:>9,}{n / calls:>8.1%}"
+                      for v, n in sorted(values.items(), key=lambda kv: -kv[1])[:SHOWN]]
     if unknown:
         lines += ["", f"review {CLASSIFICATION}: {s['unknown_types']} call types matched "
                       "no rule (class 'unknown'); pin them in a --rules file"]
