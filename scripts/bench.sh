@@ -10,13 +10,19 @@ cd "$(dirname "$0")/.."
 BIN=.venv/bin
 which="${1:-all}"; shift || true
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(nearest request_to_offers timer_lateness checkin_lateness geocode alerts_fanout reports_page)
+[ ${#names[@]} -gt 0 ] || names=(nearest request_to_offers timer_lateness checkin_lateness geocode alerts_fanout reports_page plan_classify plan_simulate)
 export SPOTLINE_LOG_LEVEL=WARNING
 unset DATABASE_URL REDIS_URL
 status=0
 
+# The planner's benchmarks use no database: they run on the first pass only.
+NO_DB=" plan_classify plan_simulate "
+
 run_all() {
   for name in "${names[@]}"; do
+    if [ "$1" = postgresql ] && [[ "$NO_DB" == *" $name "* ]] && [ "$which" = all ]; then
+      continue
+    fi
     [ -f "bench/$name.py" ] || { echo "bench: no bench/$name.py" >&2; status=1; continue; }
     echo "== bench $name on $1" >&2
     if ! $BIN/python "bench/$name.py"; then

@@ -47,7 +47,7 @@ class SimCall:
 @dataclass(frozen=True, slots=True)
 class SimResponder:
     responder_id: int
-    home: Point  # where they wait when free at the start of a shift
+    home: Point  # their post: where they wait when free, and go back to after a scene
     mode: Mode
     skills: frozenset[Skill]
 
@@ -58,7 +58,7 @@ class Staffing:
 
     ``per_hour[h]`` responders are on shift in hour of the week ``h``: the first
     ``per_hour[h]`` of ``responders``, in order. Someone whose shift ends while they
-    hold a call finishes it. ``start_how``: the hour of the week at simulated time 0.
+    hold a call finishes it, on overtime. ``start_how``: the hour of the week at simulated time 0.
     """
 
     per_hour: tuple[int, ...]
@@ -157,7 +157,8 @@ class CallOutcome:
 @dataclass
 class SimResult:
     outcomes: list[CallOutcome]
-    # Per responder: seconds on shift and seconds holding a call (accept to free).
+    # Per responder: seconds on shift (with overtime: holding a call after the shift
+    # ended) and seconds holding a call (accept to free), so busy <= shift.
     shift_seconds: dict[int, float]
     busy_seconds: dict[int, float]
     oracle: bool = False

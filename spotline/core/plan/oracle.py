@@ -3,22 +3,24 @@
 Each call goes at once to the nearest free, on-shift, qualified responder by the
 estimator's travel time, who accepts instantly (no offers, no declines, no answer
 delay, no ``max_eta`` cap; the same turnout). When nobody is free, the call waits in a
-queue, most urgent then oldest, and the first qualified responder to come free or on
-shift takes it; nobody taking it within ``give_up_seconds`` leaves it unserved, as in
-the policy simulation. Shifts and scene times are the policy simulation's exactly
-(``simbase``; scene times from a ``random.Random`` seeded alike, drawn in the same
-order), so the difference is the dispatch alone.
+queue, most urgent then oldest, and the first qualified responder to come free, back
+at their post or on shift takes it; nobody taking it within ``give_up_seconds`` leaves
+it unserved, as in the policy simulation. Shifts, trips home after a scene and scene
+times are the policy simulation's exactly (``simbase``; scene times from a
+``random.Random`` seeded alike, drawn in the same order), so the difference is the
+dispatch alone.
 
 It is a greedy bound, not a global optimum, and not a bound at all under load: it
 never keeps a responder back for a call about to come, and serving every call it can
 keeps someone busy when the next one comes. Measured (tests/test_plan_simulate.py):
-within reach and with people to spare it was worse than the policy in 1 of 200
-seeds (one where it had to queue a call); with 1-5 responders for 20-80 calls it
-served fewer in 33 of 200 and was slower in 48. Uncapped, it also sends someone far
-away whom the policy's ``max_eta`` would not (with 8 responders for 6,000 calls a
-month it served fewer, slower); ``capped`` applies the same cap, so that the
-difference is the offers and answers alone. The policy/oracle ratio says what those
-cost against a dispatcher who knows everything now, not one who knew the future.
+within reach and with people to spare it was worse than the policy in 2 of 200
+seeds (one where it had to queue a call, one 1.2% slower at the median); with 1-5
+responders for 20-80 calls it served fewer in 35 of 200 and was slower in 41.
+Uncapped, it also sends someone far away whom the policy's ``max_eta`` would not
+(with 8 responders for 6,000 calls a month it served fewer, slower); ``capped``
+applies the same cap, so that the difference is the offers and answers alone. The
+policy/oracle ratio says what those cost against a dispatcher who knows everything
+now, not one who knew the future.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from spotline.core.plan.simbase import (
     Crew,
     Progress,
     Roster,
+    ShiftChange,
+    head_home,
     ordered,
     period_end,
     required,
@@ -99,7 +103,7 @@ class Oracle:
         end = period_end(self.calls, self.a, self.env.now)
         return SimResult(
             outcomes=[self._outcome(j) for j in self.jobs if j is not None],
-            shift_seconds=shift_seconds(self.staffing, end),
+            shift_seconds=shift_seconds(self.staffing, end, self.roster.crews),
             busy_seconds={c.responder_id: c.busy_total for c in self.roster.crews},
             oracle=True)
 
@@ -149,12 +153,13 @@ class Oracle:
         crew.release(point, self.env.now)
         if crew.on_shift:
             self._take_queued(crew)
+        head_home(self.env, crew, self.estimator, self._take_queued)
 
     def _shifts(self) -> Steps:
         hour = 0
         while True:
             hour += 1
-            yield self.env.timeout(hour * HOUR - self.env.now)
+            yield ShiftChange(self.env, hour * HOUR - self.env.now)
             came, _left = self.roster.turn(hour)
             for crew in came:
                 if crew.free:

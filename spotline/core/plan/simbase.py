@@ -1,5 +1,6 @@
-"""What the policy simulation and the oracle share: the clock, the roster on shift,
-the time each call keeps its responders on scene, and the progress count.
+"""What the policy simulation and the oracle share: the clock, the roster on shift and
+its hourly changes, the trip home after a scene, the time each call keeps its
+responders on scene, and the progress count.
 
 Both replay the same calls on the same staffing, so what they share is here once:
 the oracle is a fair bound only if its shifts and scene times are the policy's.
@@ -13,7 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from spotline.core.geo import Point
+import simpy
+from simpy.events import URGENT
+
+from spotline.core.geo import Point, TravelTimeEstimator
 from spotline.core.plan.model import HOUR, Assumptions, SimCall, SimResponder, Staffing
 from spotline.core.policy import Candidate
 from spotline.core.triage import REQUIRED_SKILLS, Skill
@@ -67,6 +71,13 @@ class Crew:
     holding: object | None = None  # the request they hold (accept to free)
     busy_since: float = 0.0
     busy_total: float = 0.0
+    # Holding a call past the end of their shift: overtime, counted as shift too so
+    # that busy time never exceeds it (utilization <= 1).
+    overtime_since: float | None = None
+    overtime_total: float = 0.0
+    # Bumped by every take, release and arrival: a trip home scheduled before one of
+    # them is stale when it arrives (they took a call on the way, or came on shift).
+    trip: int = 0
     # Rounds read every responder; a frozen Candidate is built only after a change.
     cached: Candidate | None = None
 
@@ -89,12 +100,25 @@ class Crew:
     def take(self, request: object, now: float) -> None:
         self.holding = request
         self.busy_since = now
+        self.trip += 1
         self.cached = None
 
     def release(self, at: Point, now: float) -> None:
         self.busy_total += now - self.busy_since
+        self.end_overtime(now)
         self.holding = None
         self.location = at
+        self.trip += 1
+        self.cached = None
+
+    def end_overtime(self, now: float) -> None:
+        if self.overtime_since is not None:
+            self.overtime_total += now - self.overtime_since
+            self.overtime_since = None
+
+    def at_home(self) -> None:
+        self.location = self.spec.home
+        self.trip += 1
         self.cached = None
 
 
@@ -112,8 +136,9 @@ class Roster:
 
         Someone coming on shift free starts at home; one still holding a call from
         their last shift stays where that call is. Someone going off while holding a
-        call finishes it (they are off shift, so nobody offers them anything)."""
-        how = self.staffing.start_how + hour
+        call finishes it (they are off shift, so nobody offers them anything), on
+        overtime until they are free or back on shift."""
+        how, now = self.staffing.start_how + hour, hour * HOUR
         came: list[Crew] = []
         left: list[Crew] = []
         for crew in self.crews:
@@ -121,19 +146,63 @@ class Roster:
             on = self.staffing.on_shift(crew.index, how)
             if on and not crew.on_shift:
                 crew.on_shift = True
+                crew.end_overtime(now)
                 if crew.free:
-                    crew.location = crew.spec.home
+                    crew.at_home()
                 came.append(crew)
             elif crew.on_shift and not on:
                 crew.on_shift = False
+                if not crew.free:
+                    crew.overtime_since = now
                 left.append(crew)
         return came, left
 
 
-def shift_seconds(staffing: Staffing, end: float) -> dict[int, float]:
-    """Seconds each responder is on shift from 0 to ``end`` (their scheduled hours;
-    finishing a call after a shift ends counts as busy, not on shift)."""
+class ShiftChange(simpy.Timeout):
+    """A timeout that comes before every ordinary event of the same instant.
+
+    A call at exactly hh:00:00 must see hh's roster. A plain timeout for the change,
+    scheduled an hour earlier, would come after the call's (scheduled at the start),
+    as simpy orders ties by when they were scheduled; ``URGENT`` goes first."""
+
+    def __init__(self, env: simpy.Environment, delay: float) -> None:
+        # simpy.Timeout.__init__ inlined, as simpy does it, with URGENT for NORMAL.
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._delay = delay
+        self._ok = True
+        env.schedule(self, URGENT, delay)
+
+
+def head_home(env: simpy.Environment, crew: Crew, estimator: TravelTimeEstimator,
+              arrived: Callable[[Crew], None]) -> None:
+    """A free responder goes back to their post after a scene: home after the
+    estimator's travel time, then ``arrived(crew)`` if on shift (as production offers
+    a waiting call to a responder who moved). Taking a call on the way, or coming on
+    shift (at home already), cancels the trip."""
+    if not crew.free or crew.location == crew.spec.home:
+        return
+    trip = crew.trip
+    delay = estimator.eta_seconds(crew.location, crew.spec.home, crew.spec.mode)
+
+    def arrive(_event: simpy.Event) -> None:
+        if crew.trip != trip or not crew.free:
+            return
+        crew.at_home()
+        if crew.on_shift:
+            arrived(crew)
+    env.timeout(max(0.0, delay)).callbacks.append(arrive)
+
+
+def shift_seconds(staffing: Staffing, end: float,
+                  crews: Sequence[Crew] = ()) -> dict[int, float]:
+    """Seconds each responder is on shift from 0 to ``end``: their scheduled hours,
+    plus the overtime of ``crews`` (finishing a call after a shift ends is busy time,
+    so it counts as shift time too)."""
     totals = {r.responder_id: 0.0 for r in staffing.responders}
+    for crew in crews:
+        totals[crew.responder_id] += crew.overtime_total
     for hour in range(math.ceil(end / HOUR)):
         length = min(HOUR, end - hour * HOUR)
         for i in range(staffing.per_hour[(staffing.start_how + hour) % len(staffing.per_hour)]):

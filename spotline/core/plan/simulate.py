@@ -5,13 +5,16 @@ A discrete-event simulation on ``simpy`` (time in seconds from the start of the 
 offers' answers, round expiries and deadlines are timed events, never polling. Every
 decision is the production one, called here, never copied: ``core.policy.plan_round``
 (who is offered, widening, back-off, ``max_eta``), ``core.waiting.choose_waiting`` (a
-responder coming free or on shift is offered the most urgent waiting call at once),
+responder coming free, back at their post or on shift is offered the most urgent
+waiting call at once),
 ``ems_at_once`` and ``on_deadline`` (an ambulance proposed), ``core.lifecycle`` (the
 states) and ``core.unserved.unserved_reason`` (why nobody came). What the shell does
 around them follows ``dispatch.actions``: the first accept wins and gives back the
 responder's other offers; a round whose offers are all declined widens at once; a
 round's timer widens when it runs out, even after a round that offered nobody;
 someone going off shift gives back their offers and each incident concerned widens.
+Shift changes come before anything else at the same instant (``simbase.ShiftChange``):
+a call at exactly 10:00 sees the 10:00 roster.
 
 The model and its limits (docs/planner.md says more):
 
@@ -20,12 +23,19 @@ The model and its limits (docs/planner.md says more):
    lapse. All draws come from one ``random.Random(seed)`` in event order, scene times
    first (``simbase.scene_seconds``), so the same inputs give the same result.
 2. Accepted: turnout, then the estimator's travel time from where they are (home, or
-   the last scene), then the scene time; free at the scene's point.
-3. Nobody accepts within ``give_up_seconds``: the city's usual response takes the call,
+   on the way back from a scene: see 3), then the scene time.
+3. After the scene they are free at once, at the scene's point, and head back to
+   their post (``home``): they are there after the estimator's travel time, and are
+   then offered a waiting call as production does for a responder who moved. On the
+   way back they may be offered calls, ranked from the scene's point (an
+   approximation: production ranks them from their last reported position, somewhere
+   on the way); taking one cancels the trip. Holding a call past the end of a shift
+   is overtime, counted as shift time as well as busy.
+4. Nobody accepts within ``give_up_seconds``: the city's usual response takes the call,
    unserved with the last round's reason. People do not cancel, dispatchers never
-   assign by hand or widen, nobody is released or fails to find the person, and
-   nobody moves while free: the policy alone decides.
-4. A backup call sends a second responder, chosen like any request but never the
+   assign by hand or widen, nobody is released or fails to find the person, and a
+   free responder moves only back to their post: the policy alone decides.
+5. A backup call sends a second responder, chosen like any request but never the
    first; they stay on scene as long, counted from their own arrival. The call's
    outcome is the first responder's.
 """
@@ -34,19 +44,20 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 import simpy
 
-from spotline.core.geo import Point, TravelTimeEstimator
-from spotline.core.lifecycle import Event, State, transition
+from spotline.core.geo import TravelTimeEstimator
+from spotline.core.lifecycle import Event, State
 from spotline.core.plan.model import HOUR, Assumptions, CallOutcome, SimCall, SimResult, Staffing
 from spotline.core.plan.simbase import (
     Crew,
     Progress,
     Roster,
+    ShiftChange,
+    head_home,
     moment,
     ordered,
     period_end,
@@ -54,14 +65,12 @@ from spotline.core.plan.simbase import (
     scene_seconds,
     shift_seconds,
 )
+from spotline.core.plan.simrequest import Offer, Request
 from spotline.core.policy import (
     COOLING,
     Actor,
     OfferStatus,
-    PastOffer,
-    PriorityPolicy,
     Ranked,
-    Shortfall,
     ems_at_once,
     on_deadline,
     plan_round,
@@ -75,67 +84,6 @@ from spotline.core.waiting import Waiting, choose_waiting
 LOOK_AT = 50
 
 Steps = Generator[simpy.Event, Any, None]
-
-
-@dataclass(eq=False)
-class Offer:
-    """One responder's offer for one request, as production keeps one row for it."""
-
-    status: OfferStatus
-    round: int
-    eta: float | None
-    asks: int = 1
-    answered_at: float | None = None
-    ask: int = 0  # which ask an answer belongs to: a reopened offer ignores old answers
-
-
-@dataclass(eq=False)
-class Request:
-    """A call being dispatched, or the backup request of one."""
-
-    key: int  # the incident id: the order of opening
-    call: SimCall
-    opened: float
-    policy: PriorityPolicy
-    accepted: simpy.Event
-    parent: Request | None = None
-    excluded: frozenset[int] = frozenset()
-    state: State = State.NEW
-    round: int = 0
-    rounds: int = 0  # rounds that offered someone
-    offers_made: int = 0
-    offers: dict[int, Offer] = field(default_factory=dict)
-    shortfall: Shortfall | None = None
-    ems: bool = False
-    holder: Crew | None = None
-    accepted_at: float | None = None
-    on_scene_at: float | None = None
-    unserved: Shortfall | None = None
-    done: simpy.Event | None = None  # the primary's responder is free again
-
-    def past(self, responder_id: int) -> PastOffer | None:
-        o = self.offers.get(responder_id)
-        if o is None:
-            return None
-        return PastOffer(responder_id=responder_id, status=o.status, asks=o.asks,
-                         answered_at=None if o.answered_at is None else moment(o.answered_at))
-
-    def held(self) -> tuple[Crew, Point]:
-        """Who holds it and where it is (only a located request is ever offered)."""
-        if self.holder is None or self.call.point is None:
-            raise RuntimeError("a request nobody holds, or with no place, was attended")
-        return self.holder, self.call.point
-
-    def pending(self) -> bool:
-        return any(o.status is OfferStatus.PENDING for o in self.offers.values())
-
-    def withdraw(self, now: float) -> None:
-        for offer in self.offers.values():
-            if offer.status is OfferStatus.PENDING:
-                offer.status, offer.answered_at = OfferStatus.WITHDRAWN, now
-
-    def move(self, event: Event, now: float) -> None:
-        self.state = transition(self.state, event, now=moment(now)).new
 
 
 class Simulation:
@@ -166,7 +114,7 @@ class Simulation:
         end = period_end(self.calls, self.a, self.env.now)
         return SimResult(
             outcomes=[self._outcome(r) for r in self.requests if r is not None],
-            shift_seconds=shift_seconds(self.roster.staffing, end),
+            shift_seconds=shift_seconds(self.roster.staffing, end, self.roster.crews),
             busy_seconds={c.responder_id: c.busy_total for c in self.roster.crews})
 
     def _call(self, index: int, call: SimCall) -> Steps:
@@ -210,12 +158,13 @@ class Simulation:
         crew.release(point, self.env.now)
         if crew.on_shift:
             self._offer_to_freed(crew)
+        head_home(self.env, crew, self.estimator, self._offer_to_freed)
 
     def _shifts(self) -> Steps:
         hour = 0
         while True:
             hour += 1
-            yield self.env.timeout(hour * HOUR - self.env.now)
+            yield ShiftChange(self.env, hour * HOUR - self.env.now)
             came, left = self.roster.turn(hour)
             for crew in left:
                 self._give_back(crew, keep=None, replace=True)
