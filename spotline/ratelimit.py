@@ -178,6 +178,9 @@ RULES: tuple[Rule, ...] = (
     # Coordinators' program reports: each one reads a whole period of the reporting
     # store (up to a second for a busy year), so a runaway script must not queue them.
     _rule(READ, r"^/reports/(export\.csv|print/)?$", "reports", "page"),
+    # Coordinators' planner uploads: each is up to SPOTLINE_PLANNER_MAX_UPLOAD_MB written
+    # to disk and a run of many CPU-minutes, so a runaway script must not queue them.
+    _rule("POST", r"^/planner/$", "planner", "page"),
     # Staff sign-in and its second step (django-axes also locks out repeated failures
     # per account, django-otp slows down wrong codes per device).
     _rule("POST", r"^/accounts/(login|two-factor)/$", "login", "page"),

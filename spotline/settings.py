@@ -405,7 +405,8 @@ SPOTLINE_METRICS_TOKEN = env_secret("SPOTLINE_METRICS_TOKEN")
 _RATE_DEFAULTS = {"help": (10, 600), "checkin": (10, 600), "answer": (60, 3000),
                   "track": (120, 6000), "sms": (30, 600), "login": (20, 600),
                   "suggest": (120, 6000), "search": (240, 6000),
-                  "alerts": (60, 600), "alert_forms": (10, 600), "reports": (30, 300)}
+                  "alerts": (60, 600), "alert_forms": (10, 600), "reports": (30, 300),
+                  "planner": (10, 60)}
 SPOTLINE_RATE_LIMITS = {
     group: (env_int(f"SPOTLINE_RATE_{group.upper()}", per_client, minimum=0),
             env_int(f"SPOTLINE_RATE_{group.upper()}_GLOBAL", everyone, minimum=0))
@@ -510,6 +511,23 @@ SPOTLINE_DASHBOARD_EPSILON = env_float("SPOTLINE_DASHBOARD_EPSILON", 1.0, minimu
                                        maximum=10.0)
 # How many released months the dashboard shows (a month is released once, after it ends).
 SPOTLINE_DASHBOARD_MONTHS = env_int("SPOTLINE_DASHBOARD_MONTHS", 12, minimum=1, maximum=120)
+# The planner's page (/planner/, issue 18): each run's export and outputs in a private
+# directory here; the export is deleted when the run ends, the rest with the run, by its
+# coordinator or after RETENTION_DAYS. Uploads above MAX_UPLOAD_MB get a clear 413.
+SPOTLINE_PLANNER_DIR = Path(env_str("SPOTLINE_PLANNER_DIR", str(DATA_DIR / "planner"))).resolve()
+SPOTLINE_PLANNER_RETENTION_DAYS = env_int("SPOTLINE_PLANNER_RETENTION_DAYS", 7, minimum=1,
+                                          maximum=365)
+SPOTLINE_PLANNER_MAX_UPLOAD_MB = env_int("SPOTLINE_PLANNER_MAX_UPLOAD_MB", 200, minimum=1,
+                                         maximum=1024)
+# The organization's OpenStreetMap extract (.osm.pbf) for the page's runs to travel by
+# road (spotline.planner.roads, cached in the data directory); empty: a straight line
+# times a detour factor.
+SPOTLINE_PLANNER_OSM = env_str("SPOTLINE_PLANNER_OSM", "")
+# Cores a run's staffing search may use; 0: all but one (the worker keeps a core).
+SPOTLINE_PLANNER_JOBS = env_int("SPOTLINE_PLANNER_JOBS", 0, minimum=0, maximum=256)
+# POST paths whose view streams a file upload to disk under its own limit: the body
+# limit above does not read or bound them (spotline/api/middleware.py).
+SPOTLINE_STREAMED_UPLOADS = ("/planner/",)
 # Spikes (core.spikes): overdoses in the last WINDOW hours against the area's own
 # BASELINE days before, a Poisson upper tail at ALPHA, at least MIN_COUNT overdoses.
 SPOTLINE_SPIKE_WINDOW_HOURS = env_int("SPOTLINE_SPIKE_WINDOW_HOURS", 6, minimum=1, maximum=168)

@@ -22,6 +22,7 @@ urlpatterns = [
     path("transparency/", include("spotline.transparency.urls")),
     path("", include("spotline.figures.urls")),
     path("alerts/", include("spotline.alerts.urls")),
+    path("planner/", include("spotline.planner.urls")),
     path("", include("spotline.ops.urls")),
     path("", include("spotline.intake.checkin_urls")),
     path("", include("spotline.intake.urls")),

@@ -28,6 +28,10 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path in settings.SPOTLINE_STREAMED_UPLOADS:
+            # A file its view streams to disk under a limit of its own (the planner's
+            # export, up to hundreds of MB): reading it here would hold it in memory.
+            return self.get_response(request)
         limit = settings.SPOTLINE_MAX_BODY_BYTES
         if request.path.startswith("/hooks/"):
             # A provider's webhook: the longest text a carrier delivers (1600 emoji)

@@ -43,6 +43,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.http import HttpResponse
 from django.test import Client
@@ -72,6 +73,7 @@ from spotline.dispatch.actions.reports import incident_report
 from spotline.dispatch.models import Incident, Offer
 from spotline.intake.models import SmsConversation
 from spotline.intake.sms import sms_receive
+from spotline.planner.tests.planjobs import done as planjob_done
 from spotline.privacy.crypto import normalize_phone, phone_digest, seal
 from spotline.responders.models import Responder
 
@@ -339,6 +341,18 @@ POST      /api/v1/alerts/{nope}/publish             login  404    404    404    
 POST      /api/v1/alerts/{nope}/cancel              login  404    404    404    404    404    404
 GET       /api/v1/areas                             login  404    404    404    404    ok     ok
 POST      /api/v1/areas                             login  404    404    404    404    ok     ok
+
+# -- the planner: coordinators and admins, each seeing their own runs; {planjob} is the
+# coordinator's run, done. Only the known output files, never the export
+GET       /planner/                                 login  404    404    404    404    ok     ok
+POST      /planner/                                 login  404    404    404    404    ok     ok
+GET       /planner/{planjob}/                       login  404    404    404    404    ok     404
+GET       /planner/{nope}/                          login  404    404    404    404    404    404
+GET       /planner/{planjob}/status.json            login  404    404    404    404    ok     404
+GET       /planner/{planjob}/files/report.html      login  404    404    404    404    ok     404
+GET       /planner/{planjob}/files/upload.csv       login  404    404    404    404    404    404
+POST      /planner/{planjob}/delete/                login  404    404    404    404    ok     404
+POST      /planner/{nope}/delete/                   login  404    404    404    404    404    404
 """
 
 GAPS = """
@@ -453,6 +467,10 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "alerts/push/delete"): {"endpoint": "https://fcm.googleapis.com/fcm/send/matrix"},
     ("POST", "alerts/email"): {"email": "matrix@example.org", "all": "on"},
     ("POST", "alerts/unsubscribe/"): {"email": "matrix@example.org"},
+    ("POST", "planner/"): lambda w: {
+        "calls": SimpleUploadedFile("calls.csv", b"time,nature\n2018-05-01 00:10,OD\n"),
+        "time": "time", "type": "nature", "responders": 2, "target_median_minutes": 5,
+        "target_served": 90, "max_responders": 3},
 }
 
 
@@ -517,6 +535,7 @@ class World:
     alert_id: int = 0  # a draft alert the coordinator wrote
     report_id: int = 0  # a new report (the console's review)
     signal_id: int = 0  # an open spike signal (the console's review)
+    planjob_id: int = 0  # the coordinator's planner run, done
     # The public alerts pages: a published and a cancelled alert's ids, a confirmation token.
     public: dict[str, str] = field(default_factory=dict)
 
@@ -527,7 +546,8 @@ class World:
         return found | {"checkin": self.checkin_token, "plan": self.plan_token,
                         "sms": str(self.conversation.pk), "alert": str(self.alert_id),
                         "area": str(self.alert_area_id), "report": str(self.report_id),
-                        "signal": str(self.signal_id)} | {
+                        "signal": str(self.signal_id),
+                        "planjob": str(self.planjob_id)} | {
                             f"public:{k}": v for k, v in self.public.items()}
 
 
@@ -570,7 +590,8 @@ NOW = T0 + timedelta(minutes=1)  # when the requests are made
 
 
 @pytest.fixture
-def world(db: Any, settings: Any, make_responder: Callable[..., Responder]) -> Iterator[World]:
+def world(db: Any, settings: Any, make_responder: Callable[..., Responder],
+          tmp_path: Any) -> Iterator[World]:
     """Everything the matrix asks about, made through the actions at T0:
 
     - incident A: dispatching, offered to responder R1 (pending);
@@ -590,6 +611,7 @@ def world(db: Any, settings: Any, make_responder: Callable[..., Responder]) -> I
     settings.SPOTLINE_RATE_LIMITS = dict.fromkeys(
         getattr(settings, "SPOTLINE_RATE_LIMITS", {}), (0, 0))
     settings.SPOTLINE_METRICS_TOKEN = ""  # /metrics: loopback only, whatever the env says
+    settings.SPOTLINE_PLANNER_DIR = tmp_path / "planner"
     s = timedelta(seconds=1)
     with time_machine.travel(NOW, tick=False):
         # B: accepted by R2, who is on scene (and so holds it, with its place).
@@ -649,6 +671,8 @@ def world(db: Any, settings: Any, make_responder: Callable[..., Responder]) -> I
             area_id=w.alert_area_id, window_hours=6, observed=5, expected=0.8, p_value=0.001,
             detected_at=T0, updated_at=T0).pk
         w.public = _public_alerts(w.alert_area_id, users["coord"].pk)
+        w.planjob_id = planjob_done(users["coord"], now=T0, files={
+            "report.html": b"<!doctype html><title>plan</title>"}).pk
         yield w
 
 
@@ -717,8 +741,8 @@ def _fill(path: str, values: dict[str, str]) -> str:
     def one(m: re.Match[str]) -> str:
         name = m.group(1)
         if name == "nope":
-            return NOPE_ID if re.search(r"(incidents|offers|sms|offer-call|alerts)/\{nope\}",
-                                        path) else NOPE_TOKEN
+            numbered = r"(incidents|offers|sms|offer-call|alerts|planner)/\{nope\}"
+            return NOPE_ID if re.search(numbered, path) else NOPE_TOKEN
         return values[name]
 
     return re.sub(r"\{([^}]+)\}", one, path)
@@ -764,7 +788,8 @@ def _ask(row: Row, world: World, role: str, credential: str) -> HttpResponse:
                 response = client.generic(row.http_method, path, data,
                                           content_type="application/json", headers=headers)
         else:
-            form = {k: str(v) for k, v in (body or {}).items()}
+            form: dict[str, Any] = {k: v if isinstance(v, SimpleUploadedFile) else str(v)
+                    for k, v in (body or {}).items()}
             if row.method == "POST+sig":
                 headers["X-Twilio-Signature"] = RequestValidator(
                     TWILIO_TOKEN).compute_signature(SITE + path, form)

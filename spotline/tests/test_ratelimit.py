@@ -218,6 +218,8 @@ def test_it_does_not_count_what_no_rule_names(settings: Any) -> None:
     ("GET", "/api/v1/areas", "alerts"),
     ("POST", "/api/v1/areas", "alerts"),
     ("POST", "/alerts/report", "alert_forms"),
+    ("POST", "/planner/", "planner"),
+    ("GET", "/planner/", None),
     ("POST", "/alerts/push", "alert_forms"),
     ("POST", "/alerts/push/delete", "alert_forms"),
     ("POST", "/alerts/email", "alert_forms"),

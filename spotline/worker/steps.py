@@ -22,6 +22,7 @@ from spotline.figures.releases import release_due
 from spotline.intake.sms import inbound_expire
 from spotline.intake.submissions import submissions_expire
 from spotline.notify.sender import send_due
+from spotline.planner.jobs import JobStarter, jobs_expire
 from spotline.worker.retention import ResidueCleaner
 
 HOUSEKEEPING_EVERY_SECONDS = 60.0
@@ -58,5 +59,8 @@ def default_steps() -> list[Step]:
         # read of a month of the reporting store, and nothing is late by an hour).
         Step("dashboard release", release_due, every=3600.0),
         Step("responder coverage", coverage_count, every=60.0),
+        # The planner's runs: claims one and starts it in a child process, never waits.
+        Step("planner runs", JobStarter(), every=1.0),
+        Step("planner retention", jobs_expire, every=HOUSEKEEPING_EVERY_SECONDS),
     ]
 
