@@ -523,6 +523,10 @@ SPOTLINE_PLANNER_MAX_UPLOAD_MB = env_int("SPOTLINE_PLANNER_MAX_UPLOAD_MB", 200, 
 # road (spotline.planner.roads, cached in the data directory); empty: a straight line
 # times a detour factor.
 SPOTLINE_PLANNER_OSM = env_str("SPOTLINE_PLANNER_OSM", "")
+# A run still going after this long is stopped and failed (a hung pool, a hung mount):
+# one run at a time, so a run that never ends would hold every later one back.
+SPOTLINE_PLANNER_MAX_RUN_MINUTES = env_int("SPOTLINE_PLANNER_MAX_RUN_MINUTES", 120, minimum=1,
+                                           maximum=7 * 24 * 60)
 # Cores a run's staffing search may use; 0: all but one (the worker keeps a core).
 SPOTLINE_PLANNER_JOBS = env_int("SPOTLINE_PLANNER_JOBS", 0, minimum=0, maximum=256)
 # POST paths whose view streams a file upload to disk under its own limit: the body

@@ -26,7 +26,15 @@ _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
 
 
 class CallsFileError(Exception):
-    """A file the planner cannot use; the message is one line for the person running it."""
+    """A file the planner cannot use; the message is one line for the person running it.
+
+    ``public`` is the same without anything read from the file, for what is kept after
+    the file is gone (the page's run): a header may be a call when the export has none.
+    """
+
+    def __init__(self, message: str, *, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public if public is not None else message
 
 
 @dataclass(frozen=True)
@@ -115,9 +123,11 @@ def _resolve(header: list[str], need: tuple[str, ...], name: str,
                 hint = (" The header is one column: is the file separated by something "
                         "other than a comma, semicolon, tab or bar? Pass --delimiter.")
             flag = option.get(want, "")
+            missing = f"{name}: no column {want!r}{f' (named by {flag})' if flag else ''}"
             raise CallsFileError(
-                f"{name}: no column {want!r}{f' (named by {flag})' if flag else ''}; "
-                f"its columns are: {shown}.{hint}")
+                f"{missing}; its columns are: {shown}.{hint}",
+                public=f"{missing}; it has {len(header)} columns, none of that name. Is "
+                       f"its first line a header row naming the columns?{hint}")
         found[want] = have
     return found
 

@@ -16,6 +16,7 @@ this process and the staffing search's processes with it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -29,7 +30,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -56,6 +57,7 @@ def add_parsers(sub: Any) -> None:
 
 def handle(options: dict[str, Any], stdout: Any, stderr: Any) -> None:
     run = _pipeline(options.get("pipeline"))
+    _yield_to_dispatch()
     code = run_job(options["job_id"], run=run)
     if code:
         raise CommandError(f"plan job {options['job_id']} is not waiting for a runner",
@@ -68,6 +70,14 @@ def _pipeline(name: str | None) -> Pipeline:
     module, _, function = name.partition(":")
     found: Pipeline = getattr(importlib.import_module(module), function)
     return found
+
+
+def _yield_to_dispatch() -> None:
+    """The run's processes (the staffing search's pool inherits this) give way to the
+    worker's dispatch timers for the CPU, and to everything else for memory."""
+    os.nice(10)
+    with contextlib.suppress(OSError):  # not Linux, or not allowed: the nice value holds
+        Path("/proc/self/oom_score_adj").write_text("1000")
 
 
 def _cores() -> int:
@@ -84,11 +94,13 @@ def _end_everything() -> NoReturn:
 
 
 class Lease(threading.Thread):
-    """Renews the lease while the run goes on; losing it ends the process."""
+    """Renews the lease while the run goes on; losing it, or running past
+    SPOTLINE_PLANNER_MAX_RUN_MINUTES, ends the process."""
 
     def __init__(self, job: PlanJob, runner: str) -> None:
         super().__init__(name=f"plan-job-{job.pk}-lease", daemon=True)
         self.job, self.runner = job, runner
+        self.deadline = time.monotonic() + jobs.max_run().total_seconds()
         self.stopping = threading.Event()
         self.lock = threading.Lock()  # one renewal at a time, this thread's or progress's
 
@@ -106,9 +118,33 @@ class Lease(threading.Thread):
     def run(self) -> None:
         try:
             while not self.stopping.wait(jobs.RENEW_SECONDS):
-                self.renew()
+                if time.monotonic() > self.deadline:
+                    self.give_up()
+                try:
+                    self.renew()
+                except DatabaseError as exc:
+                    # The database restarting: the lease lasts several renewals, so try
+                    # again on a new connection next time; only losing the run ends it.
+                    log.warning("plan job could not renew its lease job_id=%s (%s)",
+                                self.job.pk, type(exc).__name__)
+                    connection.close()
         finally:
             connection.close()  # this thread's own
+
+    def give_up(self) -> None:
+        """A stuck pipeline: fail the run and end every process of it."""
+        with self.lock:
+            if self.stopping.is_set():
+                return
+            log.warning("plan job ran too long; stopping job_id=%s", self.job.pk)
+            try:
+                jobs.job_finish(job_id=self.job.pk, runner=self.runner,
+                                error=jobs.too_long(), now=timezone.now(),
+                                directory=self.job.directory)
+            except DatabaseError as exc:  # the worker's jobs_recover fails it instead
+                log.warning("plan job could not be failed job_id=%s (%s)", self.job.pk,
+                            type(exc).__name__)
+            _end_everything()
 
 
 class Progress:
@@ -123,7 +159,13 @@ class Progress:
         if moment - self.last < PROGRESS_EVERY_SECONDS:
             return
         self.last = moment
-        self.lease.renew((fraction, what))
+        try:
+            self.lease.renew((fraction, what))
+        except DatabaseError as exc:
+            # The database restarting: a progress line is not worth the run; the next
+            # one (or the lease thread's renewal) writes again.
+            log.warning("plan job could not write its progress (%s)", type(exc).__name__)
+            connection.close()
 
 
 def run_job(job_id: int, *, run: Pipeline) -> int:

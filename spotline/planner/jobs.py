@@ -52,8 +52,19 @@ _NAME = re.compile(r"^[0-9a-f]{32}$")
 # Stored in English, shown translated (the page passes them through gettext).
 STOPPED = gettext_noop("The run stopped before it ended (the server restarted or ran "
                        "out of memory). Start it again with a smaller sample.")
+TOO_LONG = "The run took longer than {minutes} minutes and was stopped. Start it again " \
+           "with a smaller sample."
 NOT_STARTED = gettext_noop("The planner could not be started on the server; the log "
                            "says why. Start it again later.")
+
+
+def too_long() -> str:
+    """Why a run was stopped at SPOTLINE_PLANNER_MAX_RUN_MINUTES (the number in it)."""
+    return TOO_LONG.format(minutes=settings.SPOTLINE_PLANNER_MAX_RUN_MINUTES)
+
+
+def max_run() -> timedelta:
+    return timedelta(minutes=settings.SPOTLINE_PLANNER_MAX_RUN_MINUTES)
 
 
 def root() -> Path:
@@ -103,8 +114,20 @@ def job_delete(*, job_id: int, user_id: int) -> bool:
 
 
 def jobs_recover(*, now: datetime) -> int:
-    """Runs whose lease ran out: queued again once, then failed (never a loop)."""
+    """Runs past SPOTLINE_PLANNER_MAX_RUN_MINUTES: failed (their child renews the lease
+    however stuck the pipeline is). Runs whose lease ran out: queued again once, then
+    failed (never a loop)."""
     done = 0
+    for job in PlanJob.objects.filter(state=JobState.RUNNING,
+                                      started_at__lt=now - max_run()):
+        # Its child notices at its next renewal and ends all its processes.
+        if PlanJob.objects.filter(pk=job.pk, state=JobState.RUNNING,
+                                  started_at=job.started_at).update(
+                state=JobState.FAILED, error=too_long(), finished_at=now,
+                lease_until=None, runner=""):
+            drop_upload(directory_of(job))
+            log.warning("plan job failed: it ran too long job_id=%s", job.pk)
+            done += 1
     for job in PlanJob.objects.filter(state=JobState.RUNNING, lease_until__lt=now):
         same = PlanJob.objects.filter(pk=job.pk, state=JobState.RUNNING,
                                       lease_until=job.lease_until)
@@ -161,8 +184,10 @@ class JobStarter:
         if job is None:
             return done
         try:
-            # A session of its own: stopping the worker (SIGTERM to its group) lets the
-            # run finish, and a run that lost its row can end all its processes.
+            # A session of its own, so a run that lost its row can end all its processes.
+            # It does not outlive the worker under systemd (KillMode=control-group, the
+            # default): a restart of the worker stops the run too, and jobs_recover
+            # starts it once more when its lease runs out.
             child = subprocess.Popen(  # noqa: S603 - our own command, no shell
                 [*self.command, str(job.pk)], stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, env=self.env, start_new_session=True)

@@ -120,7 +120,9 @@ def run(calls: Path, options: JobOptions, out: Path, *,
             not_run = {"simulate": NO_PLACES, "staff": NO_PLACES}
         progress(REPORT, "writing the report")
         html = htmlreport.write(out, not_run=not_run)
-    except (CallsFileError, RuleError, StaffingError, htmlreport.ReportError) as exc:
+    except CallsFileError as exc:
+        raise PipelineError(exc.public) from None  # kept with the run: nothing of a call
+    except (RuleError, StaffingError, htmlreport.ReportError) as exc:
         raise PipelineError(str(exc)) from None
     except OSError as exc:
         raise PipelineError(f"the planner could not read or write a file "
