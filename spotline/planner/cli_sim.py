@@ -3,12 +3,16 @@
 ``add_parsers(sub)`` adds both to the ``plan`` command's subparsers; ``handle(options,
 stdout, stderr)`` runs one. Bad input raises ``CommandError`` with one line; stderr gets
 the counts of what was left out and, on a terminal, a progress bar; nothing of a call
-is ever printed.
+is ever printed. ``--mapping city.toml`` is the file ``plan classify`` reads
+(``planner.mapping``): its column and file-format keys are used, the rest ignored, and
+an option given here wins. ``--address COL`` places the calls without coordinates with
+the organization's gazetteer (``planner.geocode``).
 """
 
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,6 +23,8 @@ from spotline.core.plan.model import Assumptions
 from spotline.planner import simulate, staff
 from spotline.planner.callsfile import CallsFileError
 from spotline.planner.classify import Columns
+from spotline.planner.geocode import points_for
+from spotline.planner.mapping import MappingError, merge, read_mapping
 from spotline.planner.simcalls import Loaded, load_calls
 from spotline.planner.staffing import StaffingError, build, flat, parse_modes, read_plan
 
@@ -28,10 +34,15 @@ def _common(p: Any) -> None:
     p.add_argument("--classification", required=True, metavar="FILE",
                    help="the classification.csv of 'plan classify', reviewed: its class "
                         "column decides which calls are simulated")
-    p.add_argument("--time", required=True, metavar="COL",
-                   help="the column with the date and time of the call")
-    p.add_argument("--type", required=True, metavar="COL",
-                   help="the column with the call type, as given to 'plan classify'")
+    p.add_argument("--mapping", metavar="FILE",
+                   help="the TOML file of 'plan classify' naming the columns (the "
+                        "options below win; its other keys are ignored)")
+    p.add_argument("--time", metavar="COL",
+                   help="the column with the date and time of the call (required "
+                        "unless the mapping names it)")
+    p.add_argument("--type", metavar="COL",
+                   help="the column with the call type, as given to 'plan classify' "
+                        "(required unless the mapping names it)")
     p.add_argument("--desc", metavar="COL",
                    help="accepted as for classify; the descriptions come from the "
                         "classification")
@@ -40,6 +51,9 @@ def _common(p: Any) -> None:
     p.add_argument("--types-desc", metavar="COL", help="accepted as for classify")
     p.add_argument("--lat", metavar="COL", help="latitude: the simulation needs places")
     p.add_argument("--lon", metavar="COL", help="longitude")
+    p.add_argument("--address", metavar="COL",
+                   help="an address or beat to geocode with the gazetteer, for calls "
+                        "without --lat/--lon")
     p.add_argument("--encoding", help="the file's encoding, when guessing goes wrong")
     p.add_argument("--delimiter", help="the separator, when guessing goes wrong")
     p.add_argument("--time-format", metavar="FORMAT",
@@ -86,8 +100,28 @@ def add_parsers(sub: Any) -> None:
                    help="simulations at once (default: the number of cores)")
 
 
+#: The mapping file's keys these commands use; the others (desc, types, rules, ...) are
+#: classify's and ignored here.
+MAPPED = ("time", "type", "lat", "lon", "address", "time_format", "encoding", "delimiter")
+
+
+def _options(given: dict[str, Any]) -> dict[str, Any]:
+    """The options with the mapping file's values where none was given."""
+    try:
+        mapped = read_mapping(Path(given["mapping"])) if given.get("mapping") else {}
+    except MappingError as exc:
+        raise CommandError(str(exc)) from None
+    o = merge(given, {k: v for k, v in mapped.items() if k in MAPPED})
+    for key in ("time", "type"):
+        if not o.get(key):
+            raise CommandError(f'--{key} is required (or {key} = "COL" in the '
+                               "--mapping file)")
+    return o
+
+
 def handle(options: dict[str, Any], stdout: Any, stderr: IO[str]) -> None:
     """Run ``plan simulate`` or ``plan staff``; ``stdout`` takes ``write``."""
+    options = _options(options)
     try:
         if options["subcommand"] == "simulate":
             _simulate(options, stdout, stderr)
@@ -109,15 +143,20 @@ def _assumptions(o: dict[str, Any]) -> Assumptions:
 
 
 def _load(o: dict[str, Any], stderr: IO[str]) -> Loaded:
-    if not (o["lat"] and o["lon"]):
+    if not (o["lat"] and o["lon"]) and not o["address"]:
         raise CommandError("the simulation needs the calls' places: pass --lat and --lon "
-                           "(the columns with latitude and longitude)")
+                           "(the columns with latitude and longitude), or --address "
+                           "(a column to geocode with the gazetteer)")
+
+    def geocoding(done: int, total: int) -> None:
+        print(f"geocoding: {done:,} of {total:,} distinct addresses", file=stderr,
+              flush=True)
     loaded = load_calls(
         Path(o["calls"]), columns=Columns(time=o["time"], type=o["type"], lat=o["lat"],
-                                          lon=o["lon"]),
+                                          lon=o["lon"], address=o["address"]),
         classification=Path(o["classification"]), encoding=o["encoding"],
         delimiter=o["delimiter"], time_format=o["time_format"], sample=o["sample"],
-        seed=o["seed"])
+        seed=o["seed"], locate=partial(points_for, progress=geocoding))
     for note in loaded.notes:
         print(note, file=stderr)
     return loaded

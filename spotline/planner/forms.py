@@ -84,6 +84,12 @@ class UploadForm(forms.Form):
         label=_("Longitude column (optional)"), max_length=200, required=False,
         help_text=_("Without coordinates the simulation cannot place calls: give both "
                     "or neither."))
+    address = forms.CharField(
+        label=_("Address column (optional)"), max_length=200, required=False,
+        help_text=_("For an export without coordinates: a street address or beat, looked "
+                    "up in your organization's gazetteer. Coordinates are better: an "
+                    "address it cannot place for certain leaves its call without a "
+                    "place."))
     responders = forms.IntegerField(
         label=_("Responders on shift to simulate"), initial=20, min_value=1, max_value=500,
         help_text=_("The same number every hour of the week: the plan to compare with."))
@@ -120,4 +126,5 @@ class UploadForm(forms.Form):
                 "lon": d["lon"].strip() or None, "responders": d["responders"],
                 "target_median_minutes": d["target_median_minutes"],
                 "target_served": d["target_served"] / 100, "max_responders":
-                d["max_responders"], "sample": d["sample"], "seed": 1}
+                d["max_responders"], "sample": d["sample"], "seed": 1,
+                "address": d["address"].strip() or None}

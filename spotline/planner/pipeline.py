@@ -12,7 +12,9 @@ on; nothing of a call is in it, only counts and column names.
 3. Search the staffing plan that reaches the target.
 4. Write report.html and report.json.
 
-Without latitude and longitude columns only step 1 runs: the simulation sends
+An address column (``JobOptions.address``) places the calls without coordinates with
+the organization's gazetteer (``planner.geocode``), each distinct address looked up once
+for both steps. Without coordinates or an address only step 1 runs: the simulation sends
 responders to places, and the report says so.
 """
 
@@ -21,15 +23,18 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 
 from django.conf import settings
 
 from spotline.core.plan.classify import RuleError
 from spotline.core.plan.model import Assumptions
+from spotline.places.finding import candidates
 from spotline.planner import htmlreport, report, simulate, staff
 from spotline.planner.callsfile import CallsFileError
-from spotline.planner.classify import Columns, classify_calls
+from spotline.planner.classify import Columns, Locate, classify_calls
+from spotline.planner.geocode import Geocoder, gazetteer_loaded, points_for
 from spotline.planner.rulesfile import load_rules
 from spotline.planner.simcalls import load_calls
 from spotline.planner.staffing import StaffingError, build, flat, parse_modes
@@ -41,8 +46,11 @@ OSM_SETTING = "SPOTLINE_PLANNER_OSM"
 # Where each step's share of the bar starts: staffing runs many simulations, so it
 # takes most of it.
 CLASSIFY, SIMULATE, STAFF, REPORT = 0.0, 0.1, 0.3, 0.95
-NO_PLACES = ("not run: the export has no latitude and longitude columns, and the "
-             "simulation needs to know where each call was")
+NO_PLACES = ("not run: the export has no latitude and longitude columns nor an address "
+             "column, and the simulation needs to know where each call was")
+NOT_PLACED = ("not run: none of the eligible calls has coordinates or an address the "
+              "organization's gazetteer places for certain, and the simulation needs to "
+              "know where each call was")
 
 
 class PipelineError(Exception):
@@ -62,6 +70,7 @@ class JobOptions:
     max_responders: int = 40
     sample: int | None = 20000
     seed: int = 1
+    address: str | None = None  # an address or beat column, for calls without lat/lon
 
 
 def _check(o: JobOptions) -> None:
@@ -101,6 +110,18 @@ def _staffing_ticks(progress: Progress, maximum: int) -> Callable[[int], None]:
     return tick
 
 
+def _locate(options: JobOptions) -> Locate | None:
+    """``points_for`` asking the gazetteer once per distinct address over both steps;
+    None without an address column."""
+    if not options.address:
+        return None
+    # Without a gazetteer, points_for says so (given a geocoder, it would just find
+    # nothing).
+    geocoder: Geocoder | None = (cache(candidates) if gazetteer_loaded()
+                                 else None)
+    return partial(points_for, geocoder=geocoder)
+
+
 def run(calls: Path, options: JobOptions, out: Path, *,
         progress: Progress = lambda fraction, what: None, jobs: int = 1) -> Path:
     """Run the planner on the export ``calls`` into ``out``; returns out/report.html."""
@@ -108,14 +129,18 @@ def run(calls: Path, options: JobOptions, out: Path, *,
     try:
         out.mkdir(parents=True, exist_ok=True)
         progress(CLASSIFY, "classifying")
+        locate = _locate(options)
         result = classify_calls(calls, columns=Columns(time=options.time, type=options.type,
                                                        desc=options.desc, lat=options.lat,
-                                                       lon=options.lon),
-                                rules=load_rules(None))
+                                                       lon=options.lon,
+                                                       address=options.address),
+                                rules=load_rules(None), locate=locate)
         report.write(result, out)
         not_run: dict[str, str] = {}
-        if options.lat and options.lon:
-            _simulate_and_staff(calls, options, out, progress, jobs)
+        if (options.lat and options.lon) or options.address:
+            why = _simulate_and_staff(calls, options, out, progress, jobs, locate)
+            if why:
+                not_run = {"simulate": why, "staff": why}
         else:
             not_run = {"simulate": NO_PLACES, "staff": NO_PLACES}
         progress(REPORT, "writing the report")
@@ -131,20 +156,32 @@ def run(calls: Path, options: JobOptions, out: Path, *,
     return html
 
 
+def _simulating(progress: Progress) -> Callable[[int, int], None]:
+    """``tick(done, total)`` moving the bar through the simulation step."""
+    def tick(done: int, total: int) -> None:
+        share = min(done / total, 1.0) if total else 1.0
+        progress(SIMULATE + (STAFF - SIMULATE) * share, "simulating")
+    return tick
+
+
 def _simulate_and_staff(calls: Path, options: JobOptions, out: Path, progress: Progress,
-                        jobs: int) -> None:
+                        jobs: int, locate: Locate | None) -> str | None:
+    """Steps 2 and 3; why they could not run, or None."""
     progress(SIMULATE, "simulating")
     loaded = load_calls(calls, columns=Columns(time=options.time, type=options.type,
-                                               lat=options.lat, lon=options.lon),
+                                               lat=options.lat, lon=options.lon,
+                                               address=options.address),
                         classification=out / report.CLASSIFICATION, sample=options.sample,
-                        seed=options.seed)
+                        seed=options.seed, locate=locate)
+    if all(c.point is None for c in loaded.calls):
+        return NOT_PLACED
     assumptions = Assumptions(seed=options.seed)
     estimator = simulate.choose_estimator(_osm(), Path(settings.DATA_DIR) / "planner-cache")
     plan = build(flat(options.responders), calls=loaded.calls, start_how=loaded.start_how)
     doc = simulate.run(loaded.calls, plan, assumptions, estimator, sample=options.sample,
                        period_days=loaded.period_days,
                        staffing_note=f"{options.responders} on shift every hour, by car",
-                       stderr=io.StringIO())
+                       stderr=io.StringIO(), tick=_simulating(progress))
     simulate.write(doc, out)
 
     progress(STAFF, "staffing")
@@ -158,3 +195,4 @@ def _simulate_and_staff(calls: Path, options: JobOptions, out: Path, progress: P
         found = staff.search(runner, target, maximum=options.max_responders, floor=1,
                              period_days=loaded.period_days)
     staff.write(found, out)
+    return None

@@ -9,6 +9,9 @@
 3. With polars (never a Python loop over all the calls): dates parsed, the kept calls
    sorted by time, optionally a sample; a Python loop over the kept calls only builds
    the ``SimCall`` rows.
+4. With an address column (``Columns.address`` and a ``locate``, as for ``plan
+   classify``), the kept calls without usable coordinates are placed at the
+   gazetteer's confident answer; calls with coordinates keep theirs.
 
 A sample (``--sample N``) is the first whole days, from the first call's day, that hold
 at least N calls (or all of them): a contiguous stretch of time keeps the city's load
@@ -27,6 +30,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -36,7 +40,7 @@ from spotline.core.plan.kinds import kind_of, parse_kind, parse_priority
 from spotline.core.plan.model import SimCall
 from spotline.core.triage import BASE_PRIORITY, Kind, Priority
 from spotline.planner.callsfile import CallsFileError, read_table
-from spotline.planner.classify import Columns, degrees, parse_times, usable
+from spotline.planner.classify import Columns, Locate, degrees, parse_times, usable
 
 DAY = 86400.0
 
@@ -57,6 +61,7 @@ class Loaded:
     sample_days: int | None = None  # the whole days a sample kept; None: no sample
     counts: dict[str, int] = field(default_factory=dict)  # what was left out, by why
     notes: list[str] = field(default_factory=list)
+    geocoding: dict[str, Any] | None = None  # geocode.GeocodeCounts; None: no address
 
 
 def read_classification(path: Path) -> dict[str, TypeInfo]:
@@ -115,23 +120,40 @@ def _points(frame: pl.DataFrame) -> pl.DataFrame:
                               pl.when(ok).then(lon).otherwise(None).alias("lon"))
 
 
+def _geocode(team: pl.DataFrame, locate: Locate) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The calls without a usable point placed by their address, where the gazetteer
+    is sure; only the simulated calls are looked up (after sampling, not before)."""
+    rest = team.filter(pl.col("lat").is_null()).select("row", "address")
+    lat, lon, counts = locate(rest, "address")
+    found = pl.DataFrame({"row": rest["row"], "glat": lat, "glon": lon})
+    team = team.join(found, on="row", how="left", maintain_order="left").with_columns(
+        pl.coalesce("lat", "glat").alias("lat"), pl.coalesce("lon", "glon").alias("lon")
+    ).drop("glat", "glon")
+    return team, dict(counts)
+
+
 def load_calls(path: Path, *, columns: Columns, classification: Path,
                encoding: str | None = None,
                delimiter: str | None = None, time_format: str | None = None,
-               sample: int | None = None, seed: int = 1) -> Loaded:
+               sample: int | None = None, seed: int = 1,
+               locate: Locate | None = None) -> Loaded:
     """The calls of the two team classes, in time order, as ``SimCall`` rows. Call
     types are matched to classification.csv by the type column itself, so a ``--desc``
     column or a ``--types`` list is not needed again: their descriptions are in it.
 
     ``sample``: the first whole days holding at least that many calls (the module's
-    docstring). ``seed`` is not used: the sample is not random (kept for callers)."""
+    docstring). ``seed`` is not used: the sample is not random (kept for callers).
+    ``locate``: how ``columns.address`` is geocoded (``geocode.points_for``)."""
     types = read_classification(classification)
     if bool(columns.lat) != bool(columns.lon):
         raise CallsFileError("--lat and --lon go together")
     if sample is not None and sample < 1:
         raise CallsFileError("--sample takes a number of calls, 1 or more")
+    if columns.address and locate is None:
+        raise ValueError("an address column needs a locate function "
+                         "(spotline.planner.geocode.points_for)")
     named = {"time": columns.time, "type": columns.type, "lat": columns.lat,
-             "lon": columns.lon}
+             "lon": columns.lon, "address": columns.address}
     wanted = {k: v for k, v in named.items() if v}
     table = read_table(path, need=tuple(dict.fromkeys(wanted.values())), encoding=encoding,
                        delimiter=delimiter, option={v: f"--{k}" for k, v in wanted.items()})
@@ -172,6 +194,9 @@ def load_calls(path: Path, *, columns: Columns, classification: Path,
         last_day = team["when"][sample - 1].date()
         team = team.filter(pl.col("when").dt.date() <= last_day)
         sample_days = (last_day - team["when"][0].date()).days + 1
+    geocoding = None
+    if locate is not None and "address" in team.columns:
+        team, geocoding = _geocode(team, locate)
     counts["no_coordinates"] = int(team["lat"].null_count())
 
     # 3. Seconds from the first call's midnight, and the hour of the week as written.
@@ -196,7 +221,8 @@ def load_calls(path: Path, *, columns: Columns, classification: Path,
     last = calls[-1].at
     period_days = float(int(last // DAY) + 1)
     loaded = Loaded(calls=calls, start_how=midnight.weekday() * 24, period_days=period_days,
-                    eligible=eligible, sample_days=sample_days, counts=counts)
+                    eligible=eligible, sample_days=sample_days, counts=counts,
+                    geocoding=geocoding)
     loaded.notes = _notes(loaded)
     return loaded
 
@@ -223,6 +249,15 @@ def _notes(loaded: Loaded) -> list[str]:
                      f"from the first call's day, {len(loaded.calls):,} of the "
                      f"{loaded.eligible:,} eligible calls (a stretch of time, so the load "
                      "per hour is the city's)")
+    g = loaded.geocoding
+    if g is not None and not g["gazetteer"]:
+        notes.append("no gazetteer loaded (spotline places import FILE): the addresses "
+                     "were not geocoded")
+    elif g is not None:
+        notes.append(f"geocoded {g['geocoded']:,} of {g['addresses']:,} distinct addresses "
+                     f"of simulated calls without coordinates ({g['ambiguous']:,} "
+                     f"ambiguous, {g['not_found']:,} not found): {g['calls_placed']:,} "
+                     "calls placed")
     if c["no_coordinates"]:
         notes.append(f"{c['no_coordinates']:,} simulated calls have no usable "
                      "coordinates: nobody can be sent to them (unserved, location unknown)")

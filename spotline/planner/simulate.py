@@ -134,13 +134,31 @@ def _ticker(advance: Callable[[int], None]) -> Tick:
     return tick
 
 
+def _both(advance: Callable[[int], None], tick: Callable[[int, int], None],
+          total: int) -> Callable[[int], None]:
+    """``advance(n more)`` that also tells ``tick(done, total)``."""
+    done = [0]
+
+    def both(n: int) -> None:
+        advance(n)
+        done[0] += n
+        tick(done[0], total)
+    return both
+
+
 def run(calls: Sequence[SimCall], staffing: Staffing, assumptions: Assumptions,
         estimator: Estimator, *, sample: int | None, period_days: float,
-        staffing_note: str, stderr: IO[str]) -> dict[str, Any]:
+        staffing_note: str, stderr: IO[str],
+        tick: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """simulation.json: the policy and the oracle on the same inputs, and with roads
-    the policy again on the straight line, as the comparison."""
+    the policy again on the straight line, as the comparison.
+
+    ``tick(done, total)``: calls finished over all the runs, for a caller with no
+    terminal (the page's progress); the bar on ``stderr`` is shown only on one."""
     runs = 3 if estimator.name == "roads" else 2
-    with progress_bar(stderr, runs * len(calls), "simulating") as advance:
+    total = runs * len(calls)
+    with progress_bar(stderr, total, "simulating") as bar:
+        advance = bar if tick is None else _both(bar, tick, total)
         policy = summarize(simulate(calls, staffing, assumptions, estimator.estimator,
                                     progress=_ticker(advance)))
         # The oracle keeps the policy's reach cap, so that the ratio is what offers and

@@ -144,7 +144,7 @@ def build(per_hour: Sequence[int], *, calls: Sequence[SimCall],
     cells = busiest_cells(calls)
     if not cells:
         raise StaffingError("none of the simulated calls has coordinates: the simulation "
-                            "needs them to send responders (pass --lat and --lon)")
+                            "needs them to send responders (pass --lat and --lon, or --address)")
     n = max(max(per_hour, default=0), responders or 0)
     homes = [area_centre(cells[i % len(cells)]) for i in range(n)]
     people = tuple(SimResponder(responder_id=i, home=homes[i], mode=mode, skills=skills)

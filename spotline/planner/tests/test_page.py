@@ -18,6 +18,7 @@ from spotline.accounts.models import Role
 from spotline.conftest import login_staff
 from spotline.planner import jobs
 from spotline.planner.models import JobState, PlanJob
+from spotline.planner.pipeline import JobOptions
 from spotline.planner.tests.planjobs import coordinator, done, queued, tiny_csv
 
 FORM = {"time": "time", "type": "nature", "lat": "latitude", "lon": "longitude",
@@ -64,7 +65,8 @@ def test_it_queues_an_upload_with_its_file_on_disk(client_for: Client, planner_d
     assert job.options == {"time": "time", "type": "nature", "desc": None,
                            "lat": "latitude", "lon": "longitude", "responders": 12,
                            "target_median_minutes": 4.5, "target_served": 0.85,
-                           "max_responders": 30, "sample": 5000, "seed": 1}
+                           "max_responders": 30, "sample": 5000, "seed": 1,
+                           "address": None}
     path = jobs.directory_of(job) / jobs.UPLOAD
     assert path.read_bytes() == data
     # Private: the directory 0700, the calls 0600.
@@ -270,3 +272,17 @@ def test_the_console_menu_links_the_planner_for_coordinators(client_for: Client,
                                                              planner_dir: Path) -> None:
     page = client_for.get("/reports/").content.decode()
     assert '<a href="/planner/" id="nav-planner">' in page
+
+
+def test_an_address_column_goes_to_the_run_for_exports_without_coordinates(
+        client_for: Client, planner_dir: Path) -> None:
+    form = client_for.get("/planner/").content.decode()
+    assert 'name="address"' in form and "Coordinates are better" in form
+    response = upload(client_for, tiny_csv(), lat="", lon="", address=" location ")
+    assert response.status_code == 302
+    job = PlanJob.objects.get()
+    assert (job.options["address"], job.options["lat"], job.options["lon"]) == (
+        "location", None, None)
+    assert JobOptions(**job.options).address == "location"  # as the runner reads it
+    page = client_for.get(response["Location"]).content.decode()
+    assert "<code>location</code>" in page

@@ -7,13 +7,22 @@ from __future__ import annotations
 import json
 import random
 import re
+from html import escape
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import override_settings
 
-from spotline.planner.pipeline import NO_PLACES, OSM_SETTING, JobOptions, PipelineError, run
+from spotline.places.models import Landmark, Place
+from spotline.planner.pipeline import (
+    NO_PLACES,
+    NOT_PLACED,
+    OSM_SETTING,
+    JobOptions,
+    PipelineError,
+    run,
+)
 from spotline.planner.tests.shared import calls_dir
 
 HELSINKI = calls_dir().parent / "osm" / "Helsinki.osm.pbf"
@@ -123,3 +132,55 @@ def test_it_raises_one_error_a_coordinator_can_read(
         run(calls[0], JobOptions(**fields), tmp_path / "out")
     assert "\n" not in str(caught.value)
     assert leaked(str(caught.value), calls[1]) == []
+
+
+def test_the_bar_moves_while_it_simulates(tmp_path: Path,
+                                          calls: tuple[Path, list[str]]) -> None:
+    seen: list[tuple[float, str]] = []
+    run(calls[0], SMALL, tmp_path / "out",
+        progress=lambda fraction, what: seen.append((fraction, what)))
+    simulating = [f for f, w in seen if w == "simulating"]
+    assert len(set(simulating)) > 1
+    assert simulating == sorted(simulating)
+    assert simulating[0] == 0.1 and simulating[-1] == pytest.approx(0.3)
+
+
+LANDMARKS = {"Quincewood shelter": (43.035, -87.925), "Larchmere clinic": (43.031, -87.93)}
+
+
+@pytest.mark.django_db
+def test_an_address_column_places_the_calls_with_the_gazetteer(tmp_path: Path) -> None:
+    for name, (lat, lon) in LANDMARKS.items():
+        Landmark.objects.create(name=name, lat=lat, lon=lon)
+    path = tmp_path / "calls.csv"
+    names = list(LANDMARKS)
+    lines = ["when,nature,site"] + [
+        f"2018-05-{1 + i // 25:02d} {(i * 7) % 24:02d}:{(i * 13) % 60:02d}:00,{TYPES[i % 6]},"
+        f"{names[i % 2]}"
+        for i in range(150)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    options = JobOptions(time="when", type="nature", responders=2, max_responders=4,
+                         sample=None, address="site")
+    html = run(path, options, tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["geocoding"]["geocoded"] == 2 and summary["missing_coordinates"] == 0
+    sim = json.loads((tmp_path / "out" / "simulation.json").read_text())
+    assert sim["calls"] == 100 and sim["policy"]["served"] > 0  # 4 of 6 types eligible
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["not_run"] == {"classify": None, "simulate": None, "staff": None}
+    text = html.read_text() + (tmp_path / "out" / "report.json").read_text()
+    for secret in (*names, "43.035", "-87.925"):
+        assert secret not in text
+
+
+@pytest.mark.django_db
+def test_an_address_nobody_can_place_leaves_the_simulation_out(
+        tmp_path: Path, calls: tuple[Path, list[str]]) -> None:
+    Place.objects.all().delete()  # undone with the test's transaction
+    Landmark.objects.all().delete()
+    options = JobOptions(time="when", type="nature", sample=None, address="where")
+    html = run(calls[0], options, tmp_path / "out")
+    data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert data["not_run"]["simulate"] == data["not_run"]["staff"] == NOT_PLACED
+    assert not (tmp_path / "out" / "simulation.json").exists()
+    assert escape(NOT_PLACED) in html.read_text()

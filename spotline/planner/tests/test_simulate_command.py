@@ -11,6 +11,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,14 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from spotline.core.candidates import Candidate
 from spotline.core.geo import Mode, Point, area_cell
 from spotline.core.plan.model import Assumptions
 from spotline.core.triage import Kind, Priority
+from spotline.places.models import Landmark
 from spotline.planner import cli_sim
 from spotline.planner.classify import Columns
+from spotline.planner.geocode import points_for
 from spotline.planner.simcalls import load_calls
 from spotline.planner.staffing import deal_modes, parse_modes
 
@@ -260,3 +264,116 @@ def test_modes_are_dealt_so_that_every_first_few_keep_the_mix() -> None:
     car, bike, walk = Mode.CAR, Mode.BIKE, Mode.WALK
     assert dealt == [car, bike, walk, car, car, bike, car, walk, bike, car]
     assert parse_modes("car") == ((Mode.CAR, 1.0),)
+
+
+# -- the mapping file, and addresses to geocode --------------------------------------------
+
+def test_a_mapping_file_names_the_columns_and_the_options_win(
+        city: tuple[Path, Path], tmp_path: Path) -> None:
+    # Classify's keys (desc, rules, types) are ignored here; lat and lon come from it.
+    mapping = tmp_path / "city.toml"
+    mapping.write_text('time = "when"\ntype = "nope"\nlat = "lat"\nlon = "lon"\n'
+                       'desc = "code"\nrules = "gone.toml"\ntypes = "gone.csv"\n'
+                       'delimiter = ","\nencoding = "utf-8"\n', encoding="utf-8")
+    out = io.StringIO()
+    call_command("plan", "simulate", str(city[0]), "--mapping", str(mapping), "--type",
+                 "code", "--classification", str(city[1]), "--responders", "2", "--out",
+                 str(tmp_path / "o"), stdout=out)
+    doc = json.loads((tmp_path / "o" / "simulation.json").read_text())
+    assert doc["calls"] == ELIGIBLE and doc["policy"]["served"] >= 1
+    out = io.StringIO()
+    call_command("plan", "staff", str(city[0]), "--mapping", str(mapping), "--type", "code",
+                 "--classification", str(city[1]), "--max-responders", "2", "--jobs", "1",
+                 "--out", str(tmp_path / "s"), stdout=out)
+    assert (tmp_path / "s" / "staff.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["simulate", "staff"])
+def test_a_bad_mapping_or_none_is_one_clear_line(city: tuple[Path, Path], tmp_path: Path,
+                                                 command: str) -> None:
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('time = "when"\nlatt = "lat"\n', encoding="utf-8")
+    base = [command, str(city[0]), "--classification", str(city[1]), "--responders", "2",
+            "--out", str(tmp_path / "o")]
+    if command == "staff":
+        base.remove("--responders")
+        base.remove("2")
+    with pytest.raises(CommandError, match=r"^m\.toml: unknown key\(s\) latt \(did you "
+                                           r"mean lat\?\)"):
+        call_command("plan", *base, "--mapping", str(mapping), "--type", "code")
+    with pytest.raises(CommandError, match=r'^--time is required \(or time = "COL"'):
+        call_command("plan", *base, "--type", "code")
+    assert not (tmp_path / "o").exists()
+
+
+ADDRESSED = [  # 2024-03-06 is a Wednesday; all WEL (community)
+    "2024-03-06 09:00:00,WEL,Quincewood shelter,,",
+    "2024-03-06 10:00:00,WEL,Quincewood shelter,,",
+    "2024-03-06 11:00:00,WEL,Larchmere clinic,,",
+    "2024-03-06 12:00:00,WEL,the van stop,,",           # two landmarks: ambiguous
+    "2024-03-06 13:00:00,WEL,Nowhere Street 99,,",      # not found
+    "2024-03-06 14:00:00,WEL,Nowhere Street 99,60.1650,24.9300",  # coordinates win
+    "2024-03-06 15:00:00,WEL,,,",                       # nothing at all
+]
+
+
+def geocoder(asked: list[str]) -> Any:
+    def find(text: str) -> list[Candidate]:
+        asked.append(text)
+        known = {"Quincewood shelter": (60.17, 24.94), "Larchmere clinic": (60.16, 24.95)}
+        return ([Candidate(text, *known[text], 0.95, "landmark", 10.0, "test")]
+                if text in known else [])
+    return find
+
+
+def test_calls_without_coordinates_are_placed_by_their_address(tmp_path: Path) -> None:
+    calls = tmp_path / "c.csv"
+    calls.write_text("t,code,addr,lat,lon\n" + "\n".join(ADDRESSED) + "\n", encoding="utf-8")
+    classification = tmp_path / "k.csv"
+    classification.write_text(CLASSIFICATION, encoding="utf-8")
+    asked: list[str] = []
+    loaded = load_calls(calls, columns=Columns(time="t", type="code", lat="lat", lon="lon",
+                                               address="addr"),
+                        classification=classification,
+                        locate=partial(points_for, geocoder=geocoder(asked)))
+    assert [c.point for c in loaded.calls] == [
+        Point(60.17, 24.94), Point(60.17, 24.94), Point(60.16, 24.95), None, None,
+        Point(60.165, 24.93), None]
+    # Only the calls without coordinates are looked up, each address once.
+    assert sorted(asked) == ["Larchmere clinic", "Nowhere Street 99", "Quincewood shelter",
+                             "the van stop"]
+    assert loaded.counts["no_coordinates"] == 3
+    assert loaded.geocoding is not None and loaded.geocoding["calls_placed"] == 3
+    assert any("geocoded 2 of 4 distinct addresses" in n and "3 calls placed" in n
+               for n in loaded.notes)
+    # Without coordinate columns, the address alone.
+    only = load_calls(calls, columns=Columns(time="t", type="code", address="addr"),
+                      classification=classification,
+                      locate=partial(points_for, geocoder=geocoder([])))
+    assert sum(c.point is not None for c in only.calls) == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("places", [False, True])
+def test_simulate_geocodes_with_the_gazetteer(tmp_path: Path, places: bool,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    Landmark.objects.create(name="Quincewood shelter", lat=60.1700, lon=24.9400)
+    Landmark.objects.create(name="Larchmere clinic", lat=60.1600, lon=24.9500)
+    Landmark.objects.create(name="North van", lat=60.1790, lon=24.9500,
+                            aliases="the van stop")
+    Landmark.objects.create(name="South van", lat=60.1600, lon=24.9400,
+                            aliases="the van stop")
+    calls = tmp_path / "c.csv"
+    calls.write_text("t,code,addr,lat,lon\n" + "\n".join(ADDRESSED) + "\n", encoding="utf-8")
+    classification = tmp_path / "k.csv"
+    classification.write_text(CLASSIFICATION, encoding="utf-8")
+    printed = simulate(calls, classification, tmp_path / "out", "--time", "t", "--type",
+                       "code", "--address", "addr", places=places)
+    doc = json.loads((tmp_path / "out" / "simulation.json").read_text())
+    assert doc["calls"] == 7
+    err = capsys.readouterr().err
+    placed = 4 if places else 3  # the call with coordinates is one more with --lat/--lon
+    assert f"{7 - placed} simulated calls have no usable coordinates" in err
+    assert "geocoded 2 of " in err
+    for secret in ("Quincewood", "Larchmere", "van stop", "Nowhere", "60.1", "24.9"):
+        assert secret not in err and secret not in printed
