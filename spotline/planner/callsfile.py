@@ -16,6 +16,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 #: The largest export read: about 8 million calls of a typical width, years of a large
@@ -23,6 +24,12 @@ import polars as pl
 MAX_BYTES = 1024**3
 DELIMITERS = (",", ";", "\t", "|")
 _NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+#: A UTF-8 file with at most this many bytes that are not UTF-8 (or fewer than
+#: STRAY_SHARE of its non-ASCII bytes) stays UTF-8, those bytes replaced: one stray
+#: Latin-1 byte must not turn every accented type before it into mojibake.
+STRAY_BYTES = 100
+STRAY_SHARE = 0.001
+_REPLACEMENT = "\ufffd".encode()
 
 
 class CallsFileError(Exception):
@@ -45,6 +52,7 @@ class Table:
     delimiter: str
     rows_read: int
     duplicate_rows: int
+    replaced_bytes: int = 0  # bytes that were not UTF-8 in a file read as UTF-8
 
 
 def _size(path: Path) -> str:
@@ -52,12 +60,27 @@ def _size(path: Path) -> str:
     return f"{size / 1024**3:.1f} GB" if size >= 1024**3 else f"{size / 1024**2:.0f} MB"
 
 
-def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[bytes, str]:
-    """The file as UTF-8 bytes, and the encoding it was in."""
+def _mostly_utf8(raw: bytes) -> tuple[bytes, int] | None:
+    """``raw`` as UTF-8 with its few bad bytes replaced, and how many, when it is UTF-8
+    but for a few stray bytes; None when it reads better as a single-byte encoding."""
+    text = raw.decode("utf-8", errors="replace")
+    # Each run of bad bytes becomes one U+FFFD: a lower bound on the bytes replaced.
+    replaced = text.count("\ufffd") - raw.count(_REPLACEMENT)
+    non_ascii = int(np.count_nonzero(np.frombuffer(raw, dtype=np.uint8) >= 0x80))
+    valid = non_ascii - replaced  # bytes of UTF-8 characters that read
+    few = replaced < STRAY_BYTES or replaced < STRAY_SHARE * non_ascii
+    if not few or valid <= replaced:
+        return None
+    return text.encode("utf-8"), replaced
+
+
+def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[bytes, str, int]:
+    """The file as UTF-8 bytes, the encoding it was in, and how many bytes were not
+    UTF-8 in a file read as UTF-8 (replaced by U+FFFD)."""
     if encoding:
         try:
             codecs.lookup(encoding)
-            return raw.decode(encoding).removeprefix("\ufeff").encode("utf-8"), encoding
+            return raw.decode(encoding).removeprefix("\ufeff").encode("utf-8"), encoding, 0
         except LookupError:
             raise CallsFileError(f"--encoding {encoding}: no such encoding "
                                  "(try utf-8, cp1252, latin-1, utf-16)") from None
@@ -68,7 +91,8 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[bytes, str]:
         encoding = "utf-8-sig"
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return raw.decode("utf-16").removeprefix("\ufeff").encode("utf-8"), "utf-16"
+            return (raw.decode("utf-16").removeprefix("\ufeff").encode("utf-8"), "utf-16",
+                    0)
         except UnicodeDecodeError:
             raise CallsFileError(f"{name}: starts like UTF-16 but is not UTF-16") from None
     if b"\x00" in raw[:65536]:
@@ -76,14 +100,17 @@ def _decode(raw: bytes, name: str, encoding: str | None) -> tuple[bytes, str]:
                              "export the calls as CSV")
     try:
         raw.decode("utf-8")
-        return raw, encoding or "utf-8"
+        return raw, encoding or "utf-8", 0
     except UnicodeDecodeError:
         pass
+    mostly = _mostly_utf8(raw)
+    if mostly is not None:
+        return mostly[0], encoding or "utf-8", mostly[1]
     # Not UTF-8: Windows-1252 (a superset of Latin-1's printable characters) is what
     # older dispatch systems and spreadsheets write; Latin-1 decodes any byte at all.
     for fallback in ("cp1252", "latin-1"):
         try:
-            return raw.decode(fallback).encode("utf-8"), fallback
+            return raw.decode(fallback).encode("utf-8"), fallback, 0
         except UnicodeDecodeError:
             continue
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
@@ -111,11 +138,16 @@ def _delimiter(data: bytes, name: str, need: tuple[str, ...], given: str | None)
 def _resolve(header: list[str], need: tuple[str, ...], name: str,
              delimiter: str, option: dict[str, str]) -> dict[str, str]:
     """The file's own spelling of each needed column (matched ignoring case)."""
-    exact = {h: h for h in header}
-    folded = {h.lower(): h for h in header}
     found: dict[str, str] = {}
     for want in need:
-        have = exact.get(want) or folded.get(want.lower())
+        alike = [h for h in header if h.lower() == want.lower()]
+        if want not in header and len(alike) > 1:
+            flag = option.get(want, "")
+            named = f"{want!r}{f' ({flag})' if flag else ''}"
+            raise CallsFileError(
+                f"{name}: the columns {' and '.join(map(repr, alike))} both match {named} "
+                "but for case; name one exactly, or rename the other")
+        have = want if want in header else next(iter(alike), None)
         if have is None:
             shown = ", ".join(header[:12]) + (", ..." if len(header) > 12 else "")
             hint = ""
@@ -155,7 +187,7 @@ def read_table(path: Path, *, need: tuple[str, ...], option: dict[str, str] | No
     if raw.startswith(b"PK\x03\x04"):
         raise CallsFileError(f"{name}: is a spreadsheet or zip file, not CSV; "
                              "save it as CSV (comma-separated values) first")
-    data, used = _decode(raw, name, encoding)
+    data, used, replaced = _decode(raw, name, encoding)
     del raw
     if not data or data.isspace():  # not strip(): that would copy the whole file
         raise CallsFileError(f"{name}: is empty")
@@ -180,4 +212,5 @@ def read_table(path: Path, *, need: tuple[str, ...], option: dict[str, str] | No
         raise CallsFileError(f"{name}: has a header but no rows")
     unique = frame.unique(maintain_order=True)
     return Table(frame=unique, columns=tuple(header), encoding=used, delimiter=sep,
-                 rows_read=frame.height, duplicate_rows=frame.height - unique.height)
+                 rows_read=frame.height, duplicate_rows=frame.height - unique.height,
+                 replaced_bytes=replaced)

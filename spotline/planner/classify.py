@@ -2,7 +2,8 @@
 
 1. Read the calls (``callsfile``): encoding, delimiter, exact duplicates dropped.
 2. Count calls per call type with polars (never a Python loop over calls), take each
-   type's description from ``--desc`` (its most frequent one) or the ``--types`` list.
+   type's description from ``--desc`` (its most frequent one, written out only when at
+   least MIN_NAMED calls share its text) or the ``--types`` list.
 3. Classify each distinct type with the rule table (``core.plan.classify``): a few
    hundred types, not hundreds of thousands of calls.
 4. Join the classes back, count by class and by hour of the week, and count what could
@@ -31,6 +32,8 @@ TIME_FORMATS = (
     "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d.%m.%Y %H:%M:%S",
     "%d.%m.%Y %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M",
 )
+#: Rows the format guess reads, evenly spaced over the column: an export sorted by time
+#: that starts on the 1st reads as well day first as month first for days.
 SAMPLE = 5000
 #: A UTC offset after a time ("Z", "+00", "-05:00", " UTC"): ArcGIS and Socrata exports
 #: write one. Only after a clock time, so a date's own "-01" is never taken for one.
@@ -83,24 +86,46 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def parse_times(raw: pl.Series, given: str | None) -> tuple[pl.Series, str, int]:
-    """The column as datetimes (null where unreadable), the format used (the one that
-    reads most of a sample, so one odd row does not decide), and how many times carried
-    a UTC offset that was set aside: hours are read as the clock time written."""
+@dataclass(frozen=True)
+class Times:
+    when: pl.Series  # datetimes, null where unreadable
+    format: str
+    offsets: int  # times whose UTC offset was set aside
+    also: tuple[str, ...] = ()  # other formats that read the column as well, differently
+
+
+def read_times(raw: pl.Series, given: str | None) -> Times:
+    """The column as datetimes in the format that reads most of an evenly spaced sample
+    (so one odd row does not decide). Formats that read as much of it are told apart by
+    the whole column; when that cannot (every day 12 or less: 03/04 is March or April),
+    the first in TIME_FORMATS is taken and the others are named in ``also``. A UTC
+    offset is set aside and counted: hours are read as the clock time written."""
     if given:
-        return raw.str.to_datetime(given, strict=False), given, 0
+        return Times(raw.str.to_datetime(given, strict=False), given, 0)
     offsets = int(raw.str.contains(OFFSET).sum())
     if offsets:
         raw = raw.str.replace(OFFSET, "${1}")
-    sample = raw.drop_nulls().head(SAMPLE)
-    best, best_n = TIME_FORMATS[0], -1
-    for fmt in TIME_FORMATS:
-        n = sample.str.to_datetime(fmt, strict=False).drop_nulls().len()
-        if n > best_n:
-            best, best_n = fmt, n
-        if n == sample.len():
-            break
-    return raw.str.to_datetime(best, strict=False), best, offsets
+    values = raw.drop_nulls()
+    sample = values.gather_every(max(1, values.len() // SAMPLE))
+    read = {fmt: sample.str.to_datetime(fmt, strict=False).drop_nulls().len()
+            for fmt in TIME_FORMATS}
+    most = max(read.values())
+    tied = [fmt for fmt in TIME_FORMATS if read[fmt] == most]
+    if most == 0 or len(tied) == 1:
+        return Times(raw.str.to_datetime(tied[0], strict=False), tied[0], offsets)
+    parsed = {fmt: raw.str.to_datetime(fmt, strict=False) for fmt in tied}
+    fewest = min(p.null_count() for p in parsed.values())
+    tied = [fmt for fmt in tied if parsed[fmt].null_count() == fewest]
+    best = parsed[tied[0]]
+    # "%Y-%m-%d %H:%M:%S" and the same with "%.f" read a file alike: no doubt there.
+    also = tuple(fmt for fmt in tied[1:] if not parsed[fmt].equals(best))
+    return Times(best, tied[0], offsets, also)
+
+
+def parse_times(raw: pl.Series, given: str | None) -> tuple[pl.Series, str, int]:
+    """``read_times`` as (datetimes, format, offsets set aside)."""
+    times = read_times(raw, given)
+    return times.when, times.format, times.offsets
 
 
 def degrees(column: str) -> pl.Expr:
@@ -133,15 +158,24 @@ def top_counts(values: pl.Series) -> dict[str, int]:
     return out
 
 
-def _descriptions(frame: pl.DataFrame, has_desc: bool) -> dict[str, str]:
-    """Each type's most frequent description in the calls themselves."""
+def _descriptions(frame: pl.DataFrame, has_desc: bool) -> tuple[dict[str, str],
+                                                                   dict[str, str]]:
+    """Each type's most frequent description in the calls themselves, to classify by,
+    and the same where at least MIN_NAMED calls share its text, to write out: a rarer
+    text may be words someone typed about one call (a narrative column given as
+    --desc), not a code's meaning."""
     if not has_desc:
-        return {}
-    counted = (frame.filter(pl.col("desc").is_not_null())
-               .group_by("type", "desc").len()
-               .sort(["type", "len", "desc"], descending=[False, True, False])
-               .unique("type", keep="first"))
-    return dict(zip(counted["type"].to_list(), counted["desc"].to_list(), strict=True))
+        return {}, {}
+    given = frame.filter(pl.col("desc").is_not_null()).select("type", "desc")
+
+    def most_frequent(rows: pl.DataFrame) -> dict[str, str]:
+        counted = (rows.group_by("type", "desc").len()
+                   .sort(["type", "len", "desc"], descending=[False, True, False])
+                   .unique("type", keep="first"))
+        return dict(zip(counted["type"].to_list(), counted["desc"].to_list(), strict=True))
+
+    common = given.filter(pl.len().over("desc") >= MIN_NAMED)
+    return most_frequent(given), most_frequent(common)
 
 
 def _code_list(codes: CodeList, encoding: str | None) -> dict[str, str]:
@@ -196,7 +230,8 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         frame = frame.with_columns(pl.col("desc").str.strip_chars().replace("", None))
     calls = frame.height
 
-    when, fmt, offsets = parse_times(frame["time"].str.strip_chars(), time_format)
+    times = read_times(frame["time"].str.strip_chars(), time_format)
+    when = times.when
     bad_dates = when.null_count()
     if bad_dates == calls:
         raise CallsFileError(
@@ -206,7 +241,7 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
 
     # 2-3. Each distinct type once: its count, its description, its class.
     per_type = frame.group_by("type").len().sort(["len", "type"], descending=[True, False])
-    described = _descriptions(frame, "desc" in frame.columns)
+    described, shown = _descriptions(frame, "desc" in frame.columns)
     listed = _code_list(codes, encoding) if codes else {}
     rows: list[TypeRow] = []
     undescribed = 0
@@ -219,7 +254,9 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         if verdict is None:
             rows.append(TypeRow("", "", n, CallClass.UNKNOWN, "", "the call has no type"))
         else:
-            rows.append(TypeRow(code, desc, n, verdict.klass, verdict.rule, verdict.reason))
+            # Classified by its text in memory; written out only where it is common.
+            out = shown.get(code) or listed.get(normal_code(code)) or ""
+            rows.append(TypeRow(code, out, n, verdict.klass, verdict.rule, verdict.reason))
 
     # 4. Classes back onto the calls; counts by class and by hour of the week.
     classes = pl.DataFrame({"type": [r.type for r in rows],
@@ -246,7 +283,7 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         "rows_read": table.rows_read,
         "duplicate_rows": table.duplicate_rows,
         "bad_dates": bad_dates,
-        "time_offsets_ignored": offsets,
+        "time_offsets_ignored": times.offsets,
         "missing_coordinates": missing_coordinates,
         "geocoding": geocoding,
         "missing_type": next((r.calls for r in rows if not r.type), 0),
@@ -259,8 +296,10 @@ def classify_calls(path: Path, *, columns: Columns, rules: RuleTable,
         "first_call": span.min().isoformat() if span.len() else None,  # type: ignore[union-attr]
         "last_call": span.max().isoformat() if span.len() else None,  # type: ignore[union-attr]
         "encoding": table.encoding,
+        "replaced_bytes": table.replaced_bytes,
         "delimiter": table.delimiter,
-        "time_format": fmt,
+        "time_format": times.format,
+        "time_format_ambiguous": list(times.also),
         "rules": rules_name,
     }
     return Result(types=rows, grid=grid, summary=summary, notes=notes(summary))
@@ -271,6 +310,12 @@ def notes(s: dict[str, Any]) -> list[str]:
     out = [f"read {s['rows_read']:,} rows ({s['encoding']}, "
            f"{'tab' if s['delimiter'] == chr(9) else repr(s['delimiter'])}-separated, "
            f"times as {s['time_format']})"]
+    if s.get("replaced_bytes"):
+        out.append(f"{s['replaced_bytes']:,} bytes are not UTF-8 in a UTF-8 file: read as "
+                   "\ufffd (pass --encoding if the file is in another encoding)")
+    if s.get("time_format_ambiguous"):
+        out.append(f"the times read as well as {', '.join(s['time_format_ambiguous'])}: "
+                   f"read as {s['time_format']}; pass --time-format if that is wrong")
     if s["duplicate_rows"]:
         out.append(f"{s['duplicate_rows']:,} rows were exact copies of another row: "
                    "counted once")

@@ -16,9 +16,9 @@ and the first that matches wins, so a specific rule (a weapon, domestic violence
 before a general one (a mental health crisis). A city can also pin a code to a class:
 pins are looked up first, by the exact code.
 
-A rule matches by ``words`` (phrases at word boundaries, case-insensitive; a trailing
-``*`` matches any ending, so ``SUICID*`` finds SUICIDE and SUICIDAL; the words of a
-phrase may be separated by any punctuation, so ``TRBL W SUBJ`` finds ``TRBL W/SUBJ``)
+A rule matches by ``words`` (phrases at word boundaries, case-insensitive; a ``*``
+after a word matches any ending, so ``SUICID*`` finds SUICIDE and SUICIDAL; the words of
+a phrase may be separated by any punctuation, so ``TRBL W SUBJ`` finds ``TRBL W/SUBJ``)
 and ``patterns`` (regular expressions for what words cannot say), unless one of its
 ``unless`` words is there too. This module takes plain data (the TOML or CSV is read by
 ``spotline.planner.rulesfile``) and never sees a call, only its type.
@@ -52,13 +52,13 @@ class RuleError(ValueError):
 
 def word_regex(phrase: str) -> str:
     """The regular expression for one phrase of ``words``."""
-    text = phrase.strip().upper()
-    prefix = text.endswith("*")
-    tokens = re.findall(r"[A-Z0-9]+", text)
+    # Any word of a phrase may end in "*": "INTOX* DRIVER" finds INTOXICATED DRIVER.
+    tokens = re.findall(r"([A-Z0-9]+)(\*?)", phrase.strip().upper())
     if not tokens:
         raise RuleError(f"the word {phrase!r} has no letters or digits")
-    body = r"[^A-Z0-9]*".join(re.escape(t) for t in tokens)
-    return r"(?<![A-Z0-9])" + body + (r"[A-Z0-9]*" if prefix else r"(?![A-Z0-9])")
+    body = r"[^A-Z0-9]*".join(re.escape(t) + (r"[A-Z0-9]*" if star else "")
+                              for t, star in tokens)
+    return r"(?<![A-Z0-9])" + body + r"(?![A-Z0-9])"
 
 
 def _compile(name: str, words: Sequence[str], patterns: Sequence[str]) -> re.Pattern[str] | None:

@@ -25,18 +25,21 @@ from spotline.core.triage import BASE_PRIORITY, Kind, Priority
 KIND_WORDS: tuple[tuple[Kind, tuple[str, ...]], ...] = (
     (Kind.OVERDOSE, ("OVERDOSE*", "OD", "DRUG*", "NARCOTIC*", "OPIOID*", "OPIATE*",
                      "HEROIN", "FENTANYL", "NARCAN", "NALOXONE", "POISONING")),
-    (Kind.MENTAL_HEALTH, ("MENTAL*", "PSYCH*", "EDP", "EMOTIONAL*", "SUICID*", "CRISIS",
-                          "BEHAVIORAL", "BEHAVIOURAL")),
+    (Kind.MENTAL_HEALTH, ("MENTAL*", "PSYCH*", "EDP", "E D P", "EMOTIONAL*", "SUICID*",
+                          "CRISIS", "BEHAVIORAL", "BEHAVIOURAL", "JUMPER*", "JUMP UP",
+                          "JUMPED UP", "LEDGE", "ON BRIDGE")),
     (Kind.WELFARE_CHECK, ("WELFARE", "CHECK ON", "CHECK THE WELFARE", "WELL BEING",
                           "WELLBEING", "SLEEPING", "INTOXICAT*", "INOXICAT*", "DRUNK",
-                          "ALCOHOL*", "ETOH", "LOITER*", "HOMELESS", "UNHOUSED",
-                          "ENCAMPMENT", "SUBJ DOWN", "SUBJECT DOWN", "PERSON DOWN",
-                          "MAN DOWN", "WOMAN DOWN")),
+                          "ALCOHOL*", "ETOH", "LOITER*", "SUBJ DOWN", "SUBJECT DOWN",
+                          "PERSON DOWN", "MAN DOWN", "WOMAN DOWN")),
     (Kind.MEDICAL, ("SICK", "ILL", "INJUR*", "INJ", "MEDICAL", "MED", "UNCONSCIOUS",
                     "FALL", "FALLEN")),
     (Kind.CONFLICT, ("DISTURB*", "TRBL", "TRB", "TROUBL*", "FIGHT*", "DISPUTE*",
                      "NEIGHBOR*", "NEIGHBOUR*", "ARGUMENT*", "NOISE", "LOUD", "FIREWORK*",
                      "CUSTODY", "PARTY")),
+    # These describe the person, not the need: LVMPD's "OTHER DISTURBANCE - UNHOUSED" is
+    # a disturbance. Alone ("HOMELESS PERSON") they are outreach, a welfare check.
+    (Kind.WELFARE_CHECK, ("HOMELESS*", "UNHOUSED", "ENCAMPMENT")),
 )
 
 _MATCHERS: tuple[tuple[Kind, re.Pattern[str]], ...] = tuple(

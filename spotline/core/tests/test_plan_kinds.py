@@ -42,6 +42,10 @@ ELSEWHERE = [
     ("CHECK ON THE WELFARE - INTOXICATED", C, Kind.WELFARE_CHECK, Priority.P3),
     ("NEIGHBOR DISPUTE", B, Kind.CONFLICT, Priority.P2),
     ("PSYCHIATRIC CRISIS - VIOLENT", B, Kind.MENTAL_HEALTH, Priority.P2),
+    ("JUVENILE DISTURBANCE - UNHOUSED", B, Kind.CONFLICT, Priority.P2),  # LVMPD 416AU
+    ("FAMILY DISTURBANCE - UNHOUSED", B, Kind.CONFLICT, Priority.P2),  # LVMPD 417U
+    ("HOMELESS PERSON", C, Kind.WELFARE_CHECK, Priority.P3),  # the person alone: outreach
+    ("E.D.P.", C, Kind.MENTAL_HEALTH, Priority.P2),
 ]
 
 

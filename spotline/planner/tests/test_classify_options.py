@@ -4,6 +4,7 @@ counts, addresses geocoded with the gazetteer, and what the first version misrea
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Iterator
@@ -161,6 +162,68 @@ def test_times_with_a_utc_offset_are_read_as_written(tmp_path: Path,
     calls = write(tmp_path / "d.csv", "t,code\n2016/09/19 13:38:00+00,WEL\n")
     classify(str(calls), "--time", "t", "--type", "code", "--out", str(tmp_path / "p"))
     assert summary(tmp_path / "p")["first_call"] == "2016-09-19T13:38:00"
+
+
+def test_dates_that_read_both_ways_are_read_month_first_and_said_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Every day is 12 or less: 03/04 is March 4th or April 3rd, and the whole file
+    # cannot tell. The first format in the list is kept, and the other is named.
+    calls = write(tmp_path / "c.csv", "t,code\n" + "".join(
+        f"{d:02d}/04/2024 10:00,WEL\n" for d in range(1, 13)))
+    classify(str(calls), "--time", "t", "--type", "code", "--out", str(tmp_path / "o"))
+    s = summary(tmp_path / "o")
+    assert (s["time_format"], s["time_format_ambiguous"]) == ("%m/%d/%Y %H:%M",
+                                                              ["%d/%m/%Y %H:%M"])
+    assert s["first_call"] == "2024-01-04T10:00:00" and s["bad_dates"] == 0
+    assert "pass --time-format if that is wrong" in capsys.readouterr().err
+
+
+def test_formats_that_read_a_file_alike_are_not_called_ambiguous(tmp_path: Path) -> None:
+    # "%Y-%m-%d %H:%M:%S" and the same with "%.f" read these times the same.
+    calls = write(tmp_path / "c.csv", "t,code\n2024-04-03 10:00:00,WEL\n")
+    classify(str(calls), "--time", "t", "--type", "code", "--out", str(tmp_path / "o"))
+    s = summary(tmp_path / "o")
+    assert (s["time_format"], s["time_format_ambiguous"]) == ("%Y-%m-%d %H:%M:%S", [])
+
+
+def test_a_stray_byte_in_a_utf8_file_is_replaced_and_counted(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "c.csv").write_bytes("t,code\n2024-03-04 10:00:00,SEÑORA WEL\n".encode()
+                                     + b"2024-03-04 11:00:00,CAF\xe9 WEL\n")
+    classify(str(tmp_path / "c.csv"), "--time", "t", "--type", "code",
+             "--out", str(tmp_path / "o"))
+    s = summary(tmp_path / "o")
+    assert (s["encoding"], s["replaced_bytes"]) == ("utf-8", 1)
+    assert "1 bytes are not UTF-8" in capsys.readouterr().err
+    # A Windows-1252 file is still one: it has no UTF-8 characters to keep.
+    (tmp_path / "d.csv").write_bytes(b"t,code\n2024-03-04 11:00:00,CAF\xe9 WEL\n")
+    classify(str(tmp_path / "d.csv"), "--time", "t", "--type", "code",
+             "--out", str(tmp_path / "p"))
+    assert (summary(tmp_path / "p")["encoding"], summary(tmp_path / "p")["replaced_bytes"]
+            ) == ("cp1252", 0)
+
+
+def test_columns_named_alike_but_for_case_are_named_and_an_exact_name_wins(
+        tmp_path: Path) -> None:
+    calls = write(tmp_path / "c.csv", "t,Code,CODE\n2024-03-04 10:00:00,WEL,GUN\n")
+    with pytest.raises(CommandError, match="'Code' and 'CODE' both match 'code'"):
+        classify(str(calls), "--time", "t", "--type", "code", "--out", str(tmp_path / "o"))
+    classify(str(calls), "--time", "t", "--type", "CODE", "--out", str(tmp_path / "o"))
+    assert summary(tmp_path / "o")["by_class"]["not_eligible"] == 1
+
+
+def test_a_description_shared_by_enough_calls_is_written(tmp_path: Path) -> None:
+    calls = write(tmp_path / "c.csv", "t,code,text\n" + "".join(
+        f"2024-03-04 10:{i:02d}:00,{'A' if i < 3 else 'B'},SICK PERSON\n" for i in range(5))
+        + "2024-03-04 11:00:00,C,says her son is suicidal\n")
+    classify(str(calls), "--time", "t", "--type", "code", "--desc", "text",
+             "--out", str(tmp_path / "o"))
+    with (tmp_path / "o" / "classification.csv").open(newline="") as f:
+        rows = {r["type"]: r for r in csv.DictReader(f)}
+    # Five calls share "SICK PERSON", over two types: a code's meaning, written out.
+    assert rows["A"]["description"] == rows["B"]["description"] == "SICK PERSON"
+    # One call's own words are not written, though they still classify its type.
+    assert (rows["C"]["description"], rows["C"]["class"]) == ("", "community")
 
 
 def test_a_file_of_only_a_byte_order_mark_is_empty(tmp_path: Path) -> None:
