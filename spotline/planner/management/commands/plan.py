@@ -46,7 +46,9 @@ class Command(BaseCommand):
         c.add_argument("--type", metavar="COL",
                        help="the column with the call type, a code or a description "
                             "(required unless the mapping names it)")
-        c.add_argument("--desc", metavar="COL", help="a column describing the call type (a text fewer than 5 calls share is never written out)")
+        c.add_argument("--desc", metavar="COL",
+                       help="a column describing the call type (a text fewer than 5 "
+                            "calls share is never written out)")
         c.add_argument("--types", metavar="CODES.csv",
                        help="a separate list of call-type codes and their descriptions")
         c.add_argument("--types-code", metavar="COL", help="the code column of --types")
