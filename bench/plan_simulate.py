@@ -36,8 +36,10 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-CALLS = ROOT.parent / "shared" / "data" / "calls" / "milwaukee_cfs_2018-05.csv"
+from spotline.planner.tests.shared import calls_dir
+
+# ../shared/data beside the project, as CI lays it (or SPOTLINE_SHARED_DATA).
+CALLS = calls_dir() / "milwaukee_cfs_2018-05.csv"
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "3"))
 RESPONDERS = int(os.environ.get("BENCH_RESPONDERS", "30"))
 GOAL_S = 30.0
