@@ -6,7 +6,7 @@ delay, no ``max_eta`` cap; the same turnout). When nobody is free, the call wait
 queue, most urgent then oldest, and the first qualified responder to come free, back
 at their post or on shift takes it; nobody taking it within ``give_up_seconds`` leaves
 it unserved, as in the policy simulation. Shifts, trips home after a scene and scene
-times are the policy simulation's exactly (``simbase``; scene times from a
+times are the policy simulation's exactly (one engine, ``simengine``; scene times from a
 ``random.Random`` seeded alike, drawn in the same order), so the difference is the
 dispatch alone.
 
@@ -25,30 +25,16 @@ now, not one who knew the future.
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import simpy
 
 from spotline.core.geo import Point, TravelTimeEstimator
-from spotline.core.plan.model import HOUR, Assumptions, CallOutcome, SimCall, SimResult, Staffing
-from spotline.core.plan.simbase import (
-    Crew,
-    Progress,
-    Roster,
-    ShiftChange,
-    head_home,
-    ordered,
-    period_end,
-    required,
-    scene_seconds,
-    shift_seconds,
-)
+from spotline.core.plan.model import Assumptions, CallOutcome, SimCall, SimResult, Staffing
+from spotline.core.plan.simbase import Crew, required
+from spotline.core.plan.simengine import Engine
 from spotline.core.policy import Ranked, Shortfall, qualifies, why_nobody, within_cap
-
-Steps = Generator[simpy.Event, Any, None]
 
 
 @dataclass(eq=False)
@@ -72,68 +58,20 @@ class Job:
         return self.crew, self.call.point
 
 
-class Oracle:
+class Oracle(Engine[Job]):
+    """The perfect dispatcher in the shared engine (``simengine``)."""
+
+    oracle = True
+
     def __init__(self, calls: Sequence[SimCall], staffing: Staffing, assumptions: Assumptions,
                  estimator: TravelTimeEstimator,
                  progress: Callable[[int], None] | None = None, capped: bool = False) -> None:
-        self.env = simpy.Environment()
+        super().__init__(calls, staffing, assumptions, estimator, progress)
         self.capped = capped
-        self.a = assumptions
-        self.estimator = estimator
-        self.calls = ordered(calls)
-        # Seeded as the policy's, drawn first there too: the same call, the same time.
-        rng = random.Random(assumptions.seed)  # noqa: S311 - a simulation, not secrets
-        self.scene = scene_seconds(self.calls, assumptions, rng)
-        self.roster = Roster(staffing)
-        self.staffing = staffing
-        self.progress = Progress(len(self.calls), progress)
         self.queue: dict[int, Job] = {}
-        self.jobs: list[Job | None] = [None] * len(self.calls)
-        self.keys = 0
-        self.active = len(self.calls)
-        self.all_done = self.env.event()
 
-    def run(self) -> SimResult:
-        self.roster.turn(0)
-        if self.calls:
-            self.env.process(self._shifts())
-            for index, call in enumerate(self.calls):
-                self.env.process(self._call(index, call))
-            self.env.run(until=self.all_done)
-        end = period_end(self.calls, self.a, self.env.now)
-        return SimResult(
-            outcomes=[self._outcome(j) for j in self.jobs if j is not None],
-            shift_seconds=shift_seconds(self.staffing, end, self.roster.crews),
-            busy_seconds={c.responder_id: c.busy_total for c in self.roster.crews},
-            oracle=True)
-
-    def _call(self, index: int, call: SimCall) -> Steps:
-        yield self.env.timeout(call.at)
-        job = self.jobs[index] = self._open(call)
-        yield job.taken | self.env.timeout(self.a.give_up_seconds[call.priority])
-        if job.crew is None:
-            self._give_up(job)
-        else:
-            job.done = self.env.event()
-            if call.backup:
-                self.active += 1
-                self.env.process(self._backup(job, self.scene[index]))
-            yield from self._attend(job, self.scene[index])
-            job.done.succeed()
-        self.progress.finished()
-        self._finished()
-
-    def _backup(self, first: Job, scene: float) -> Steps:
-        done = first.done or self.env.event()
-        job = self._open(first.call, excluded=frozenset({first.held()[0].responder_id}))
-        yield job.taken | self.env.timeout(self.a.give_up_seconds[first.call.priority]) | done
-        if job.crew is None:
-            self._give_up(job)
-        else:
-            yield from self._attend(job, scene)
-        self._finished()
-
-    def _open(self, call: SimCall, excluded: frozenset[int] = frozenset()) -> Job:
+    def _open(self, call: SimCall, *, parent: Job | None = None,
+              excluded: frozenset[int] = frozenset()) -> Job:
         self.keys += 1
         job = Job(key=self.keys, call=call, opened=self.env.now, taken=self.env.event(),
                   excluded=excluded)
@@ -144,26 +82,11 @@ class Oracle:
             self._assign(job, nearest)
         return job
 
-    def _attend(self, job: Job, scene: float) -> Steps:
-        crew, point = job.held()
-        travel = self.estimator.eta_seconds(crew.location, point, crew.spec.mode)
-        yield self.env.timeout(self.a.turnout_seconds + travel)
-        job.on_scene_at = self.env.now
-        yield self.env.timeout(scene)
-        crew.release(point, self.env.now)
-        if crew.on_shift:
-            self._take_queued(crew)
-        head_home(self.env, crew, self.estimator, self._take_queued)
+    def _answered(self, job: Job) -> simpy.Event:
+        return job.taken
 
-    def _shifts(self) -> Steps:
-        hour = 0
-        while True:
-            hour += 1
-            yield ShiftChange(self.env, hour * HOUR - self.env.now)
-            came, _left = self.roster.turn(hour)
-            for crew in came:
-                if crew.free:
-                    self._take_queued(crew)
+    def _taken(self, job: Job) -> bool:
+        return job.crew is not None
 
     def _can_take(self, crew: Crew, job: Job) -> bool:
         point = job.call.point
@@ -184,7 +107,7 @@ class Oracle:
         return min(able, default=None, key=lambda c: (
             self.estimator.eta_seconds(c.location, point, c.spec.mode), c.responder_id))
 
-    def _take_queued(self, crew: Crew) -> None:
+    def _freed(self, crew: Crew) -> None:
         """The first responder to come free takes the most urgent, oldest call they can."""
         for job in sorted(self.queue.values(),
                           key=lambda j: (j.call.priority, j.opened, j.key)):
@@ -198,7 +121,7 @@ class Oracle:
         job.crew, job.accepted_at = crew, self.env.now
         job.taken.succeed()
 
-    def _give_up(self, job: Job) -> None:
+    def _drop(self, job: Job) -> None:
         """Unserved, for the same reasons a round would give (``why_nobody``)."""
         del self.queue[job.key]
         if job.call.point is None:
@@ -209,11 +132,6 @@ class Oracle:
         qualified = [c for c in on_shift if qualifies(c.candidate(), required(job.call))]
         job.unserved = why_nobody(on_shift=bool(on_shift), qualified=bool(qualified),
                                   free=any(c.free for c in qualified), fates=[])
-
-    def _finished(self) -> None:
-        self.active -= 1
-        if self.active == 0:
-            self.all_done.succeed()
 
     def _outcome(self, job: Job) -> CallOutcome:
         call = job.call

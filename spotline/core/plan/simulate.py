@@ -42,29 +42,16 @@ The model and its limits (docs/planner.md says more):
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
 
 import simpy
 
 from spotline.core.geo import TravelTimeEstimator
 from spotline.core.lifecycle import Event, State
-from spotline.core.plan.model import HOUR, Assumptions, CallOutcome, SimCall, SimResult, Staffing
-from spotline.core.plan.simbase import (
-    Crew,
-    Progress,
-    Roster,
-    ShiftChange,
-    head_home,
-    moment,
-    ordered,
-    period_end,
-    required,
-    scene_seconds,
-    shift_seconds,
-)
+from spotline.core.plan.model import Assumptions, CallOutcome, SimCall, SimResult, Staffing
+from spotline.core.plan.simbase import Crew, moment, required
+from spotline.core.plan.simengine import Engine
 from spotline.core.plan.simrequest import Offer, Request
 from spotline.core.policy import (
     COOLING,
@@ -83,99 +70,15 @@ from spotline.core.waiting import Waiting, choose_waiting
 # oldest first, when a responder comes free; the simulation does the same.
 LOOK_AT = 50
 
-Steps = Generator[simpy.Event, Any, None]
 
+class Simulation(Engine[Request]):
+    """The production policy's dispatch in the shared engine (``simengine``)."""
 
-class Simulation:
     def __init__(self, calls: Sequence[SimCall], staffing: Staffing, assumptions: Assumptions,
                  estimator: TravelTimeEstimator,
                  progress: Callable[[int], None] | None = None) -> None:
-        self.env = simpy.Environment()
-        self.a = assumptions
-        self.estimator = estimator
-        self.rng = random.Random(assumptions.seed)  # noqa: S311 - a simulation, not secrets
-        self.calls = ordered(calls)
-        self.scene = scene_seconds(self.calls, assumptions, self.rng)
-        self.roster = Roster(staffing)
-        self.progress = Progress(len(self.calls), progress)
+        super().__init__(calls, staffing, assumptions, estimator, progress)
         self.waiting: dict[int, Request] = {}  # dispatching, in order of opening
-        self.requests: list[Request | None] = [None] * len(self.calls)
-        self.keys = 0
-        self.active = len(self.calls)  # calls and backups not yet finished
-        self.all_done = self.env.event()
-
-    def run(self) -> SimResult:
-        self.roster.turn(0)
-        if self.calls:
-            self.env.process(self._shifts())
-            for index, call in enumerate(self.calls):
-                self.env.process(self._call(index, call))
-            self.env.run(until=self.all_done)
-        end = period_end(self.calls, self.a, self.env.now)
-        return SimResult(
-            outcomes=[self._outcome(r) for r in self.requests if r is not None],
-            shift_seconds=shift_seconds(self.roster.staffing, end, self.roster.crews),
-            busy_seconds={c.responder_id: c.busy_total for c in self.roster.crews})
-
-    def _call(self, index: int, call: SimCall) -> Steps:
-        yield self.env.timeout(call.at)
-        req = self._open(call)
-        self.requests[index] = req
-        self._after(req.policy.deadline.total_seconds(), partial(self._deadline, req))
-        yield req.accepted | self.env.timeout(self.a.give_up_seconds[call.priority])
-        if req.state is State.DISPATCHING:  # nobody accepted in time: the city's turn
-            self._close(req)
-        else:
-            req.done = self.env.event()
-            if call.backup:
-                self.active += 1
-                self.env.process(self._backup(req, self.scene[index]))
-            yield from self._attend(req, self.scene[index])
-            req.done.succeed()
-        self.progress.finished()
-        self._finished()
-
-    def _backup(self, first: Request, scene: float) -> Steps:
-        done = first.done or self.env.event()
-        req = self._open(first.call, parent=first,
-                         excluded=frozenset({first.held()[0].responder_id}))
-        give_up = self.env.timeout(self.a.give_up_seconds[first.call.priority])
-        yield req.accepted | give_up | done
-        if req.state is State.DISPATCHING:
-            self._close(req)
-        else:
-            yield from self._attend(req, scene)
-        self._finished()
-
-    def _attend(self, req: Request, scene: float) -> Steps:
-        crew, point = req.held()
-        travel = self.estimator.eta_seconds(crew.location, point, crew.spec.mode)
-        yield self.env.timeout(self.a.turnout_seconds + travel)
-        req.move(Event.ON_SCENE, self.env.now)
-        req.on_scene_at = self.env.now
-        yield self.env.timeout(scene)
-        req.move(Event.RESOLVE, self.env.now)
-        crew.release(point, self.env.now)
-        if crew.on_shift:
-            self._offer_to_freed(crew)
-        head_home(self.env, crew, self.estimator, self._offer_to_freed)
-
-    def _shifts(self) -> Steps:
-        hour = 0
-        while True:
-            hour += 1
-            yield ShiftChange(self.env, hour * HOUR - self.env.now)
-            came, left = self.roster.turn(hour)
-            for crew in left:
-                self._give_back(crew, keep=None, replace=True)
-            for crew in came:
-                if crew.free:
-                    self._offer_to_freed(crew)
-
-    def _finished(self) -> None:
-        self.active -= 1
-        if self.active == 0:
-            self.all_done.succeed()
 
     def _open(self, call: SimCall, *, parent: Request | None = None,
               excluded: frozenset[int] = frozenset()) -> Request:
@@ -186,7 +89,24 @@ class Simulation:
         req.move(Event.DISPATCH, self.env.now)
         self.waiting[req.key] = req
         self._round(req)
+        if parent is None:  # a backup has no deadline of its own
+            self._after(req.policy.deadline.total_seconds(), partial(self._deadline, req))
         return req
+
+    def _answered(self, req: Request) -> simpy.Event:
+        return req.accepted
+
+    def _taken(self, req: Request) -> bool:
+        return req.state is not State.DISPATCHING
+
+    def _arrived(self, req: Request) -> None:
+        req.move(Event.ON_SCENE, self.env.now)
+
+    def _resolved(self, req: Request) -> None:
+        req.move(Event.RESOLVE, self.env.now)
+
+    def _left(self, crew: Crew) -> None:
+        self._give_back(crew, keep=None, replace=True)
 
     def _round(self, req: Request) -> None:
         """``rounds.round_start``: the next K, the round's timer, an ambulance at once?"""
@@ -295,7 +215,7 @@ class Simulation:
             if should_widen(req.state) and (replace or not req.pending()):
                 self._round(req)
 
-    def _offer_to_freed(self, crew: Crew) -> None:
+    def _freed(self, crew: Crew) -> None:
         """``freed.offer_to_freed``: the waiting call ``choose_waiting`` picks, in a
         round of its own."""
         rid, now = crew.responder_id, self.env.now
@@ -316,7 +236,7 @@ class Simulation:
         req.shortfall = None
         self._after(req.policy.offer_expiry.total_seconds(), partial(self._expire, req, req.round))
 
-    def _close(self, req: Request) -> None:
+    def _drop(self, req: Request) -> None:
         """Nobody accepted in time: closed by the system, with the last round's cause."""
         now = self.env.now
         req.move(Event.CANCEL, now)
