@@ -24,40 +24,24 @@ from spotline.planner import simulate, staff
 from spotline.planner.callsfile import CallsFileError
 from spotline.planner.classify import Columns
 from spotline.planner.geocode import points_for
-from spotline.planner.mapping import MappingError, merge, read_mapping
+from spotline.planner.mapping import MappingError, add_export_options, merge, read_mapping
 from spotline.planner.simcalls import Loaded, load_calls
 from spotline.planner.staffing import StaffingError, build, flat, parse_modes, read_plan
 
 
 def _common(p: Any) -> None:
-    p.add_argument("calls", metavar="CALLS.csv")
+    add_export_options(p, mapping_help="the TOML file of 'plan classify' naming the "
+                                       "columns (the options below win; its other keys "
+                                       "are ignored)")
     p.add_argument("--classification", required=True, metavar="FILE",
                    help="the classification.csv of 'plan classify', reviewed: its class "
                         "column decides which calls are simulated")
-    p.add_argument("--mapping", metavar="FILE",
-                   help="the TOML file of 'plan classify' naming the columns (the "
-                        "options below win; its other keys are ignored)")
-    p.add_argument("--time", metavar="COL",
-                   help="the column with the date and time of the call (required "
-                        "unless the mapping names it)")
-    p.add_argument("--type", metavar="COL",
-                   help="the column with the call type, as given to 'plan classify' "
-                        "(required unless the mapping names it)")
     p.add_argument("--desc", metavar="COL",
                    help="accepted as for classify; the descriptions come from the "
                         "classification")
     p.add_argument("--types", metavar="CODES.csv", help="accepted as for classify")
     p.add_argument("--types-code", metavar="COL", help="accepted as for classify")
     p.add_argument("--types-desc", metavar="COL", help="accepted as for classify")
-    p.add_argument("--lat", metavar="COL", help="latitude: the simulation needs places")
-    p.add_argument("--lon", metavar="COL", help="longitude")
-    p.add_argument("--address", metavar="COL",
-                   help="an address or beat to geocode with the gazetteer, for calls "
-                        "without --lat/--lon")
-    p.add_argument("--encoding", help="the file's encoding, when guessing goes wrong")
-    p.add_argument("--delimiter", help="the separator, when guessing goes wrong")
-    p.add_argument("--time-format", metavar="FORMAT",
-                   help="how the time column is written, as in '%%m/%%d/%%Y %%H:%%M'")
     p.add_argument("--sample", type=int, metavar="N",
                    help="simulate the first whole days holding at least N calls")
     p.add_argument("--osm", metavar="FILE.osm.pbf",

@@ -85,3 +85,26 @@ def merge(options: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, A
         if merged.get(key) is None:
             merged[key] = value
     return merged
+
+
+def add_export_options(p: Any, *, mapping_help: str) -> None:
+    """The export and the options naming its columns and how it is written, the same
+    for every command that reads one (classify, simulate, staff); each names the file
+    that can hold them (``--mapping``) in its own words."""
+    p.add_argument("calls", metavar="CALLS.csv")
+    p.add_argument("--mapping", metavar="FILE", help=mapping_help)
+    p.add_argument("--time", metavar="COL",
+                   help="the column with the date and time of the call (required "
+                        "unless the mapping names it)")
+    p.add_argument("--type", metavar="COL",
+                   help="the column with the call type, a code or a description "
+                        "(required unless the mapping names it)")
+    p.add_argument("--lat", metavar="COL", help=KEYS["lat"])
+    p.add_argument("--lon", metavar="COL", help=KEYS["lon"])
+    p.add_argument("--address", metavar="COL",
+                   help="an address or beat to geocode with the gazetteer, for calls "
+                        "without --lat/--lon")
+    p.add_argument("--encoding", help="the files' encoding, when guessing goes wrong")
+    p.add_argument("--delimiter", help="the separator, when guessing goes wrong")
+    p.add_argument("--time-format", metavar="FORMAT",
+                   help="how the time column is written, as in '%%m/%%d/%%Y %%H:%%M'")

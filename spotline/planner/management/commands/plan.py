@@ -23,7 +23,7 @@ from spotline.planner import cli_job, cli_report, cli_sim, report
 from spotline.planner.callsfile import CallsFileError
 from spotline.planner.classify import CodeList, Columns, classify_calls
 from spotline.planner.geocode import points_for
-from spotline.planner.mapping import MappingError, merge, read_mapping
+from spotline.planner.mapping import MappingError, add_export_options, merge, read_mapping
 from spotline.planner.rulesfile import load_rules
 
 
@@ -37,15 +37,8 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True,
                                     metavar="{classify,simulate,staff,report}")
         c = sub.add_parser("classify", help="classify call types; the diversion estimate")
-        c.add_argument("calls", metavar="CALLS.csv")
-        c.add_argument("--mapping", metavar="FILE",
-                       help="a TOML file naming the columns (the options below win)")
-        c.add_argument("--time", metavar="COL",
-                       help="the column with the date and time of the call (required "
-                            "unless the mapping names it)")
-        c.add_argument("--type", metavar="COL",
-                       help="the column with the call type, a code or a description "
-                            "(required unless the mapping names it)")
+        add_export_options(c, mapping_help="a TOML file naming the columns (the options "
+                                           "below win)")
         c.add_argument("--desc", metavar="COL",
                        help="a column describing the call type (a text fewer than 5 "
                             "calls share is never written out)")
@@ -54,20 +47,11 @@ class Command(BaseCommand):
         c.add_argument("--types-code", metavar="COL", help="the code column of --types")
         c.add_argument("--types-desc", metavar="COL",
                        help="the description column of --types")
-        c.add_argument("--lat", metavar="COL")
-        c.add_argument("--lon", metavar="COL")
-        c.add_argument("--address", metavar="COL",
-                       help="an address or beat to geocode with the gazetteer, for calls "
-                            "without --lat/--lon")
         c.add_argument("--priority", metavar="COL", help="counted by value")
         c.add_argument("--disposition", metavar="COL", help="counted by value")
         c.add_argument("--rules", metavar="FILE",
                        help="a city's rule table (TOML or CSV) over the shipped one")
         c.add_argument("--out", required=True, metavar="DIR")
-        c.add_argument("--encoding", help="the files' encoding, when guessing goes wrong")
-        c.add_argument("--delimiter", help="the separator, when guessing goes wrong")
-        c.add_argument("--time-format", metavar="FORMAT",
-                       help="how the time column is written, as in '%%m/%%d/%%Y %%H:%%M'")
         cli_sim.add_parsers(sub)
         cli_report.add_parsers(sub)
         cli_job.add_parsers(sub)  # started by the worker for /planner/
