@@ -166,21 +166,29 @@ def street_rows(streets: dict[str, Street]) -> list[tuple[Row, Street]]:
     return out
 
 
+def apply_extract(handler: osmium.SimpleHandler, path: Path,
+                  error: type[Exception]) -> None:
+    """Run ``handler`` over the extract at ``path``, with node locations; ``error``
+    (one line) when it is not an extract, missing, empty or unreadable. The gazetteer
+    and the planner's road graph (``planner.roadgraph``) read extracts this one way."""
+    if not path.name.lower().endswith(SUFFIXES):
+        raise error(f"{path.name}: not an OpenStreetMap extract "
+                    f"(expected {', '.join(SUFFIXES)})")
+    if not path.is_file():
+        raise error(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise error(f"{path.name}: the file is empty")
+    try:
+        handler.apply_file(str(path), locations=True)
+    except (RuntimeError, ValueError, OSError) as exc:  # osmium's errors for a bad file
+        raise error(f"{path.name}: cannot be read as OpenStreetMap data "
+                    f"({type(exc).__name__})") from None
+
+
 def read_extract(path: Path, *, progress: Callable[[str], None] | None = None) -> Reader:
     """Read ``path``; ExtractError (one line) when it is missing, empty or unreadable."""
-    if not path.name.lower().endswith(SUFFIXES):
-        raise ExtractError(f"{path.name}: not an OpenStreetMap extract "
-                           f"(expected {', '.join(SUFFIXES)})")
-    if not path.is_file():
-        raise ExtractError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise ExtractError(f"{path.name}: the file is empty")
     reader = Reader(progress)
-    try:
-        reader.apply_file(str(path), locations=True)
-    except (RuntimeError, ValueError, OSError) as exc:  # osmium's errors for a bad file
-        raise ExtractError(f"{path.name}: cannot be read as OpenStreetMap data "
-                           f"({type(exc).__name__})") from None
+    apply_extract(reader, path, ExtractError)
     if not reader.rows and not reader.streets:
         raise ExtractError(f"{path.name}: no addresses, named places or streets in it")
     return reader

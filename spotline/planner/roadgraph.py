@@ -26,7 +26,7 @@ import numpy as np
 import osmium
 
 from spotline.core.geo import DEFAULT_SPEEDS_MPS, EARTH_RADIUS_M, Mode, Point, distance_m
-from spotline.places.osmread import SUFFIXES
+from spotline.places.osmread import apply_extract
 
 # Ways a pedestrian may use unless tagged otherwise. "trail" is not an OSM value but
 # appears in some extracts (Helsinki's among them) for what is mapped elsewhere as path.
@@ -222,19 +222,8 @@ def _largest_component(edges: dict[tuple[int, int], tuple[float, float]],
 
 def build_graphs(path: Path) -> dict[Mode, ModeGraph]:
     """Every mode's graph from ``path``; RoadsError (one line) when there is none."""
-    if not path.name.lower().endswith(SUFFIXES):
-        raise RoadsError(f"{path.name}: not an OpenStreetMap extract "
-                         f"(expected {', '.join(SUFFIXES)})")
-    if not path.is_file():
-        raise RoadsError(f"{path}: no such file")
-    if path.stat().st_size == 0:
-        raise RoadsError(f"{path.name}: the file is empty")
     reader = WayReader()
-    try:
-        reader.apply_file(str(path), locations=True)
-    except (RuntimeError, ValueError, OSError) as exc:  # osmium's errors for a bad file
-        raise RoadsError(f"{path.name}: cannot be read as OpenStreetMap data "
-                         f"({type(exc).__name__})") from None
+    apply_extract(reader, path, RoadsError)
     graphs = {}
     for mode in Mode:
         graph = _largest_component(reader.edges[mode], reader.coords)
