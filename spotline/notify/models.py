@@ -72,6 +72,10 @@ class DeliveryStatus(models.TextChoices):
     DELIVERED = "delivered"  # the provider's status callback confirmed it
     FAILED = "failed"
     UNDELIVERED = "undelivered"
+    # Never handed to the provider: the sender's lease ran out before the call (a paused
+    # process, a slow pass) and another sender may have sent the message. Not a text to
+    # anyone and not a failure; the message's other deliveries say what happened to it.
+    SUPERSEDED = "superseded"
 
 
 class Delivery(models.Model):

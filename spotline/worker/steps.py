@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+
+from django.utils import timezone
 
 from spotline.alerts.actions import fanout, spikes
 from spotline.alerts.actions.reports import reports_purge
@@ -42,8 +45,10 @@ def default_steps() -> list[Step]:
         Step("check-in deadlines", deadlines.fire_due),
         # Batches of a published alert's messages: short transactions, offers first.
         Step("alert fan-out", fanout.fire_due),
-        # After the timers: the offers a timer made are sent in the same pass.
-        Step("outbox", send_due),
+        # After the timers: the offers a timer made are sent in the same pass. The
+        # sender reads the real clock for each message it leases (a long pass must not
+        # hand out leases that are already over); ``now`` picks what is due.
+        Step("outbox", partial(send_due, clock=timezone.now)),
         Step("alert spikes", spikes.spikes_check, every=spikes.CHECK_EVERY_SECONDS),
         Step("alert report retention", reports_purge, every=HOUSEKEEPING_EVERY_SECONDS),
         Step("alert push subscriptions", fanout.forgotten_push_delete,
