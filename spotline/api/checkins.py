@@ -11,6 +11,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from spotline.api import idempotency
 from spotline.api.fields import Whole
 from spotline.api.schemas import ErrorOut, LocationIn, Name, Phone, Short
 from spotline.checkins import actions, plans
@@ -142,25 +143,35 @@ def _plan_from(payload: CheckinIn) -> plans.Plan:
 
 @router.post("", response={201: CheckinCreated, 400: ErrorOut, 404: ErrorOut, 413: ErrorOut,
                            422: ErrorOut},
-             summary="Start a check-in: help is sent if you stop answering")
-def checkin_create(request: HttpRequest, payload: CheckinIn) -> Any:
-    plan = _plan_from(payload)
+             summary="Start a check-in: help is sent if you stop answering",
+             openapi_extra=idempotency.OPENAPI)
+def checkin_create(request: HttpRequest, payload: CheckinIn) -> Status[dict[str, Any]]:
     now = timezone.now()
-    started = actions.checkin_start(
-        location=plan.location, description=plan.description, access=plan.access,
-        minutes=plan.minutes, on_miss=plan.on_miss, send=plan.send, trusted=plan.trusted,
-        phone=plan.phone, language=request.LANGUAGE_CODE or "en", now=now,
-        save_plan=payload.save_plan and not payload.plan_token,
-    )
-    if payload.plan_token:
-        plans.plan_used(token=payload.plan_token, now=now)
-    return Status(201, {
-        "id": started.checkin.pk, "token": started.token,
-        "next_check_at": started.checkin.next_at, "status": started.checkin.state,
-        "page_url": request.build_absolute_uri(
-            reverse("checkins:page", args=[started.token])),
-        "plan_token": started.plan_token or payload.plan_token,
-    })
+
+    def start() -> tuple[int, dict[str, Any]]:
+        plan = _plan_from(payload)
+        started = actions.checkin_start(
+            location=plan.location, description=plan.description, access=plan.access,
+            minutes=plan.minutes, on_miss=plan.on_miss, send=plan.send,
+            trusted=plan.trusted, phone=plan.phone,
+            language=request.LANGUAGE_CODE or "en", now=now,
+            save_plan=payload.save_plan and not payload.plan_token,
+        )
+        if payload.plan_token:
+            plans.plan_used(token=payload.plan_token, now=now)
+        return 201, {
+            "id": started.checkin.pk, "token": started.token,
+            "next_check_at": started.checkin.next_at, "status": started.checkin.state,
+            "page_url": request.build_absolute_uri(
+                reverse("checkins:page", args=[started.token])),
+            "plan_token": started.plan_token or payload.plan_token,
+        }
+
+    # Only the fields given: one given as its default still overrides a saved plan's,
+    # so it is a different request from one that leaves it out.
+    return idempotency.idempotent(
+        request, scope="checkin_create",
+        payload=payload.model_dump(mode="json", exclude_unset=True), now=now, create=start)
 
 
 @router.get("/plans/{plan_token}", response={200: PlanOut, 404: ErrorOut},

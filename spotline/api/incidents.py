@@ -4,21 +4,18 @@ dispatcher's view and actions. Operation ids are kept from when these lived in
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Literal
 
-from django.db import IntegrityError
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Status
 from ninja.errors import HttpError
 
+from spotline.api import idempotency
 from spotline.api import schemas as s
 from spotline.api.auth import AUTH, require_dispatcher, user_id
 from spotline.api.base import api, int_id
-from spotline.api.models import IdempotentRequest
 from spotline.api.shapes import exact, offer_out
 from spotline.audit.actions import atomic as audit_atomic
 from spotline.audit.actions import record
@@ -65,47 +62,19 @@ def _created_body(request: HttpRequest, opened: opening.Opened) -> dict[str, Any
     response={201: s.IncidentCreated, 400: s.ErrorOut, 413: s.ErrorOut, 422: s.ErrorOut},
     tags=["public"],
     summary="Ask for help",
+    openapi_extra=idempotency.OPENAPI,
          operation_id="spotline_api_api_incident_create")
 def incident_create(request: HttpRequest, payload: s.IncidentIn) -> Status[dict[str, Any]]:
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > 200:
-        raise HttpError(400, "Idempotency-Key is longer than 200 characters")
-    if not key.isprintable():
-        raise HttpError(400, "Idempotency-Key must be printable text")
-    request_for_help = _request(payload, language=request.LANGUAGE_CODE or "en")
     now = timezone.now()
 
     def open_it() -> tuple[int, dict[str, Any]]:
+        request_for_help = _request(payload, language=request.LANGUAGE_CODE or "en")
         opened = opening.incident_open(request_for_help, now=now)
         return 201, _created_body(request, opened)
 
-    if not key:
-        return Status(*open_it())
-
-    digest = hashlib.sha256(
-        json.dumps(payload.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-
-    def replay(row: IdempotentRequest) -> Status[dict[str, Any]]:
-        if row.request_digest != digest:
-            raise HttpError(422, "this Idempotency-Key was already used for a different request")
-        return Status(row.status_code, row.response)
-
-    existing = IdempotentRequest.objects.filter(scope="incident_create", key=key).first()
-    if existing is not None:
-        return replay(existing)
-    try:
-        with audit_atomic():
-            status, body = open_it()
-            IdempotentRequest.objects.create(
-                scope="incident_create", key=key, request_digest=digest,
-                status_code=status, response=body, created_at=now,
-            )
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: ours rolled back
-        # whole (no second incident), and the answer is theirs.
-        return replay(IdempotentRequest.objects.get(scope="incident_create", key=key))
-    return Status(status, body)
+    return idempotency.idempotent(request, scope="incident_create",
+                                  payload=payload.model_dump(mode="json"), now=now,
+                                  create=open_it)
 
 
 @api.get("/v1/track/{token}", response={200: s.TrackOut, 404: s.ErrorOut}, tags=["public"],

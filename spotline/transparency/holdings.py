@@ -103,8 +103,9 @@ def holdings() -> dict[str, Holding]:
         Message.objects.exclude(to_sealed="", body_sealed="")
         .aggregate(n=Count("pk"), oldest=Min("created_at")))
 
-    # 6. The stored first answer to a request sent with an Idempotency-Key, and to a
-    #    help form sent with its key: each holds the request's tracking token.
+    # 6. The stored first answer to a request sent with an Idempotency-Key (a help
+    #    request or a check-in start), and to a help form sent with its key: each holds
+    #    the tracking or check-in token it answered with.
     api = IdempotentRequest.objects.aggregate(n=Count("pk"), oldest=Min("created_at"))
     forms = FormSubmission.objects.aggregate(n=Count("pk"), oldest=Min("created_at"))
     held["idempotency_answers"] = Holding(
