@@ -25,7 +25,9 @@
    of the pass. The attempt's own ``Delivery`` always records what the provider said
    (a text it accepted was sent); the message's outcome is written only under the
    lease, so when the lease was lost during the call the sender that took over decides
-   it, the message keeps one ``sent_at``, and a warning names the message id.
+   it, the message keeps one ``sent_at``, and a warning names the message id. Once the
+   provider accepted, the record is written again through a database restart
+   (``_through_a_blip``): lost, the message would come due and be sent twice.
 
 ``send_due`` is given the pass's ``now`` (which messages are due) and a ``clock`` read
 for each message; the worker passes the real one. Without a clock, ``now`` stands for
@@ -35,10 +37,13 @@ every moment of the pass, as a caller passing a simulated time expects.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F, Q
 
 from spotline.core.policy import OfferStatus
@@ -170,9 +175,13 @@ def send_one(message_id: int, *, now: datetime,
                   type(exc).__name__, message.pk)
     done = clock()
     if error is None:
-        # The provider has it: this attempt was sent, whoever holds the lease now.
-        attempt.update(status=DeliveryStatus.SENT, provider_ref=sent.ref, updated_at=done)
-        if finish(sent_at=done, leased_until=None, to_sealed="", body_sealed=""):
+        # The provider has it: this attempt was sent, whoever holds the lease now. The
+        # record must reach the database, or the message comes due again and is sent a
+        # second time: through a database restart it is written again until it lands.
+        _through_a_blip(lambda: attempt.update(
+            status=DeliveryStatus.SENT, provider_ref=sent.ref, updated_at=done), message.pk)
+        if _through_a_blip(lambda: finish(sent_at=done, leased_until=None, to_sealed="",
+                                          body_sealed=""), message.pk):
             log.info("message sent id=%s channel=%s provider=%s", message.pk, channel,
                      transport.name)
         else:
@@ -195,6 +204,30 @@ def send_one(message_id: int, *, now: datetime,
     if not held:
         _lost_during_call(message.pk)
     return False
+
+
+RECORD_TRIES = 20  # 10 s at RECORD_PAUSE: a PostgreSQL restart, within the lease
+RECORD_PAUSE_SECONDS = 0.5
+
+T = TypeVar("T")
+
+
+def _through_a_blip(write: Callable[[], T], message_id: int) -> T:
+    """``write()``, tried again while the database is unreachable (a restart, a dropped
+    connection), with a new connection each time. Only after the provider accepted a
+    message: a failure before that is simply retried later, but losing this record
+    would send the text again. Gives up (raises) after RECORD_TRIES."""
+    for tries in range(1, RECORD_TRIES + 1):
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if tries == RECORD_TRIES or connection.in_atomic_block:
+                raise
+            log.warning("recording a sent message failed (%s), trying again id=%s",
+                        type(exc).__name__, message_id)
+            connection.close()
+            time.sleep(RECORD_PAUSE_SECONDS)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 def _lost_during_call(message_id: int) -> None:
