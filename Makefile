@@ -2,11 +2,12 @@
 # Both bootstrap their own virtual environment in .venv on a fresh machine.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
+SOAK_REQUESTS ?= 10000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint test-sqlite test-postgres test-browser bench faults prod-local \
+.PHONY: install run test lint test-sqlite test-postgres test-browser bench faults soak prod-local \
 	messages clean audit-deps
 
 $(STAMP): pyproject.toml
@@ -64,6 +65,12 @@ bench: install
 # Redis; then check that nothing was lost or done twice (see docs/performance.md).
 faults: install
 	bash scripts/faults.sh
+
+# The soak: the same system under steady load with a random fault every 30 s (kill -9,
+# a PostgreSQL restart, Redis stopped, a worker paused past its lease), then every check
+# over everything. `make soak SOAK_REQUESTS=1000` is CI's shorter run.
+soak: install
+	SOAK_REQUESTS=$(SOAK_REQUESTS) bash scripts/soak.sh
 
 # The production profile on this machine: PostgreSQL and Redis from Debian's packages,
 # several web processes and several workers (see "Running in production" in README.md).

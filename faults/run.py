@@ -155,6 +155,15 @@ def pg_online() -> bool:
     return False
 
 
+def pg_wait() -> None:
+    for _ in range(60):
+        try:
+            psql_admin("select 1")
+            return
+        except subprocess.CalledProcessError:
+            time.sleep(0.5)
+
+
 def pg_prepare(procs: Processes) -> None:
     version = pg_version()
     out = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
@@ -166,12 +175,14 @@ def pg_prepare(procs: Processes) -> None:
     if not pg_online():
         pg_ctl("start")
     procs.cleanups.append(lambda: pg_ctl("stop", "-m", "fast") if pg_online() else None)
-    for _ in range(60):
-        try:
-            psql_admin("select 1")
-            break
-        except subprocess.CalledProcessError:
-            time.sleep(0.5)
+    pg_wait()
+    # Commit timestamps: the soak measures when a timer really fired from the commit of
+    # the row that fired it, not from the worker's own clock (a paused worker's clock
+    # is stale when it resumes). Needs a restart, once per cluster.
+    if psql_admin("SHOW track_commit_timestamp").strip() != "on":
+        psql_admin("ALTER SYSTEM SET track_commit_timestamp = on")
+        pg_ctl("restart", "-m", "fast")
+        pg_wait()
     psql_admin("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='spotline') "
                "THEN CREATE ROLE spotline LOGIN CREATEDB PASSWORD 'spotline'; END IF; END $$;")
     # A fresh database each run: the checks count rows.
@@ -697,7 +708,8 @@ def _port_in_use(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def system() -> Iterator[tuple[System, dict[str, Any]]]:
+def system(extra_env: dict[str, str] | None = None,
+           ) -> Iterator[tuple[System, dict[str, Any]]]:
     from spotline.notify.tests.twilio_stub import TwilioStub
 
     workdir = Path(tempfile.mkdtemp(prefix="spotline-faults-"))
@@ -718,7 +730,7 @@ def system() -> Iterator[tuple[System, dict[str, Any]]]:
             raise RuntimeError(f"ports {busy} are in use; stop what listens there first")
         pg_prepare(procs)
         redis_start(procs)
-        env = spotline_env(workdir, stub.url)
+        env = {**spotline_env(workdir, stub.url), **(extra_env or {})}
         sys_ = System(procs, env)
         say("migrating")
         sys_.manage("migrate", "--verbosity", "0")

@@ -14,6 +14,10 @@ import os
 import random
 import sys
 
+# Landmarks near the map centre that the soak's texts name, so an SMS request has a point.
+LANDMARKS = ("Kamppi Chapel", "Old Church Park", "Central Library Oodi", "Sinebrychoff Park",
+             "Hietalahti Market Hall")
+
 # Every kind the load sends finds qualified responders (no crisis team: that is an
 # escalation, not a first offer).
 SKILLS = ("naloxone", "first_aid", "crisis_intervention", "de_escalation")
@@ -31,6 +35,7 @@ def main() -> None:
     from spotline.accounts.models import Role
     from spotline.core.geo import Point
     from spotline.dispatch.actions.shifts import shift_set
+    from spotline.places.models import Landmark
     from spotline.responders.actions import channels_set
     from spotline.responders.models import Responder
 
@@ -51,6 +56,9 @@ def main() -> None:
                       lon0 + r * math.sin(a) / (111_320 * math.cos(math.radians(lat0))))
         shift_set(responder=responder, on_shift=True, location=point, now=now)
         tokens[str(responder.pk)] = token_create(name=name, now=now)
+    for n, name in enumerate(LANDMARKS):
+        Landmark.objects.get_or_create(name=name, defaults={
+            "lat": lat0 + 0.004 * math.cos(n), "lon": lon0 + 0.008 * math.sin(n)})
     with open(out, "w") as f:
         json.dump(tokens, f)
 

@@ -15,6 +15,8 @@ if [ "$(id -u)" != 0 ]; then
   echo "faults: run as root (it starts and stops its own PostgreSQL cluster)" >&2
   exit 1
 fi
+# Debian's redis-server, installed if missing (as make test does); this run starts its own.
+command -v redis-server >/dev/null || bash scripts/ensure-redis.sh >/dev/null
 for tool in pg_createcluster pg_ctlcluster redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "faults: $tool is missing (apt-get install postgresql redis-server)" >&2; exit 1; }
 done

@@ -1,0 +1,254 @@
+"""The soak's checks, over everything it did: what ``make faults`` checks per scenario,
+for every channel, plus timers after each fault, the outbox, the audit chain and the purge.
+
+Each check returns counts and an ``ok_*`` verdict. The database is read directly (the
+harness's side door); the provider side from the local Twilio stub's record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import subprocess
+from collections import Counter
+from typing import Any
+
+from faults.run import BIN, ROOT, db, pct, scalar
+
+TIMER_LATENESS_LIMIT_S = 5.0
+TIMER_TABLES = ("dispatch_timer", "checkins_checkindeadline")
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def by_channel(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every acknowledged request exists and has offers; nothing was opened twice."""
+    acks = [e for e in events if e["ev"] == "ack"]
+    tokens = [a["token"] for a in acks]
+    persons = {
+        "api": len({e["key"] for e in acks if e["channel"] == "api"}),
+        "web": sum(e["ev"] == "resp" and e.get("what") == "form_page" and e["status"] == 200
+                   for e in events),
+        "sms": sum(e["ev"] == "sms_person" for e in events),
+        "checkin": len({e["key"] for e in events if e["ev"] == "checkin_key"}),
+    }
+    with db() as conn:
+        found = dict(conn.execute(
+            "SELECT tracking_digest, id FROM dispatch_incident WHERE tracking_digest = ANY(%s)",
+            ([digest(t) for t in tokens],)).fetchall())
+        with_offers = {r[0] for r in conn.execute(
+            "SELECT DISTINCT incident_id FROM dispatch_offer WHERE incident_id = ANY(%s)",
+            (list(found.values()),))}
+        per_source = dict(conn.execute(
+            "SELECT source, count(*) FROM dispatch_incident GROUP BY source").fetchall())
+        keyed = scalar(conn, "SELECT count(*) FROM api_idempotentrequest "
+                             "WHERE scope = 'incident_create'")
+        started = [e["token"] for e in events if e["ev"] == "checkin"]
+        checkins_found = scalar(conn, "SELECT count(*) FROM checkins_checkin "
+                                      "WHERE token_digest = ANY(%s)",
+                                ([digest(t) for t in started],))
+        checkins = scalar(conn, "SELECT count(*) FROM checkins_checkin")
+        escalated = scalar(conn, "SELECT count(*) FROM checkins_checkin "
+                                 "WHERE incident_id IS NOT NULL")
+        escalated_without_offers = scalar(conn,
+            "SELECT count(*) FROM checkins_checkin c WHERE c.incident_id IS NOT NULL AND NOT "
+            "EXISTS (SELECT 1 FROM dispatch_offer o WHERE o.incident_id = c.incident_id)")
+    ids = [found.get(digest(t)) for t in tokens]
+    missed = {e["token"] for e in events if e["ev"] == "checkin" and e["fate"] == "miss"}
+    seen_escalating = {e["token"] for e in events if e["ev"] == "escalated"}
+    result = {
+        "acknowledged": Counter(a["channel"] for a in acks),
+        "gave_up": Counter(e["what"] for e in events if e["ev"] == "gave_up"),
+        "lost": sum(i is None for i in ids),
+        "acked_without_offers": sum(i is not None and i not in with_offers for i in ids),
+        "acked_twice": len(tokens) - len(set(tokens)),
+        "incidents_by_source": per_source,
+        # Each simulated person asks once: more incidents than people is a duplicate.
+        "duplicate_api_incidents": per_source.get("api", 0) - keyed,
+        "web_incidents_over_people": max(0, per_source.get("web", 0) - persons["web"]),
+        "sms_incidents_over_people": max(0, per_source.get("sms", 0) - persons["sms"]),
+        "checkins_over_people": max(0, checkins - persons["checkin"]),
+        "checkin_incidents_over_escalations": per_source.get("checkin", 0) - escalated,
+        "checkins_started": len(started),
+        "checkins_lost": len(started) - checkins_found,
+        "checkins_left_to_miss": len(missed),
+        "missed_checkins_seen_escalating": len(missed & seen_escalating),
+        "escalated_without_offers": escalated_without_offers,
+    }
+    result["ok_no_loss"] = (result["lost"] == 0 and result["acked_without_offers"] == 0
+                            and result["checkins_lost"] == 0
+                            and len(acks) > 0 and escalated_without_offers == 0
+                            and result["missed_checkins_seen_escalating"] == len(missed))
+    result["ok_no_duplicates"] = all(result[k] == 0 for k in (
+        "acked_twice", "duplicate_api_incidents", "web_incidents_over_people",
+        "sms_incidents_over_people", "checkins_over_people",
+        "checkin_incidents_over_escalations"))
+    return result
+
+
+def answers_and_messages(events: list[dict[str, Any]], stub: Any) -> dict[str, Any]:
+    """No incident accepted twice, no offer or message sent twice to one phone."""
+    races = [e for e in events if e["ev"] in ("accept", "doubletap")]
+    with db() as conn:
+
+        def q(sql: str) -> int:
+            return int(scalar(conn, sql))
+
+        result: dict[str, Any] = {
+            "races": sum(e["ev"] == "accept" for e in races),
+            "double_taps": sum(e["ev"] == "doubletap" for e in races),
+            "declines": sum(e["ev"] == "decline" for e in events),
+            "incidents_two_accepted": q(
+                "SELECT count(*) FROM (SELECT incident_id FROM dispatch_offer WHERE status = "
+                "'accepted' GROUP BY incident_id HAVING count(*) > 1) x"),
+            "incidents_two_accept_events": q(
+                "SELECT count(*) FROM (SELECT incident_id FROM dispatch_incidentevent WHERE "
+                "type = 'accept' GROUP BY incident_id HAVING count(*) > 1) x"),
+            "duplicate_offers": q(
+                "SELECT count(*) FROM (SELECT 1 FROM dispatch_offer "
+                "GROUP BY incident_id, responder_id HAVING count(*) > 1) x"),
+            "offers": q("SELECT count(*) FROM dispatch_offer"),
+            "messages_with_two_sent_deliveries": q(
+                "SELECT count(*) FROM (SELECT message_id FROM notify_delivery WHERE status IN "
+                "('sent', 'delivered') GROUP BY message_id HAVING count(*) > 1) x"),
+            "outbox_due_unsent": q(
+                "SELECT count(*) FROM notify_message WHERE sent_at IS NULL AND failed_at IS "
+                "NULL AND cancelled_at IS NULL AND next_attempt_at <= now()"),
+        }
+    # At the provider. The key ("<message key>:<channel>") names one message on one
+    # channel, so the same key twice is one message sent twice to one phone: a worker
+    # killed between the provider's answer and its record of it (the at-least-once
+    # that no outbox can close) would do that. Judged. The same text to the same phone
+    # under two keys is counted, not judged: two incidents at one landmark give one
+    # responder two identical offer texts.
+    sent = [r for r in stub.requests if r.status == 201]
+    by_key = Counter(r.token for r in sent)
+    deliveries = stub.deliveries
+    result["provider_calls"] = len(sent)
+    result["provider_deliveries"] = len(deliveries)
+    result["provider_resends_same_key"] = sum(n - 1 for n in by_key.values() if n > 1)
+    result["same_text_same_phone_again"] = sum(
+        n > 1 for n in Counter((d.get("To"), d.get("Body") or d.get("Twiml"))
+                               for d in deliveries).values())
+    result["races_won_twice"] = sum(e["statuses"].count(200) > 1 for e in races
+                                    if e["ev"] == "accept")
+    result["ok_answers"] = (result["incidents_two_accepted"] == 0
+                            and result["incidents_two_accept_events"] == 0
+                            and result["races_won_twice"] == 0
+                            and result["duplicate_offers"] == 0)
+    result["ok_messages"] = (result["messages_with_two_sent_deliveries"] == 0
+                             and result["provider_resends_same_key"] == 0
+                             and result["outbox_due_unsent"] == 0)
+    return result
+
+
+def timers(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every timer fired; none later than the limit after the fault around it ended.
+
+    When a timer fired is the commit time of the row that fired it (PostgreSQL's
+    track_commit_timestamp), not ``fired_at``: a worker stamps that from its own clock,
+    which is stale in a worker that was paused. A timer due inside a fault window (or
+    inside a chain of them) is measured from when the last one ended ("back").
+    """
+    rows: list[tuple[str, float, float | None]] = []
+    with db() as conn:
+        for table in TIMER_TABLES:
+            rows += [(table, float(d), None if c is None else float(c)) for d, c in conn.execute(
+                f"SELECT extract(epoch FROM due_at), extract(epoch FROM "  # noqa: S608
+                f"pg_xact_commit_timestamp(xmin)) FROM {table} "
+                f"WHERE fired_at IS NOT NULL OR due_at <= now()").fetchall()]
+        unfired = sum(scalar(conn, f"SELECT count(*) FROM {t} "  # noqa: S608
+                                   "WHERE fired_at IS NULL AND due_at <= now()")
+                      for t in TIMER_TABLES)
+    spans = sorted((w["start"], w["back"]) for w in windows)
+    late_all, late_after, worst_after_fault = [], [], 0.0
+    for _table, due, committed in rows:
+        if committed is None:
+            continue
+        start = due
+        for s, back in spans:
+            if s <= start <= back:
+                start = back
+        late_all.append(max(0.0, committed - due))
+        late = max(0.0, committed - start)
+        late_after.append(late)
+        if start != due:
+            worst_after_fault = max(worst_after_fault, late)
+    worst = max(late_after, default=None)
+    return {
+        "timers": len(rows), "timers_unfired": unfired,
+        "timer_lateness_p50_s": round(statistics.median(late_all), 2) if late_all else None,
+        "timer_lateness_p99_s": pct(late_all, 99),
+        "timer_lateness_max_raw_s": round(max(late_all), 2) if late_all else None,
+        "timer_lateness_max_after_fault_s": round(worst_after_fault, 2),
+        "timer_lateness_max_judged_s": round(worst, 2) if worst is not None else None,
+        "timers_late_beyond_limit": sum(x > TIMER_LATENESS_LIMIT_S for x in late_after),
+        "ok_timers": bool(rows) and unfired == 0 and worst is not None
+        and worst <= TIMER_LATENESS_LIMIT_S,
+    }
+
+
+def audit_and_purge(env: dict[str, str]) -> dict[str, Any]:
+    """The audit chain verifies; nothing of a closed incident is left past retention."""
+    verify = subprocess.run([str(BIN / "spotline"), "audit", "verify"], env=env, cwd=ROOT,  # noqa: S603
+                            capture_output=True, text=True)
+    subprocess.run([str(BIN / "spotline"), "purge"], env=env, cwd=ROOT, check=True,  # noqa: S603
+                   capture_output=True)
+    with db() as conn:
+
+        def q(sql: str) -> int:
+            return int(scalar(conn, sql))
+
+        closed = ("SELECT id FROM dispatch_incident WHERE closed_at IS NOT NULL "
+                  "AND closed_at < now() - interval '1 second'")
+        result: dict[str, Any] = {
+            "audit_verify_exit": verify.returncode,
+            "closed_incidents": q(f"SELECT count(*) FROM ({closed}) x"),  # noqa: S608
+            "closed_not_purged": q("SELECT count(*) FROM dispatch_incident WHERE closed_at "
+                                   "IS NOT NULL AND purged_at IS NULL"),
+            "purged_with_personal_data": q(
+                "SELECT count(*) FROM dispatch_incident WHERE purged_at IS NOT NULL AND ("
+                "lat IS NOT NULL OR lon IS NOT NULL OR details <> '' OR callback_phone <> '' "
+                "OR location_description <> '')"),
+            "purged_with_live_key": q(
+                "SELECT count(*) FROM dispatch_incident i JOIN privacy_datakey k ON "
+                "k.kid = i.data_key_id WHERE i.purged_at IS NOT NULL AND k.destroyed_at IS NULL"),
+            "purged_with_notes": q(
+                "SELECT count(*) FROM dispatch_incidentnote n JOIN dispatch_incident i ON "
+                "i.id = n.incident_id WHERE i.purged_at IS NOT NULL"),
+            "purged_with_sms_conversation": q(
+                "SELECT count(*) FROM intake_smsconversation c JOIN dispatch_incident i ON "
+                "i.id = c.incident_id WHERE i.purged_at IS NOT NULL"),
+            "purged_with_message_text": q(
+                "SELECT count(*) FROM notify_message m JOIN dispatch_offer o ON o.id = m.offer_id "
+                "JOIN dispatch_incident i ON i.id = o.incident_id WHERE i.purged_at IS NOT NULL "
+                "AND (m.body_sealed <> '' OR m.to_sealed <> '')"),
+        }
+    result["ok_audit"] = verify.returncode == 0
+    result["ok_purge"] = result["closed_incidents"] > 0 and all(result[k] == 0 for k in (
+        "closed_not_purged", "purged_with_personal_data", "purged_with_live_key",
+        "purged_with_notes", "purged_with_sms_conversation", "purged_with_message_text"))
+    return result
+
+
+def latency(events: list[dict[str, Any]], windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Latency of answered requests outside and inside fault windows (with 5 s after)."""
+    spans = [(w["start"], w["back"] + 5) for w in windows]
+    inside: list[float] = []
+    outside: list[float] = []
+    failed_in = failed_out = 0
+    for e in events:
+        if e["ev"] != "resp":
+            continue
+        hit = any(s <= e["t"] <= b for s, b in spans)
+        if e["status"] == 0 or e["status"] >= 500:
+            failed_in += hit
+            failed_out += not hit
+            continue
+        (inside if hit else outside).append(e["ms"])
+    return {"answered_outside_faults": len(outside), "answered_in_faults": len(inside),
+            "p50_ms_outside_faults": pct(outside, 50), "p99_ms_outside_faults": pct(outside, 99),
+            "p50_ms_in_faults": pct(inside, 50), "p99_ms_in_faults": pct(inside, 99),
+            "failed_attempts_in_faults": failed_in, "failed_attempts_outside_faults": failed_out}
