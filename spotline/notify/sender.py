@@ -43,7 +43,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 
 from spotline.core.policy import OfferStatus
@@ -178,8 +178,18 @@ def send_one(message_id: int, *, now: datetime,
         # The provider has it: this attempt was sent, whoever holds the lease now. The
         # record must reach the database, or the message comes due again and is sent a
         # second time: through a database restart it is written again until it lands.
-        _through_a_blip(lambda: attempt.update(
-            status=DeliveryStatus.SENT, provider_ref=sent.ref, updated_at=done), message.pk)
+        def record_sent() -> int:
+            try:
+                with transaction.atomic():  # a savepoint: the error must not end the pass
+                    return attempt.update(status=DeliveryStatus.SENT, provider_ref=sent.ref,
+                                          updated_at=done)
+            except IntegrityError:
+                # The provider dropped a resend under the same key and answered with the
+                # first send's id, which the other attempt of this message holds: this
+                # attempt was sent too (it is that same text), and the id stays there.
+                return attempt.update(status=DeliveryStatus.SENT, updated_at=done)
+
+        _through_a_blip(record_sent, message.pk)
         if _through_a_blip(lambda: finish(sent_at=done, leased_until=None, to_sealed="",
                                           body_sealed=""), message.pk):
             log.info("message sent id=%s channel=%s provider=%s", message.pk, channel,

@@ -2,9 +2,10 @@
 
 Seen by ``make faults`` (docs/performance.md, issue 7) and now judged by ``make soak``:
 PostgreSQL stopped right after the provider accepted a text, the record of it failed,
-the message came due again and the next pass sent it a second time. The sender now writes that record again, on a new connection, until the
-database is back (``sender._through_a_blip``). These tests run outside a test
-transaction (``transaction=True``): the sender closes a broken connection.
+the message came due again and the next pass sent it a second time. The sender now
+writes that record again, on a new connection, until the database is back
+(``sender._through_a_blip``). These tests run outside a test transaction
+(``transaction=True``): the sender closes a broken connection.
 """
 
 from __future__ import annotations
