@@ -14,7 +14,9 @@ key, and gets the first answer: one incident, one check-in, one set of deadlines
 
 The stored answer is JSON as ``DjangoJSONEncoder`` writes it (a time as ISO 8601 text),
 and the first answer is that same stored JSON, so a replay is the same bytes. It holds
-the created thing's secret token, so ``api.housekeeping.idempotency_expire`` deletes it
+the created thing's secret tokens (a tracking token, a check-in's, a saved plan's, which
+opens the person's place and phone), so it is sealed under the key-encryption key like
+the help form's stored token, and ``api.housekeeping.idempotency_expire`` deletes it
 after a day, whatever its scope.
 """
 
@@ -34,6 +36,7 @@ from ninja.errors import HttpError
 
 from spotline.api.models import IdempotentRequest
 from spotline.audit.actions import atomic as audit_atomic
+from spotline.privacy.crypto import SealError, seal, unseal
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
@@ -62,6 +65,22 @@ def request_key(request: HttpRequest) -> str:
     return key
 
 
+SEALED = "sealed"
+
+
+def stored_answer(row: IdempotentRequest, *, scope: str) -> dict[str, Any]:
+    """The stored answer, unsealed. A row from before answers were sealed is plain."""
+    response = row.response
+    if not (isinstance(response, dict) and set(response) == {SEALED}):
+        return dict(response)
+    try:
+        return dict(json.loads(unseal(response[SEALED], context=f"idempotency.{scope}")))
+    except SealError:
+        # Sealed under a key-encryption key since rotated away: the answer is gone.
+        raise HttpError(409, f"the first answer to this {HEADER} can no longer be read; "
+                             "send the request with a new key") from None
+
+
 def answered(*, scope: str, key: str) -> IdempotentRequest | None:
     """The answer stored for ``key``, if there is one yet."""
     return IdempotentRequest.objects.filter(scope=scope, key=key).first()
@@ -86,7 +105,7 @@ def idempotent(request: HttpRequest, *, scope: str, payload: Mapping[str, Any],
     def replay(row: IdempotentRequest) -> Status[dict[str, Any]]:
         if row.request_digest != digest:
             raise HttpError(422, f"this {HEADER} was already used for a different request")
-        return Status(row.status_code, row.response)
+        return Status(row.status_code, stored_answer(row, scope=scope))
 
     existing = answered(scope=scope, key=key)
     if existing is not None:
@@ -96,9 +115,10 @@ def idempotent(request: HttpRequest, *, scope: str, payload: Mapping[str, Any],
             status, body = create()
             # What a replay will send: the first answer is sent from the same JSON.
             stored = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
-            IdempotentRequest.objects.create(scope=scope, key=key, request_digest=digest,
-                                             status_code=status, response=stored,
-                                             created_at=now)
+            IdempotentRequest.objects.create(
+                scope=scope, key=key, request_digest=digest, status_code=status,
+                response={SEALED: seal(json.dumps(stored), context=f"idempotency.{scope}")},
+                created_at=now)
     except IntegrityError:
         # A concurrent retry with the same key committed first: ours rolled back
         # whole (nothing created twice), and the answer is theirs.

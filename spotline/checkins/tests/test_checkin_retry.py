@@ -8,6 +8,7 @@ the first answer and nothing new runs.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ import time_machine
 from django.db import connection
 
 from spotline.api.housekeeping import idempotency_expire
+from spotline.api.idempotency import stored_answer
 from spotline.api.models import IdempotentRequest
 from spotline.audit.models import AuditEntry
 from spotline.checkins.deadlines import fire_due as fire_due_checkins
@@ -116,7 +118,8 @@ def test_it_replays_the_same_json_for_a_time_with_microseconds():
     stored = IdempotentRequest.objects.get(scope="checkin_create", key="k-time")
     # Stored as "...T03:05:00.000Z", sent as "...T03:05:00Z" both times: one instant.
     sent = datetime.fromisoformat(first.json()["next_check_at"])
-    assert datetime.fromisoformat(stored.response["next_check_at"]) == sent
+    assert datetime.fromisoformat(
+        stored_answer(stored, scope="checkin_create")["next_check_at"]) == sent
     assert sent == (at + timedelta(minutes=5)).replace(microsecond=0)
 
 
@@ -267,7 +270,9 @@ def test_it_starts_one_check_in_for_concurrent_starts_with_one_key():
 def test_housekeeping_deletes_the_stored_answer_and_its_token_after_a_day():
     token = post(body(), **{KEY: "k-day"}).json()["token"]
     stored = IdempotentRequest.objects.get()
-    assert (stored.scope, stored.response["token"]) == ("checkin_create", token)
+    assert (stored.scope, stored_answer(stored, scope="checkin_create")["token"]) == (
+        "checkin_create", token)
+    assert token not in json.dumps(stored.response)  # sealed, not as answered
     assert idempotency_expire(now=T0 + timedelta(hours=24)) == 0
     assert idempotency_expire(now=T0 + timedelta(hours=24, seconds=1)) == 1
     assert not IdempotentRequest.objects.exists()
