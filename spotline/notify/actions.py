@@ -97,9 +97,15 @@ def sent_keys(*, key_prefixes: Sequence[str]) -> list[str]:
                 .values_list("key", flat=True))
 
 
-def messages_forget(*, incident_id: int) -> int:
+def messages_forget(*, incident_id: int, now: datetime) -> int:
     """The incident's purge: blank the address and text of its messages. They are
-    blanked once sent anyway; this catches one never sent (a provider down for days)."""
+    blanked once sent anyway; this catches one never sent (a provider down for days, or
+    a retention shorter than the outbox's delay: a stand-down queued as the incident
+    closed). One not sent yet is cancelled too: with its text gone it can only fail at
+    the provider (an empty body), which would count as a failed delivery."""
+    Message.objects.filter(incident_id=incident_id, sent_at__isnull=True,
+                           failed_at__isnull=True, cancelled_at__isnull=True).update(
+        cancelled_at=now, leased_until=None, last_error="incident purged")
     return Message.objects.filter(incident_id=incident_id).update(to_sealed="", body_sealed="")
 
 

@@ -87,7 +87,7 @@ def incident_purge(*, timer: Timer, now: datetime) -> None:
     )
     Outcome.objects.filter(incident=incident).update(notes="")
     IncidentNote.objects.filter(incident=incident).delete()
-    messages_forget(incident_id=incident.pk)
+    messages_forget(incident_id=incident.pk, now=now)
     # Apps above dispatch delete what they hold about it (SMS conversations).
     incident_purged.send(sender=Incident, incident_id=incident.pk, now=now)
     event(incident, "purged", actor=Actor.SYSTEM, now=now)
