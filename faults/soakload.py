@@ -59,6 +59,10 @@ class SoakLoad(Load):
         self.later_seq = itertools.count()
         self.running_checkins = 0
         self.pool = ThreadPoolExecutor(config.get("threads", 64))
+        # The person's side of a check-in (OK, done, call-off, watching) on threads of
+        # its own: a pool saturated by retries during a fault must not make an answer
+        # late enough to escalate a check-in whose person did answer.
+        self.timed = ThreadPoolExecutor(config.get("timed_threads", 32))
         self.unresolved: dict[str, dict[str, Any]] = {}  # tracking token -> ack
 
     # -- the budget and the retry rule ------------------------------------------------
@@ -73,10 +77,21 @@ class SoakLoad(Load):
             self.sent += 1
             return True
 
+    def submit(self, pool: ThreadPoolExecutor, fn: Callable[..., None], *args: Any) -> None:
+        """A task whose exception is recorded (and judged), not lost in its future."""
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:
+                self.record({"ev": "load_error", "in": getattr(fn, "__name__", "?"),
+                             "error": type(exc).__name__, "t": time.time()})
+        pool.submit(run)
+
     def attempt(self, what: str, send: Attempt, done: Callable[[requests.Response], bool],
-                *, start: bool = False) -> requests.Response | None:
-        """Send until ``done`` says so or ``give_up_s`` passes (see the module doc)."""
-        if not self.count(start=start):
+                *, start: bool = False, counted: bool = False) -> requests.Response | None:
+        """Send until ``done`` says so or ``give_up_s`` passes (see the module doc).
+        ``counted``: the caller counted this first attempt already."""
+        if not counted and not self.count(start=start):
             return None
         first, tries = time.time(), 0
         session = requests.Session()
@@ -98,7 +113,9 @@ class SoakLoad(Load):
                 if done(r):
                     return r
                 if 400 <= status < 500 and status not in (408, 429):
-                    return r  # an answer, not a failure: a retry would get the same
+                    # An answer, not a failure: a retry would get the same.
+                    self.record({"ev": "refused", "what": what, "status": status})
+                    return r
             if tries % len(self.ports):
                 continue
             time.sleep(0.1 if status == 0 else _retry_after(r))
@@ -116,7 +133,7 @@ class SoakLoad(Load):
                 while self.later and self.later[0][0] <= time.time():
                     due.append(heapq.heappop(self.later)[2])
             for fn in due:
-                self.pool.submit(fn)
+                self.submit(self.timed, fn)
             time.sleep(0.2)
 
     def place(self) -> dict[str, Any]:
@@ -167,6 +184,8 @@ class SoakLoad(Load):
 
     def help_sms(self) -> None:
         """A text naming a landmark; Twilio's retry keeps the id, a new text gets a new one."""
+        if not self.count(start=True):
+            return  # the budget is spent: nobody texted
         phone = f"+1555{9_000_000 + next(self.numbers):07d}"
         text = f"my friend isn't breathing at {self.rng.choice(self.c['landmarks'])}"
         sid = [f"SM{uuid.uuid4().hex}"]
@@ -180,13 +199,16 @@ class SoakLoad(Load):
                        timeout=10, headers={
                            "Content-Type": "application/x-www-form-urlencoded",
                            "X-Twilio-Signature": validator.compute_signature(hook, params)})
-            if r.status_code == 200 and not TRACK.search(r.text):
+            if r.status_code == 200 and "send it again" in r.text:
                 sid[0] = f"SM{uuid.uuid4().hex}"  # "please send it again": a new text
             return r
 
+        # Done on any answer but "send it again": another reply without a link is what
+        # this person got (recorded by the check as not acknowledged), not a reason to
+        # text the same conversation again and again for give_up_s.
         r = self.attempt("help_sms", send,
-                         lambda r: r.status_code == 200 and bool(TRACK.search(r.text)),
-                         start=True)
+                         lambda r: r.status_code == 200 and "send it again" not in r.text,
+                         counted=True)
         match = TRACK.search(r.text) if r is not None else None
         if match:
             self.ack("sms", match.group(1), None, phone_n=phone[-7:])
@@ -195,12 +217,14 @@ class SoakLoad(Load):
     # -- check-ins ----------------------------------------------------------------------
 
     def checkin(self) -> None:
+        if not self.count(start=True):
+            return  # the budget is spent: nobody started one
         key = f"soak-checkin-{uuid.uuid4()}"
         body: dict[str, Any] = {"location": {**self.place(), "description": "upstairs flat"},
                                 "minutes": 1}
         r = self.attempt("checkin_start", lambda s, p: s.post(
             self.url(p, "/api/v1/checkins"), json=body, timeout=10,
-            headers={"Idempotency-Key": key}), lambda r: r.status_code == 201, start=True)
+            headers={"Idempotency-Key": key}), lambda r: r.status_code == 201, counted=True)
         self.record({"ev": "checkin_key", "key": key})
         if r is None or r.status_code != 201:
             return
@@ -334,8 +358,8 @@ class SoakLoad(Load):
             for incident_id, offer_ids, responder_ids in rows:
                 with self.lock:
                     self.raced.add(incident_id)
-                self.pool.submit(self.answer, incident_id,
-                                 list(zip(offer_ids, responder_ids, strict=True)), next(turns))
+                self.submit(self.pool, self.answer, incident_id,
+                            list(zip(offer_ids, responder_ids, strict=True)), next(turns))
 
     def resolve(self, conn: psycopg.Connection[Any]) -> None:
         with self.lock:
@@ -369,7 +393,7 @@ class SoakLoad(Load):
                 time.sleep(delay)
             with self.lock:
                 way = self.rng.choice(ways)
-            self.pool.submit(way)
+            self.submit(self.pool, way)
 
     def run(self) -> None:
         threads = [threading.Thread(target=f, daemon=True)
@@ -389,6 +413,7 @@ class SoakLoad(Load):
         for t in threads:
             t.join(timeout=15)
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.timed.shutdown(wait=True, cancel_futures=True)
         with self.lock:
             still_open = [i for i, a in self.acked.items()
                           if i not in self.closed and a.get("channel") != "checkin"]
