@@ -244,20 +244,25 @@ class Load:
         for t in threads:
             t.join(timeout=15)
         pool.shutdown(wait=True, cancel_futures=True)
-        # Close what is still open, so the next scenario does not inherit rounds of
-        # offers (and their messages) from this one.
         with self.lock:
             still_open = [i for i in self.acked if i not in self.closed]
+        self.close_and_write(still_open)
+
+    def close_and_write(self, still_open: list[int], *head: dict[str, Any]) -> None:
+        """Close what is still open, so the next run does not inherit rounds of offers
+        (and their messages) from this one; then write ``head`` and every event."""
         with ThreadPoolExecutor(8) as closer:
             list(closer.map(self.cancel, still_open))
         with open(self.c["out"], "w") as f, self.lock:
-            for ev in self.events:
+            for ev in (*head, *self.events):
                 f.write(json.dumps(ev) + "\n")
 
 
-def main() -> None:
+def main(kind: type[Load] = Load) -> None:
+    """Run a load of ``kind`` from the config file named on the command line until
+    SIGTERM (or SIGINT)."""
     with open(sys.argv[1]) as f:
-        load = Load(json.load(f))
+        load = kind(json.load(f))
     signal.signal(signal.SIGTERM, lambda *_: load.stop.set())
     signal.signal(signal.SIGINT, lambda *_: load.stop.set())
     load.run()

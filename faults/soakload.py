@@ -25,10 +25,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
-import json
 import re
-import signal
-import sys
 import threading
 import time
 import uuid
@@ -41,7 +38,7 @@ import psycopg
 import requests
 from twilio.request_validator import RequestValidator
 
-from faults.load import KINDS, Load, _retry_after
+from faults.load import KINDS, Load, _retry_after, main
 
 Attempt = Callable[[requests.Session, int], requests.Response]
 TRACK = re.compile(r"/t/([\w-]{16,})/")
@@ -417,21 +414,8 @@ class SoakLoad(Load):
         with self.lock:
             still_open = [i for i, a in self.acked.items()
                           if i not in self.closed and a.get("channel") != "checkin"]
-        with ThreadPoolExecutor(8) as closer:
-            list(closer.map(self.cancel, still_open))
-        with open(self.c["out"], "w") as f, self.lock:
-            f.write(json.dumps({"ev": "sent", "requests": self.sent}) + "\n")
-            for ev in self.events:
-                f.write(json.dumps(ev) + "\n")
-
-
-def main() -> None:
-    with open(sys.argv[1]) as f:
-        load = SoakLoad(json.load(f))
-    signal.signal(signal.SIGTERM, lambda *_: load.stop.set())
-    signal.signal(signal.SIGINT, lambda *_: load.stop.set())
-    load.run()
+        self.close_and_write(still_open, {"ev": "sent", "requests": self.sent})
 
 
 if __name__ == "__main__":
-    main()
+    main(SoakLoad)
